@@ -1,0 +1,44 @@
+# payswitch: the two commands a fresh Debian machine needs are `make demo`
+# and `make test`; both install missing packages first. CMake does the
+# building; this file only names the jobs.
+#
+#   make            optimised build in build/ (executables in build/bin)
+#   make demo       build, then run the demo (scripts/demo.sh)
+#   make test       sanitized build in build/test, then every test (ctest)
+#   make bench      build, then the benchmarks (numbers, never pass/fail)
+#   make fuzz       clang libFuzzer build in build/fuzz, each target for
+#                   FUZZ_SECONDS seconds (default 60)
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 60
+CTEST_ARGS ?=
+
+.PHONY: all build deps demo test bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh
+
+test: deps
+	@cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Debug -DPS_SANITIZE=ON -DPS_WERROR=ON >/dev/null
+	@cmake --build build/test -j $(JOBS)
+	@cd build/test && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+bench: build
+	@scripts/bench.sh
+
+fuzz: deps
+	@CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPS_FUZZ=ON >/dev/null
+	@cmake --build build/fuzz -j $(JOBS)
+	@scripts/fuzz.sh build/fuzz/fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build
