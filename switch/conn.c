@@ -1,0 +1,497 @@
+/*
+ * conn.c: listeners and the connections they accept.
+ *
+ * A connection reads straight into its framer's storage (ISO 8583) or its
+ * line splitter's (JSON), so a request is never copied before it is
+ * decoded. Everything is bounded per listener: connections (a pool sized
+ * at start), bytes per frame, requests in flight per connection, and
+ * answers waiting to be written. A peer past a bound is answered 91 or
+ * closed, and nobody else notices.
+ *
+ * Lifetimes: a connection's memory belongs to its listener's pool and
+ * returns there in the close callback of its last handle. Transactions
+ * refer to their origin connection by pointer plus generation; the
+ * generation changes on every reuse, so an answer for a closed connection
+ * is dropped instead of reaching a stranger. A listener retired by a
+ * reload stays allocated until its last connection and its last
+ * transaction are gone.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sw_int.h"
+
+/* Answers queued but not yet written, per connection; past it, the peer is
+ * not reading and is closed. */
+#define CONN_WRITES_PENDING_MAX 4096
+
+static void listener_maybe_free(sw_listener_t *l);
+
+bool sw_conn_alive(const sw_conn_t *conn, uint32_t gen)
+{
+	return conn != NULL && conn->gen == gen && !conn->closing;
+}
+
+static void conn_write_cb(uv_write_t *req, int status)
+{
+	sw_wbuf_t *wb = req->data;
+	sw_conn_t *conn = wb->conn;
+	conn->writes_pending--;
+	sw_wbuf_put(wb->sw, wb);
+	if (status < 0 && status != UV_ECANCELED)
+		sw_conn_close(conn, uv_strerror(status));
+}
+
+int sw_conn_write(sw_conn_t *conn, uint32_t gen, sw_wbuf_t *wb)
+{
+	if (!sw_conn_alive(conn, gen))
+		return PS_ECLOSED;
+	if (conn->writes_pending >= CONN_WRITES_PENDING_MAX) {
+		sw_conn_close(conn, "peer not reading its answers");
+		return PS_ELIMIT;
+	}
+	uv_buf_t buf = uv_buf_init((char *)wb->data, (unsigned)wb->len);
+	wb->req.data = wb;
+	int rc = uv_write(&wb->req, (uv_stream_t *)&conn->tcp, &buf, 1,
+			  conn_write_cb);
+	if (rc != 0) {
+		sw_conn_close(conn, uv_strerror(rc));
+		return PS_EIO;
+	}
+	conn->writes_pending++;
+	return 0;
+}
+
+static void conn_closed_cb(uv_handle_t *handle)
+{
+	sw_conn_t *conn = handle->data;
+	sw_listener_t *l = conn->listener;
+	if (--conn->handles_open > 0)
+		return;
+	/* Unlink from the listener's list of live connections. */
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		l->live = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	conn->gen = 0; /* a stale reference can never match again */
+	ps_pool_put(&l->conns, conn);
+	l->conn_count--;
+	sw_server_t *sw = l->sw;
+	sw->conn_total--;
+	listener_maybe_free(l);
+	sw_server_maybe_finish_drain(sw);
+}
+
+void sw_conn_close(sw_conn_t *conn, const char *why)
+{
+	if (conn->closing)
+		return;
+	conn->closing = true;
+	ps_log_t *lg = ps_log_begin(PS_LOG_INFO, "conn_close");
+	ps_log_str(lg, "listener", conn->listener->cfg.name);
+	ps_log_str(lg, "peer", conn->peer);
+	ps_log_str(lg, "reason", why);
+	ps_log_uint(lg, "inflight", conn->inflight);
+	ps_log_end(lg);
+	uv_read_stop((uv_stream_t *)&conn->tcp);
+	uv_close((uv_handle_t *)&conn->tcp, conn_closed_cb);
+	if (conn->idle_open)
+		uv_close((uv_handle_t *)&conn->idle, conn_closed_cb);
+}
+
+/* A request's answer has been queued, or its transaction is gone. */
+void sw_conn_request_done(sw_conn_t *conn, uint32_t gen)
+{
+	(void)gen;
+	if (conn == NULL)
+		return;
+	PS_ASSERT(conn->listener->txn_refs > 0);
+	conn->listener->txn_refs--;
+	if (conn->gen == gen && conn->inflight > 0)
+		conn->inflight--;
+	listener_maybe_free(conn->listener);
+}
+
+void sw_conn_request_begin(sw_conn_t *conn)
+{
+	conn->inflight++;
+	conn->listener->txn_refs++;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static void conn_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+	(void)suggested;
+	sw_conn_t *conn = handle->data;
+	size_t len;
+	if (conn->listener->cfg.chan.protocol == SW_PROTO_JSON) {
+		char *data;
+		txn_lines_space(&conn->lines, &data, &len);
+		buf->base = data;
+	} else {
+		uint8_t *data;
+		iso8583_framer_space(&conn->framer, &data, &len);
+		buf->base = (char *)data;
+	}
+	buf->len = len;
+}
+
+/* Answers an ISO 8583 message that could not be decoded: its response MTI
+ * with 39 = 30, echoing 7 and 11 when they could be read. */
+static void answer_format_error(sw_conn_t *conn, const iso8583_msg_t *msg,
+				const iso8583_error_t *ierr)
+{
+	char text[256];
+	ps_log_t *lg = ps_log_begin(PS_LOG_WARN, "format_error");
+	ps_log_str(lg, "listener", conn->listener->cfg.name);
+	ps_log_str(lg, "peer", conn->peer);
+	ps_log_str(lg, "error", iso8583_error_format(ierr, text, sizeof(text)));
+	ps_log_end(lg);
+	sw_server_t *sw = conn->listener->sw;
+	sw->metrics.format_errors++;
+	txn_t req;
+	txn_init(&req, TXN_KIND_NONE);
+	if (msg->mti[0] == '\0' || txn_mti_is_response(msg->mti) ||
+	    msg->mti[1] == '9') {
+		sw_conn_close(conn, "undecodable message");
+		return;
+	}
+	memcpy(req.mti, msg->mti, 4);
+	if (ierr->field > 7)
+		iso8583_get_text(msg, 7, req.transmit, sizeof(req.transmit), NULL);
+	uint64_t stan = 0;
+	if (ierr->field > 11 && iso8583_get_u64(msg, 11, &stan) == 0)
+		req.stan = (uint32_t)(stan % 1000000);
+	txn_error_t err = {.code = "30"};
+	snprintf(err.reason, sizeof(err.reason), "%s",
+		 iso8583_strerror(ierr->code));
+	sw_flow_answer_error(sw, conn, &req, &err);
+}
+
+static void handle_iso(sw_conn_t *conn, const uint8_t *data, size_t len)
+{
+	sw_server_t *sw = conn->listener->sw;
+	iso8583_msg_t msg;
+	iso8583_error_t ierr;
+	if (iso8583_unpack(&msg, &conn->listener->dialect, data, len, &ierr) != 0) {
+		answer_format_error(conn, &msg, &ierr);
+		return;
+	}
+	if (txn_mti_is_response(msg.mti)) {
+		ps_logf(PS_LOG_WARN, "unexpected_response",
+			"listener %s peer %s sent a response MTI %.4s; ignored",
+			conn->listener->cfg.name, conn->peer, msg.mti);
+		return;
+	}
+	txn_t req;
+	txn_error_t err;
+	if (txn_from_iso(&msg, &req, &err) != 0) {
+		sw->metrics.format_errors++;
+		sw_flow_answer_error(sw, conn, &req, &err);
+		return;
+	}
+	sw_flow_request(sw, conn, &req);
+}
+
+static void handle_json(sw_conn_t *conn, const char *line, size_t len)
+{
+	sw_server_t *sw = conn->listener->sw;
+	txn_t req;
+	txn_error_t err;
+	if (txn_from_json(line, len, &req, &err) != 0) {
+		sw->metrics.format_errors++;
+		sw_flow_answer_error(sw, conn, &req, &err);
+		return;
+	}
+	sw_flow_request(sw, conn, &req);
+}
+
+static void read_iso(sw_conn_t *conn, ssize_t nread)
+{
+	iso8583_framer_commit(&conn->framer, (size_t)nread);
+	iso8583_frame_t frame;
+	iso8583_error_t ierr;
+	int rc;
+	while (!conn->closing &&
+	       (rc = iso8583_framer_next(&conn->framer, &frame, &ierr)) == 1)
+		handle_iso(conn, frame.message, frame.message_len);
+	if (!conn->closing && rc < 0) {
+		char text[256];
+		sw_conn_close(conn, iso8583_error_format(&ierr, text, sizeof(text)));
+	}
+}
+
+static void read_json(sw_conn_t *conn, ssize_t nread)
+{
+	txn_lines_commit(&conn->lines, (size_t)nread);
+	const char *line;
+	size_t len;
+	int rc;
+	while (!conn->closing &&
+	       (rc = txn_lines_next(&conn->lines, &line, &len)) == 1)
+		handle_json(conn, line, len);
+	if (!conn->closing && rc < 0)
+		sw_conn_close(conn, "line longer than 16 KiB");
+}
+
+static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	(void)buf;
+	sw_conn_t *conn = stream->data;
+	if (nread < 0) {
+		sw_conn_close(conn, nread == UV_EOF ? "peer closed"
+				    : nread == UV_ENOBUFS ? "frame over the bound"
+							  : uv_strerror((int)nread));
+		return;
+	}
+	if (nread == 0)
+		return;
+	conn->last_rx_ms = uv_now(&conn->listener->sw->loop);
+	if (conn->listener->cfg.chan.protocol == SW_PROTO_JSON)
+		read_json(conn, nread);
+	else
+		read_iso(conn, nread);
+}
+
+static void conn_idle_cb(uv_timer_t *timer)
+{
+	sw_conn_t *conn = timer->data;
+	uint64_t now = uv_now(timer->loop);
+	uint64_t idle_ms = conn->listener->cfg.idle_timeout_ms;
+	if (conn->inflight == 0 && now - conn->last_rx_ms >= idle_ms)
+		sw_conn_close(conn, "idle timeout");
+}
+
+/* ---- accepting ----------------------------------------------------------- */
+
+static void refuse(sw_listener_t *l, const char *why)
+{
+	/* Accept and close at once: a connection left in the backlog would
+	 * keep the listener readable forever. */
+	uv_tcp_t *tmp = malloc(sizeof(*tmp));
+	if (tmp == NULL)
+		return;
+	uv_tcp_init(&l->sw->loop, tmp);
+	if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)tmp) == 0) {
+		l->refused++;
+		ps_logf(PS_LOG_WARN, "conn_refused", "listener %s: %s",
+			l->cfg.name, why);
+	}
+	uv_close((uv_handle_t *)tmp, (uv_close_cb)free);
+}
+
+static void peer_name(uv_tcp_t *tcp, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	char host[64] = "?";
+	int port = 0;
+	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		} else {
+			uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		}
+	}
+	snprintf(out, cap, "%s:%d", host, port);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	sw_listener_t *l = server->data;
+	sw_server_t *sw = l->sw;
+	if (status < 0)
+		return;
+	if (sw->draining || l->retired) {
+		refuse(l, "draining");
+		return;
+	}
+	sw_conn_t *conn = ps_pool_get(&l->conns);
+	if (conn == NULL) {
+		refuse(l, "connections_max reached");
+		return;
+	}
+	conn->listener = l;
+	conn->gen = ++sw->conn_gen_seq;
+	uv_tcp_init(&sw->loop, &conn->tcp);
+	conn->tcp.data = conn;
+	conn->handles_open = 1;
+	if (uv_accept(server, (uv_stream_t *)&conn->tcp) != 0) {
+		conn->closing = true;
+		uv_close((uv_handle_t *)&conn->tcp, conn_closed_cb);
+		goto link;
+	}
+	uv_tcp_nodelay(&conn->tcp, 1);
+	peer_name(&conn->tcp, conn->peer, sizeof(conn->peer));
+	size_t cap = l->conn_bytes - sizeof(sw_conn_t);
+	if (l->cfg.chan.protocol == SW_PROTO_JSON)
+		txn_lines_init(&conn->lines, (char *)conn->rbuf, cap);
+	else
+		iso8583_framer_init(&conn->framer, &l->cfg.chan.framing,
+				    conn->rbuf, cap);
+	conn->last_rx_ms = uv_now(&sw->loop);
+	if (l->cfg.idle_timeout_ms > 0) {
+		uv_timer_init(&sw->loop, &conn->idle);
+		conn->idle.data = conn;
+		conn->idle_open = true;
+		conn->handles_open++;
+		uint64_t every = l->cfg.idle_timeout_ms / 2 + 1;
+		uv_timer_start(&conn->idle, conn_idle_cb, every, every);
+	}
+	uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc_cb, conn_read_cb);
+	l->accepted++;
+	ps_log_t *lg = ps_log_begin(PS_LOG_INFO, "conn_open");
+	ps_log_str(lg, "listener", l->cfg.name);
+	ps_log_str(lg, "peer", conn->peer);
+	ps_log_end(lg);
+link:
+	conn->next = l->live;
+	conn->prev = NULL;
+	if (l->live != NULL)
+		l->live->prev = conn;
+	l->live = conn;
+	l->conn_count++;
+	sw->conn_total++;
+}
+
+int sw_parse_bind(const char *host, uint16_t port, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (uv_ip4_addr(host, port, (struct sockaddr_in *)out) == 0)
+		return 0;
+	if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)out) == 0)
+		return 0;
+	return PS_EINVAL;
+}
+
+int sw_listener_start(sw_server_t *sw, const sw_listener_cfg_t *cfg,
+		      sw_listener_t **out, char *err, size_t err_cap)
+{
+	sw_listener_t *l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		snprintf(err, err_cap, "out of memory");
+		return PS_ENOMEM;
+	}
+	l->sw = sw;
+	l->cfg = *cfg;
+	if (cfg->chan.protocol == SW_PROTO_ISO8583) {
+		/* The listener owns a copy: it outlives config reloads. */
+		l->dialect = *cfg->chan.iso;
+		l->cfg.chan.iso = &l->dialect;
+		l->cfg.chan.framing.dialect = &l->dialect;
+	}
+	size_t rbuf = cfg->chan.protocol == SW_PROTO_JSON
+			      ? TXN_JSON_LINE_MAX
+			      : cfg->frame_bytes_max + 4;
+	l->conn_bytes = sizeof(sw_conn_t) + rbuf;
+	if (ps_pool_init(&l->conns, l->conn_bytes, cfg->connections_max) != 0) {
+		free(l);
+		snprintf(err, err_cap, "listener %s: out of memory", cfg->name);
+		return PS_ENOMEM;
+	}
+	struct sockaddr_storage addr;
+	sw_parse_bind(cfg->host, cfg->port, &addr);
+	uv_tcp_init(&sw->loop, &l->tcp);
+	l->tcp.data = l;
+	int rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&addr, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+	if (rc != 0) {
+		snprintf(err, err_cap, "listeners.%s: cannot listen on %s:%u: %s",
+			 cfg->name, cfg->host, cfg->port, uv_strerror(rc));
+		l->retired = true;
+		uv_close((uv_handle_t *)&l->tcp, NULL);
+		l->closed = true;
+		/* The handle close completes on the next loop run; the caller
+		 * destroys the loop's handles before freeing anything. */
+		*out = l;
+		return PS_EIO;
+	}
+	struct sockaddr_storage bound;
+	int len = sizeof(bound);
+	uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&bound, &len);
+	l->bound_port = ntohs(bound.ss_family == AF_INET6
+				      ? ((struct sockaddr_in6 *)&bound)->sin6_port
+				      : ((struct sockaddr_in *)&bound)->sin_port);
+	l->listening = true;
+	ps_log_t *lg = ps_log_begin(PS_LOG_INFO, "listening");
+	ps_log_str(lg, "listener", cfg->name);
+	ps_log_str(lg, "protocol", cfg->chan.protocol == SW_PROTO_JSON ? "json" : "iso8583");
+	ps_log_str(lg, "host", cfg->host);
+	ps_log_uint(lg, "port", l->bound_port);
+	ps_log_end(lg);
+	*out = l;
+	return 0;
+}
+
+static void listener_closed_cb(uv_handle_t *handle)
+{
+	sw_listener_t *l = handle->data;
+	sw_server_t *sw = l->sw;
+	l->closed = true;
+	listener_maybe_free(l);
+	sw_server_maybe_finish_drain(sw);
+}
+
+/* Stops accepting. Live connections go on until they close. */
+void sw_listener_retire(sw_listener_t *l)
+{
+	if (l->retired)
+		return;
+	l->retired = true;
+	if (l->listening) {
+		l->listening = false;
+		uv_close((uv_handle_t *)&l->tcp, listener_closed_cb);
+	}
+}
+
+static void listener_maybe_free(sw_listener_t *l)
+{
+	if (!l->retired || !l->closed || l->conn_count > 0 || l->txn_refs > 0)
+		return;
+	sw_server_t *sw = l->sw;
+	for (uint32_t i = 0; i < sw->listener_count; i++) {
+		if (sw->listener[i] == l) {
+			sw->listener[i] = sw->listener[--sw->listener_count];
+			break;
+		}
+	}
+	ps_pool_free(&l->conns);
+	free(l);
+}
+
+void sw_listener_close_all(sw_server_t *sw)
+{
+	for (uint32_t i = 0; i < sw->listener_count; i++)
+		sw_listener_retire(sw->listener[i]);
+}
+
+/* Closes every connection that has nothing left in flight. */
+void sw_conn_close_idle(sw_server_t *sw)
+{
+	for (uint32_t i = 0; i < sw->listener_count; i++) {
+		sw_conn_t *next;
+		for (sw_conn_t *c = sw->listener[i]->live; c != NULL; c = next) {
+			next = c->next;
+			if (c->inflight == 0 && c->writes_pending == 0)
+				sw_conn_close(c, "draining");
+		}
+	}
+}
+
+void sw_conn_close_all(sw_server_t *sw)
+{
+	for (uint32_t i = 0; i < sw->listener_count; i++) {
+		sw_conn_t *next;
+		for (sw_conn_t *c = sw->listener[i]->live; c != NULL; c = next) {
+			next = c->next;
+			sw_conn_close(c, "server stopping");
+		}
+	}
+}

@@ -1,0 +1,150 @@
+/*
+ * metrics.c: counters and histograms, and their Prometheus text.
+ *
+ * Counting is a few increments per message on plain integers (one thread);
+ * rendering walks them only when /metrics is scraped.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sw_int.h"
+
+/* Upper bounds in microseconds; the last bucket is +Inf. */
+static const uint64_t bucket_us[SW_LATENCY_BUCKETS - 1] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	500000, 1000000, 2500000, 5000000, 10000000, 30000000,
+};
+
+static void observe(uint64_t *buckets, uint64_t *count, uint64_t *sum_us,
+		    uint64_t elapsed_ns)
+{
+	uint64_t us = elapsed_ns / 1000;
+	size_t i = 0;
+	while (i < PS_ARRAY_LEN(bucket_us) && us > bucket_us[i])
+		i++;
+	buckets[i]++;
+	(*count)++;
+	*sum_us += us;
+}
+
+void sw_metrics_latency(sw_metrics_t *m, uint64_t elapsed_ns)
+{
+	observe(m->latency_bucket, &m->latency_count, &m->latency_sum_us,
+		elapsed_ns);
+}
+
+void sw_metrics_commit(sw_metrics_t *m, uint64_t elapsed_ns)
+{
+	observe(m->commit_bucket, &m->commit_count, &m->commit_sum_us,
+		elapsed_ns);
+}
+
+static void header(ps_buf_t *out, const char *name, const char *type,
+		   const char *help)
+{
+	ps_buf_printf(out, "# HELP payswitch_%s %s\n# TYPE payswitch_%s %s\n",
+		      name, help, name, type);
+}
+
+static void histogram(ps_buf_t *out, const char *name, const char *help,
+		      const uint64_t *buckets, uint64_t count, uint64_t sum_us)
+{
+	header(out, name, "histogram", help);
+	uint64_t cumulative = 0;
+	for (size_t i = 0; i < PS_ARRAY_LEN(bucket_us); i++) {
+		cumulative += buckets[i];
+		ps_buf_printf(out, "payswitch_%s_bucket{le=\"%g\"} %" PRIu64 "\n",
+			      name, (double)bucket_us[i] / 1e6, cumulative);
+	}
+	cumulative += buckets[PS_ARRAY_LEN(bucket_us)];
+	ps_buf_printf(out, "payswitch_%s_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+		      name, cumulative);
+	ps_buf_printf(out, "payswitch_%s_sum %.6f\n", name, (double)sum_us / 1e6);
+	ps_buf_printf(out, "payswitch_%s_count %" PRIu64 "\n", name, count);
+}
+
+static void counter(ps_buf_t *out, const char *name, const char *help,
+		    uint64_t value)
+{
+	header(out, name, "counter", help);
+	ps_buf_printf(out, "payswitch_%s %" PRIu64 "\n", name, value);
+}
+
+static void gauge(ps_buf_t *out, const char *name, const char *help,
+		  uint64_t value)
+{
+	header(out, name, "gauge", help);
+	ps_buf_printf(out, "payswitch_%s %" PRIu64 "\n", name, value);
+}
+
+static void render_endpoints(sw_server_t *sw, ps_buf_t *out)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} series[] = {
+		{"endpoint_up", "gauge", "1 when at least one link is up."},
+		{"endpoint_links_up", "gauge", "Links signed on and up."},
+		{"endpoint_inflight", "gauge", "Requests awaiting a response."},
+		{"endpoint_sent_total", "counter", "Requests sent."},
+		{"endpoint_timeouts_total", "counter", "Requests that timed out."},
+		{"endpoint_late_total", "counter", "Responses after their deadline."},
+	};
+	for (size_t s = 0; s < PS_ARRAY_LEN(series); s++) {
+		header(out, series[s].name, series[s].type, series[s].help);
+		for (uint32_t i = 0; i < sw->endpoint_count; i++) {
+			const sw_endpoint_t *ep = sw->endpoint[i];
+			if (ep->retired)
+				continue;
+			uint64_t v[] = {sw_endpoint_up(ep), sw_endpoint_links_up(ep),
+					ep->inflight, ep->sent, ep->timeouts,
+					ep->late};
+			ps_buf_printf(out, "payswitch_%s{endpoint=\"%s\"} %" PRIu64 "\n",
+				      series[s].name, ep->cfg.name, v[s]);
+		}
+	}
+}
+
+int sw_metrics_render(sw_server_t *sw, ps_buf_t *out)
+{
+	const sw_metrics_t *m = &sw->metrics;
+	header(out, "requests_total", "counter", "Requests received, by kind.");
+	for (int k = 1; k < TXN_KIND_COUNT; k++)
+		ps_buf_printf(out, "payswitch_requests_total{kind=\"%s\"} %" PRIu64 "\n",
+			      txn_kind_name(k), m->requests[k]);
+	header(out, "responses_total", "counter",
+	       "Answers sent to origins, by response code.");
+	for (int c = 0; c < 100; c++)
+		if (m->answers[c] > 0)
+			ps_buf_printf(out, "payswitch_responses_total{code=\"%02d\"} %" PRIu64 "\n",
+				      c, m->answers[c]);
+	histogram(out, "latency_seconds",
+		  "Time from a request's intake to its final answer.",
+		  m->latency_bucket, m->latency_count, m->latency_sum_us);
+	histogram(out, "commit_seconds", "Time of one group commit.",
+		  m->commit_bucket, m->commit_count, m->commit_sum_us);
+	gauge(out, "inflight", "Requests not yet answered.", sw->requests_inflight);
+	gauge(out, "connections", "Inbound connections open.", sw->conn_total);
+	gauge(out, "saf_entries", "Reversals waiting in the store-and-forward queue.",
+	      sw_saf_entries(sw));
+	gauge(out, "draining", "1 while the switch drains.", sw->draining);
+	counter(out, "format_errors_total", "Requests that could not be decoded.",
+		m->format_errors);
+	counter(out, "duplicates_total", "Requests seen before.", m->duplicates);
+	counter(out, "refused_total", "Requests refused because a bound was reached.",
+		m->refused_bound);
+	counter(out, "timeouts_total", "Legs with no response by their deadline.",
+		m->timeouts);
+	counter(out, "late_responses_total", "Responses after their deadline.",
+		m->late_responses);
+	counter(out, "reversals_queued_total", "Reversals queued.", m->reversals_queued);
+	counter(out, "reversals_acknowledged_total", "Reversals acknowledged.",
+		m->reversals_acked);
+	counter(out, "reversals_expired_total", "Reversals given up (need an operator).",
+		m->reversals_expired);
+	counter(out, "commits_total", "Group commits.", m->commits);
+	counter(out, "commit_failures_total", "Group commits that failed.",
+		m->commit_failures);
+	render_endpoints(sw, out);
+	return 0;
+}
