@@ -332,7 +332,8 @@ static int check_field_keys(json_t *obj, const iso8583_field_spec_t *s, int n,
 static int parse_field_number(const char *key)
 {
 	size_t len = strlen(key);
-	if (len == 0 || len > 3 || key[0] == '0' || !ps_is_digits(key, len))
+	if (len == 0 || len > 3 || (key[0] == '0' && len > 1) ||
+	    !ps_is_digits(key, len))
 		return -1;
 	return atoi(key);
 }
