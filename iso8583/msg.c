@@ -108,9 +108,18 @@ bool iso8583_has(const iso8583_msg_t *msg, int n)
 	return n >= 1 && n <= ISO8583_FIELDS_MAX && bit_get(msg->present, n);
 }
 
+/*
+ * Whether field n holds a value. Bits 1 and (in a tertiary dialect) 65
+ * mark bitmaps, not values, so a defined field is asked for too.
+ */
+static bool has_value(const iso8583_msg_t *msg, int n)
+{
+	return n >= 2 && iso8583_has(msg, n) && msg->dialect->field[n].defined;
+}
+
 int iso8583_get(const iso8583_msg_t *msg, int n, iso8583_field_t *out)
 {
-	if (n < 2 || !iso8583_has(msg, n))
+	if (!has_value(msg, n))
 		return ISO8583_EINVAL;
 	*out = msg->field[n];
 	return 0;
@@ -154,7 +163,7 @@ static void to_text(const iso8583_field_spec_t *s, const iso8583_field_t *f,
 int iso8583_get_text(const iso8583_msg_t *msg, int n, char *out, size_t cap,
 		     size_t *len)
 {
-	if (n < 2 || !iso8583_has(msg, n))
+	if (!has_value(msg, n))
 		return ISO8583_EINVAL;
 	const iso8583_field_spec_t *s = spec_of(msg, n);
 	const iso8583_field_t *f = &msg->field[n];
@@ -171,7 +180,7 @@ int iso8583_get_text(const iso8583_msg_t *msg, int n, char *out, size_t cap,
 int iso8583_get_bytes(const iso8583_msg_t *msg, int n, uint8_t *out,
 		      size_t cap, size_t *len)
 {
-	if (n < 2 || !iso8583_has(msg, n))
+	if (!has_value(msg, n))
 		return ISO8583_EINVAL;
 	const iso8583_field_spec_t *s = spec_of(msg, n);
 	const iso8583_field_t *f = &msg->field[n];
@@ -215,7 +224,7 @@ static int digit_at(const iso8583_field_spec_t *s, const iso8583_field_t *f,
 
 int iso8583_get_u64(const iso8583_msg_t *msg, int n, uint64_t *out)
 {
-	if (n < 2 || !iso8583_has(msg, n))
+	if (!has_value(msg, n))
 		return ISO8583_EINVAL;
 	const iso8583_field_spec_t *s = spec_of(msg, n);
 	const iso8583_field_t *f = &msg->field[n];

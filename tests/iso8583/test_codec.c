@@ -210,6 +210,12 @@ static void test_tertiary_bitmap(void **state)
 	assert_string_equal(text_of(&back, 130), "OK");
 	assert_string_equal(text_of(&back, 192), "BEEF");
 	assert_true(iso8583_has(&back, 65));
+	/* ... which marks the bitmap: it has no value to read (regression:
+	 * get used to hand back an unset field entry here) */
+	iso8583_field_t f;
+	char text[16];
+	assert_int_equal(iso8583_get(&back, 65, &f), ISO8583_EINVAL);
+	assert_int_equal(iso8583_get_text(&back, 65, text, sizeof(text), NULL), ISO8583_EINVAL);
 
 	/* Without 129-192 the tertiary bitmap goes, and 70 needs only two. */
 	iso8583_unset(&m, 130);
