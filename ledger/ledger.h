@@ -59,6 +59,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core.h" /* PS_E* error codes */
+
 /* ---- limits ----------------------------------------------------------- */
 
 /* The most events one batch may carry (TigerBeetle's figure: a batch fits
