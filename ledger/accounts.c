@@ -147,16 +147,9 @@ static int accounts_batch(ledger_t *l, void *arg)
 		}
 		b->chain_active = false;
 	}
-	for (uint32_t i = 0; i < b->account_dirty_count; i++) {
-		struct account_slot *s = &b->accounts[b->account_dirty[i]];
-		uint8_t key[16];
-		key_put_id(key, s->id);
-		MDB_val k = {sizeof(key), key}, v = {sizeof(s->rec), &s->rec};
-		rc = mdb_put(b->txn, l->db_accounts, &k, &v, MDB_NOOVERWRITE);
-		PS_ASSERT(rc != MDB_KEYEXIST);
-		if (rc != 0)
-			return ledger_map_mdb(rc);
-	}
+	rc = ledger_accounts_write(l, MDB_NOOVERWRITE);
+	if (rc != 0)
+		return rc;
 	return ledger_batch_store_clock(l);
 }
 

@@ -257,16 +257,9 @@ static int process_one(ledger_t *l, const ledger_transfer_t *t,
 static int write_back(ledger_t *l)
 {
 	struct batch *b = &l->batch;
-	int rc = 0;
-	for (uint32_t i = 0; i < b->account_dirty_count && rc == 0; i++) {
-		struct account_slot *s = &b->accounts[b->account_dirty[i]];
-		uint8_t key[16];
-		key_put_id(key, s->id);
-		MDB_val k = {sizeof(key), key}, v = {sizeof(s->rec), &s->rec};
-		rc = mdb_put(b->txn, l->db_accounts, &k, &v, 0);
-	}
+	int rc = ledger_accounts_write(l, 0);
 	if (rc != 0 || b->new_count == 0)
-		return ledger_map_mdb(rc);
+		return rc;
 
 	MDB_cursor *transfers = NULL, *ids = NULL;
 	rc = mdb_cursor_open(b->txn, l->db_transfers, &transfers);
@@ -334,6 +327,9 @@ static int transfers_batch(ledger_t *l, void *arg)
 		return rc;
 	const ledger_transfer_t *in = call->transfers;
 	ledger_result_t *out = call->results;
+	rc = ledger_accounts_prefetch(l, in, call->count);
+	if (rc != 0)
+		return rc;
 	struct chain_mark mark;
 	uint32_t chain_start = 0;
 	bool chain_failed = false;

@@ -302,15 +302,9 @@ static int expire_batch(ledger_t *l, void *arg)
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return ledger_map_mdb(rc);
-	for (uint32_t i = 0; i < b->account_dirty_count; i++) {
-		struct account_slot *s = &b->accounts[b->account_dirty[i]];
-		uint8_t key[16];
-		key_put_id(key, s->id);
-		MDB_val ak = {sizeof(key), key}, av = {sizeof(s->rec), &s->rec};
-		rc = mdb_put(b->txn, l->db_accounts, &ak, &av, 0);
-		if (rc != 0)
-			return ledger_map_mdb(rc);
-	}
+	rc = ledger_accounts_write(l, 0);
+	if (rc != 0)
+		return rc;
 	return ledger_pending_write(l);
 }
 
