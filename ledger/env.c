@@ -155,6 +155,10 @@ int ledger_open(ledger_t **out, const char *path,
 		rc = ledger_map_mdb(rc);
 		goto fail;
 	}
+	/* A process killed while reading leaves its reader slot behind, and
+	 * a stale slot pins old pages so the file only grows: clear them. */
+	int stale = 0;
+	mdb_reader_check(l->env, &stale);
 	/* Another process may have grown the map: adopt its size. */
 	MDB_envinfo info;
 	mdb_env_info(l->env, &info);
