@@ -49,10 +49,9 @@ static int load_route(const route_table_t *table, MDB_txn *txn,
 static int store_route(const route_table_t *table, MDB_txn *txn,
 		       const route_t *route, route_error_t *err)
 {
-	uint8_t buf[ROUTE_RECORD_BYTES];
-	route_record_encode(route, buf);
+	uint8_t buf[ROUTE_RECORD_BYTES_MAX];
 	MDB_val key = {route->prefix_len, (void *)route->prefix};
-	MDB_val value = {sizeof(buf), buf};
+	MDB_val value = {route_record_encode(route, buf), buf};
 	int mrc = mdb_put(txn, table->routes, &key, &value, 0);
 	if (mrc != 0)
 		return route_fail_mdb(err, mrc, "writing a route");

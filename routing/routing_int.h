@@ -40,12 +40,13 @@ int route_json_read(struct json_t *obj, bool keep_changed, route_t *out,
 
 /* ---- the routes database value (docs/routing.md, "Route record") ------ */
 
-#define ROUTE_RECORD_FORMAT 1
-#define ROUTE_RECORD_BYTES 312
+#define ROUTE_RECORD_FORMAT 2
+#define ROUTE_RECORD_BYTES_MAX 312 /* every string at its limit */
 
-/* Encodes the route's fields (not its prefix, which is the key). */
-void route_record_encode(const route_t *route,
-			 uint8_t out[ROUTE_RECORD_BYTES]);
+/* Encodes the route's fields (not its prefix, which is the key) and
+ * returns the record's length. */
+size_t route_record_encode(const route_t *route,
+			   uint8_t out[ROUTE_RECORD_BYTES_MAX]);
 /* Decodes a stored value into *out with the key's prefix; PS_EFORMAT. */
 int route_record_decode(const void *key, size_t key_len, const void *value,
 			size_t value_len, route_t *out);

@@ -27,7 +27,7 @@ static inline void fixture_rmdir(const char *dir)
 	while (d != NULL && (e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		char path[512];
+		char path[1024];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		unlink(path);
 	}

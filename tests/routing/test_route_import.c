@@ -317,7 +317,7 @@ static void test_export_import_round_trip(void **state)
 	char *first = export_text(f);
 
 	/* Into a second, empty table. */
-	fixture_t *g;
+	fixture_t *g = NULL;
 	assert_int_equal(fixture_setup((void **)&g), 0);
 	assert_int_equal(import_text(g, first, ROUTE_IMPORT_REPLACE, &stats,
 				     NULL),
