@@ -63,15 +63,23 @@ int route_env_open_err(const char *dir, size_t map_bytes, unsigned int flags,
 	int rc;
 	if ((flags & MDB_RDONLY) == 0 && (rc = make_dirs(dir, err)) < 0)
 		return rc;
+	char data_path[PATH_BYTES_MAX];
+	struct stat st;
+	snprintf(data_path, sizeof(data_path), "%s/data.mdb", dir);
+	bool existed = stat(data_path, &st) == 0;
 	MDB_env *env;
 	int mrc = mdb_env_create(&env);
 	if (mrc != 0)
 		return route_fail_mdb(err, mrc, "mdb_env_create");
+	size_t want = map_bytes != 0 ? map_bytes : ROUTE_ENV_MAP_BYTES_DEFAULT;
+	/* A new environment records its size when it is created. An existing
+	 * one gets no size before opening, so LMDB adopts the recorded size
+	 * where a configured one would replace it, even a smaller one; a
+	 * larger size is set after opening and recorded at the next commit
+	 * that writes. */
 	if ((mrc = mdb_env_set_maxdbs(env, ROUTE_ENV_DBS_MAX)) != 0 ||
 	    (mrc = mdb_env_set_maxreaders(env, ROUTE_ENV_READERS_MAX)) != 0 ||
-	    (mrc = mdb_env_set_mapsize(env, map_bytes != 0
-						    ? map_bytes
-						    : ROUTE_ENV_MAP_BYTES_DEFAULT)) != 0) {
+	    (!existed && (mrc = mdb_env_set_mapsize(env, want)) != 0)) {
 		mdb_env_close(env);
 		return route_fail_mdb(err, mrc, "configuring the environment");
 	}
@@ -81,6 +89,13 @@ int route_env_open_err(const char *dir, size_t map_bytes, unsigned int flags,
 		char doing[256];
 		snprintf(doing, sizeof(doing), "opening LMDB in %s", dir);
 		return route_fail_mdb(err, mrc, doing);
+	}
+	MDB_envinfo info;
+	if ((mrc = mdb_env_info(env, &info)) != 0 ||
+	    (map_bytes > info.me_mapsize &&
+	     (mrc = mdb_env_set_mapsize(env, map_bytes)) != 0)) {
+		mdb_env_close(env);
+		return route_fail_mdb(err, mrc, "setting the map size");
 	}
 	/* A process that died inside a read transaction leaves its reader
 	 * slot taken; clearing them here keeps the table bounded and the

@@ -254,9 +254,12 @@ int route_reader_next(route_reader_t *reader, route_t *out, bool *has,
  * Opens the switch's LMDB environment in directory dir, creating the
  * directory (mode 0770 less umask) if it is missing, with the settings
  * every process that opens it must share: ROUTE_ENV_DBS_MAX named
- * databases, ROUTE_ENV_READERS_MAX readers, and map_bytes of map (0 means
- * ROUTE_ENV_MAP_BYTES_DEFAULT; LMDB keeps the larger of this and the size
- * the environment already records). MDB_NOTLS is always added, so a
+ * databases, ROUTE_ENV_READERS_MAX readers, and a map of the larger of
+ * map_bytes and the size the environment already records (map_bytes 0:
+ * the recorded size, or ROUTE_ENV_MAP_BYTES_DEFAULT for a new
+ * environment). A size raised here is recorded at the next commit; a
+ * process that finds its map outgrown adopts the new size in
+ * route_txn_begin(). MDB_NOTLS is always added, so a
  * thread may hold a read transaction while it writes. Stale reader slots
  * left by dead processes are cleared.
  *

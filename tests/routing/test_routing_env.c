@@ -61,7 +61,30 @@ static void test_env_open_rules(void **state)
 	assert_int_equal(route_table_open(env, &table, &err), PS_ENOTFOUND);
 	mdb_env_close(env);
 
-	/* Create the table, then read it through a read-only environment. */
+	/* A bigger size is kept; 0 or a smaller size adopts the recorded. */
+	assert_int_equal(route_env_open(nested, ROUTE_ENV_MAP_BYTES_DEFAULT * 2,
+					0, &env),
+			 0);
+	route_table_t grown;
+	assert_int_equal(route_table_open(env, &grown, NULL), 0);
+	route_t first = make_route("1", "one");
+	MDB_txn *grow;
+	assert_int_equal(route_txn_begin(env, NULL, 0, &grow), 0);
+	assert_int_equal(route_put(&grown, grow, &test_actor, &first, NULL,
+				   NULL),
+			 0);
+	assert_int_equal(mdb_txn_commit(grow), 0);
+	mdb_env_close(env);
+	assert_int_equal(route_env_open(nested, 1u << 20, 0, &env), 0);
+	assert_int_equal(mdb_env_info(env, &info), 0);
+	assert_int_equal(info.me_mapsize, ROUTE_ENV_MAP_BYTES_DEFAULT * 2);
+	mdb_env_close(env);
+	assert_int_equal(route_env_open(nested, 0, 0, &env), 0);
+	assert_int_equal(mdb_env_info(env, &info), 0);
+	assert_int_equal(info.me_mapsize, ROUTE_ENV_MAP_BYTES_DEFAULT * 2);
+	mdb_env_close(env);
+
+	/* Write to the table, then read it through a read-only environment. */
 	assert_int_equal(route_env_open(nested, 0, 0, &env), 0);
 	assert_int_equal(route_table_open(env, &table, NULL), 0);
 	route_t r = make_route("9", "nine");
