@@ -575,7 +575,9 @@ static int routes_import(sc_ctx_t *ctx, int argc, char **argv)
 		       dry_run ? "dry run, nothing changed: would import " : "imported ",
 		       path, mode, st.records, st.added, st.replaced, st.deleted,
 		       st.unchanged);
-		printf("table version %llu\n", (unsigned long long)st.version);
+		printf("table version %s%llu\n",
+		       dry_run ? "would become " : "",
+		       (unsigned long long)st.version);
 	}
 	return SC_EXIT_OK;
 }
