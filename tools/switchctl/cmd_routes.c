@@ -525,8 +525,8 @@ static int routes_import(sc_ctx_t *ctx, int argc, char **argv)
 		return -rc;
 	if (path == NULL)
 		return sc_fail(ctx, SC_EXIT_USAGE, "routes import: which file? (a path, or - for stdin)");
-	char *data;
-	size_t len;
+	char *data = NULL;
+	size_t len = 0;
 	if ((rc = read_input(ctx, path, &data, &len)) != 0)
 		return rc;
 	if ((rc = sc_open_store(ctx, true)) != 0) {
