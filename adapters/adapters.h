@@ -208,10 +208,10 @@ typedef struct txn_error {
 
 /* Error codes returned with a filled txn_error_t. */
 enum txn_errc {
-	TXN_EFORMAT = -201,   /* malformed or missing field: answer 30 */
-	TXN_EINVALID = -202,  /* well formed but not acceptable (12, 13) */
-	TXN_ENOSPC = -203,    /* output buffer too small */
-	TXN_ENOMEM = -204,    /* message too complex for the parse arena */
+	TXN_EFORMAT = -401,   /* malformed or missing field: answer 30 */
+	TXN_EINVALID = -402,  /* well formed but not acceptable (12, 13) */
+	TXN_ENOSPC = -403,    /* output buffer too small */
+	TXN_ENOMEM = -404,    /* message too complex for the parse arena */
 };
 
 /* The standard meaning of an ISO 8583 response code ("insufficient
