@@ -32,10 +32,7 @@ static void saf_key(uint64_t due_ms, uint64_t seq, uint8_t out[16])
 
 static uint64_t key_due(const uint8_t key[16])
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | key[i];
-	return v;
+	return sw_id_from_key(key);
 }
 
 static uint64_t next_key(sw_server_t *sw, uint64_t due_ms, uint8_t out[16])
@@ -307,10 +304,7 @@ static uint32_t collect_unfinished(sw_server_t *sw, uint64_t *from_id,
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 		}
 		if (rc == 0) {
-			uint64_t next = 0;
-			for (size_t i = 0; i < 8; i++)
-				next = next << 8 | ((uint8_t *)k.mv_data)[i];
-			*from_id = next;
+			*from_id = sw_id_from_key(k.mv_data);
 		} else {
 			*from_id = UINT64_MAX;
 		}

@@ -45,6 +45,14 @@ void sw_id_key(uint64_t id, uint8_t out[8])
 	be64(id, out);
 }
 
+uint64_t sw_id_from_key(const uint8_t key[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | key[i];
+	return v;
+}
+
 size_t sw_idem_key(const char *participant, const char *request_id,
 		   uint8_t *out, size_t cap)
 {
@@ -250,7 +258,7 @@ int sw_store_idem_get(sw_server_t *sw, const char *participant,
 	else if (rc != 0 || v.mv_size != 8)
 		result = PS_EIO;
 	else
-		memcpy(txn_id, v.mv_data, 8);
+		*txn_id = sw_id_from_key(v.mv_data);
 	sw_store_read_done(sw);
 	return result;
 }
@@ -271,7 +279,7 @@ int sw_store_match_get(sw_server_t *sw, const char *endpoint, uint32_t stan,
 	else if (rc != 0 || v.mv_size != 9)
 		result = PS_EIO;
 	else {
-		memcpy(txn_id, v.mv_data, 8);
+		*txn_id = sw_id_from_key(v.mv_data);
 		*leg = ((uint8_t *)v.mv_data)[8];
 	}
 	sw_store_read_done(sw);

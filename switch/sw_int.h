@@ -394,6 +394,7 @@ size_t sw_idem_key(const char *participant, const char *request_id,
 size_t sw_match_key(const char *endpoint, uint32_t stan, const char *transmit,
 		    uint8_t *out);
 void sw_id_key(uint64_t id, uint8_t out[8]);
+uint64_t sw_id_from_key(const uint8_t key[8]);
 uint64_t sw_next_txn_id(sw_server_t *sw);
 uint64_t sw_next_msg_seq(sw_server_t *sw);
 uint64_t sw_saf_entries(sw_server_t *sw);

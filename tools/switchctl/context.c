@@ -65,7 +65,7 @@ int sc_global_option(sc_ctx_t *ctx, int argc, char **argv, int *i)
 		(*i)++;
 		return 1;
 	}
-	const char *names[] = {"--lmdb", "--config", "--who"};
+	const char *names[] = {"--lmdb", "--config", "--who", "--control"};
 	for (size_t k = 0; k < PS_ARRAY_LEN(names); k++) {
 		if (!is_opt(arg, names[k], &value))
 			continue;
@@ -83,6 +83,8 @@ int sc_global_option(sc_ctx_t *ctx, int argc, char **argv, int *i)
 			ctx->lmdb_dir = value;
 		} else if (k == 1) {
 			ctx->config_path = value;
+		} else if (k == 3) {
+			ctx->control = value;
 		} else {
 			/* The library checks the text when it writes. */
 			if (strlen(value) == 0 ||

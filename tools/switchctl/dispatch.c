@@ -23,15 +23,24 @@ static const sc_command_t commands[] = {
 	 "show and change the route table (offline, in LMDB)", sc_cmd_routes},
 	{"audit", "audit [--limit N] [--since TIME]",
 	 "show the route table's change log", sc_cmd_audit},
+	{"status", "status", "a running switch: uptime, load, listeners (control socket)",
+	 sc_cmd_status},
+	{"endpoints", "endpoints", "a running switch's bank and network links",
+	 sc_cmd_endpoints},
+	{"stats", "stats", "a running switch's counters", sc_cmd_stats},
+	{"reload", "reload", "make a running switch reload its configuration",
+	 sc_cmd_reload},
 	{"help", "help", "show this help", cmd_help},
 };
 
 void sc_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: switchctl [--lmdb DIR | --config FILE] [--json] [--who NAME] COMMAND ...\n"
+		"usage: switchctl [--lmdb DIR | --config FILE] [--control ADDR] [--json] [--who NAME] COMMAND ...\n"
 		"\n"
 		"  --lmdb DIR     the switch's LMDB directory (else --config, else $SWITCHCTL_LMDB)\n"
+		"  --control ADDR the switch's control socket, host:port or unix:/path\n"
+		"                 (else --config's \"control\", else $SWITCHCTL_CONTROL)\n"
 		"  --config FILE  the switch's JSON config; its lmdb.dir is used\n"
 		"  --json         machine-readable output: JSON lines or one object\n"
 		"  --who NAME     who makes a change, for the audit log (default user@host)\n"

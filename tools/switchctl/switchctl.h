@@ -26,6 +26,7 @@ typedef struct sc_ctx {
 	/* Global options. */
 	const char *lmdb_dir;    /* --lmdb */
 	const char *config_path; /* --config */
+	const char *control;     /* --control: switchd's control socket */
 	bool json;               /* --json */
 	char who[ROUTE_WHO_BYTES_MAX + 1]; /* --who, or user@host */
 	/* Resolved from the options, the config or SWITCHCTL_LMDB. */
@@ -110,5 +111,10 @@ void sc_route_diff(const route_t *before, const route_t *after, char *out,
 /* cmd_routes.c, cmd_audit.c */
 int sc_cmd_routes(sc_ctx_t *ctx, int argc, char **argv);
 int sc_cmd_audit(sc_ctx_t *ctx, int argc, char **argv);
+/* cmd_control.c: over switchd's control socket. */
+int sc_cmd_status(sc_ctx_t *ctx, int argc, char **argv);
+int sc_cmd_endpoints(sc_ctx_t *ctx, int argc, char **argv);
+int sc_cmd_stats(sc_ctx_t *ctx, int argc, char **argv);
+int sc_cmd_reload(sc_ctx_t *ctx, int argc, char **argv);
 
 #endif /* PAYSWITCH_SWITCHCTL_H */

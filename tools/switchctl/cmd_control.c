@@ -1,0 +1,314 @@
+/*
+ * cmd_control.c: commands that ask a running switchd, over its control
+ * socket (JSON lines): status, endpoints, stats, reload. The address is
+ * --control ADDR, else "control" from --config FILE, else
+ * $SWITCHCTL_CONTROL; "host:port" or "unix:/path".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "switchctl.h"
+
+#define CONTROL_TIMEOUT_MS 5000
+#define CONTROL_ANSWER_MAX (1 << 20)
+
+static int resolve_control(sc_ctx_t *ctx, char *out, size_t cap)
+{
+	if (ctx->control != NULL && ctx->control[0] != '\0') {
+		ps_strlcpy(out, ctx->control, cap);
+		return SC_EXIT_OK;
+	}
+	if (ctx->config_path != NULL) {
+		json_error_t jerr;
+		json_t *root = json_load_file(ctx->config_path, 0, &jerr);
+		if (root == NULL)
+			return sc_fail(ctx, jerr.line < 1 ? SC_EXIT_IO : SC_EXIT_USAGE,
+				       "config %s: %s", ctx->config_path, jerr.text);
+		const char *c = json_string_value(json_object_get(root, "control"));
+		if (c != NULL)
+			ps_strlcpy(out, c, cap);
+		json_decref(root);
+		if (c == NULL)
+			return sc_fail(ctx, SC_EXIT_USAGE,
+				       "config %s has no \"control\" address",
+				       ctx->config_path);
+		return SC_EXIT_OK;
+	}
+	const char *env = getenv("SWITCHCTL_CONTROL");
+	if (env != NULL && env[0] != '\0') {
+		ps_strlcpy(out, env, cap);
+		return SC_EXIT_OK;
+	}
+	return sc_fail(ctx, SC_EXIT_USAGE,
+		       "which switch? give --control ADDR or --config FILE, or set SWITCHCTL_CONTROL");
+}
+
+static int connect_to(const char *address)
+{
+	if (strncmp(address, "unix:", 5) == 0) {
+		struct sockaddr_un un = {.sun_family = AF_UNIX};
+		if (strlen(address + 5) >= sizeof(un.sun_path))
+			return -1;
+		strcpy(un.sun_path, address + 5);
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&un, sizeof(un)) != 0) {
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	char host[256];
+	const char *colon = strrchr(address, ':');
+	if (colon == NULL || (size_t)(colon - address) >= sizeof(host))
+		return -1;
+	memcpy(host, address, (size_t)(colon - address));
+	host[colon - address] = '\0';
+	char *h = host;
+	if (h[0] == '[') { /* [::1]:7001 */
+		h++;
+		h[strlen(h) - 1] = '\0';
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+	struct addrinfo *res;
+	if (getaddrinfo(h, colon + 1, &hints, &res) != 0)
+		return -1;
+	int fd = socket(res->ai_family, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* Sends {"cmd":cmd} and reads one answer line, within the timeout. */
+static int ask(sc_ctx_t *ctx, const char *cmd, json_t **answer)
+{
+	char address[512];
+	int rc = resolve_control(ctx, address, sizeof(address));
+	if (rc != SC_EXIT_OK)
+		return rc;
+	int fd = connect_to(address);
+	if (fd < 0)
+		return sc_fail(ctx, SC_EXIT_IO, "cannot reach switchd at %s: %s",
+			       address, strerror(errno));
+	char line[128];
+	int n = snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}\n", cmd);
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		return sc_fail(ctx, SC_EXIT_IO, "cannot write to switchd at %s", address);
+	}
+	char *buf = malloc(CONTROL_ANSWER_MAX);
+	size_t len = 0;
+	char *nl = NULL;
+	while (buf != NULL && nl == NULL && len < CONTROL_ANSWER_MAX) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, CONTROL_TIMEOUT_MS) <= 0)
+			break;
+		ssize_t r = read(fd, buf + len, CONTROL_ANSWER_MAX - len);
+		if (r <= 0)
+			break;
+		nl = memchr(buf + len, '\n', (size_t)r);
+		len += (size_t)r;
+	}
+	close(fd);
+	if (nl == NULL) {
+		free(buf);
+		return sc_fail(ctx, SC_EXIT_IO, "no answer from switchd at %s within %d ms",
+			       address, CONTROL_TIMEOUT_MS);
+	}
+	json_error_t jerr;
+	*answer = json_loadb(buf, (size_t)(nl - buf), 0, &jerr);
+	free(buf);
+	if (*answer == NULL)
+		return sc_fail(ctx, SC_EXIT_IO, "switchd at %s answered garbage: %s",
+			       address, jerr.text);
+	if (!json_is_true(json_object_get(*answer, "ok"))) {
+		const char *e = json_string_value(json_object_get(*answer, "error"));
+		int exit = sc_fail(ctx, SC_EXIT_REJECTED, "switchd: %s", e ? e : "refused");
+		json_decref(*answer);
+		*answer = NULL;
+		return exit;
+	}
+	return SC_EXIT_OK;
+}
+
+static json_int_t num(json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+static const char *text(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	return s ? s : "";
+}
+
+static void format_uptime(json_int_t ms, char *out, size_t cap)
+{
+	json_int_t s = ms / 1000;
+	snprintf(out, cap, "%lldd %02lldh %02lldm %02llds", (long long)(s / 86400),
+		 (long long)(s / 3600 % 24), (long long)(s / 60 % 60), (long long)(s % 60));
+}
+
+static int cmd_status(sc_ctx_t *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	json_t *a;
+	int rc = ask(ctx, "status", &a);
+	if (rc != SC_EXIT_OK)
+		return rc;
+	if (ctx->json) {
+		sc_print_json(a);
+		return SC_EXIT_OK;
+	}
+	char up[64];
+	format_uptime(num(a, "uptime_ms"), up, sizeof(up));
+	printf("switchd pid %lld, up %s%s\n", (long long)num(a, "pid"), up,
+	       json_is_true(json_object_get(a, "draining")) ? ", DRAINING" : "");
+	printf("in flight %lld, connections %lld, SAF entries %lld, commit failures %lld\n\n",
+	       (long long)num(a, "inflight"), (long long)num(a, "connections"),
+	       (long long)num(a, "saf_entries"), (long long)num(a, "commit_failures"));
+	static const char *const head[] = {"LISTENER", "PROTOCOL", "PORT", "LISTENING",
+					   "CONNECTIONS", "ACCEPTED", "REFUSED"};
+	sc_table_t *t = sc_table_new(7, head);
+	size_t i;
+	json_t *l;
+	json_array_foreach(json_object_get(a, "listeners"), i, l) {
+		char port[16], conns[24], acc[24], ref[24];
+		snprintf(port, sizeof(port), "%lld", (long long)num(l, "port"));
+		snprintf(conns, sizeof(conns), "%lld", (long long)num(l, "connections"));
+		snprintf(acc, sizeof(acc), "%lld", (long long)num(l, "accepted"));
+		snprintf(ref, sizeof(ref), "%lld", (long long)num(l, "refused"));
+		const char *cells[] = {text(l, "name"), text(l, "protocol"), port,
+				       json_is_true(json_object_get(l, "listening")) ? "yes" : "no",
+				       conns, acc, ref};
+		sc_table_add(t, cells);
+	}
+	sc_table_print(t, stdout);
+	sc_table_free(t);
+	json_decref(a);
+	return SC_EXIT_OK;
+}
+
+static int cmd_endpoints(sc_ctx_t *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	json_t *a;
+	int rc = ask(ctx, "endpoints", &a);
+	if (rc != SC_EXIT_OK)
+		return rc;
+	if (ctx->json) {
+		sc_print_json(a);
+		return SC_EXIT_OK;
+	}
+	static const char *const head[] = {"ENDPOINT", "ADDRESS", "STATE", "LINKS UP",
+					   "IN FLIGHT", "SENT", "RECEIVED", "TIMEOUTS", "LATE"};
+	sc_table_t *t = sc_table_new(9, head);
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(a, "endpoints"), i, e) {
+		char links[32], inflight[24], sent[24], recv[24], to[24], late[24];
+		snprintf(links, sizeof(links), "%lld/%lld", (long long)num(e, "links_up"),
+			 (long long)num(e, "connections"));
+		snprintf(inflight, sizeof(inflight), "%lld", (long long)num(e, "inflight"));
+		snprintf(sent, sizeof(sent), "%lld", (long long)num(e, "sent"));
+		snprintf(recv, sizeof(recv), "%lld", (long long)num(e, "received"));
+		snprintf(to, sizeof(to), "%lld", (long long)num(e, "timeouts"));
+		snprintf(late, sizeof(late), "%lld", (long long)num(e, "late"));
+		const char *cells[] = {text(e, "name"), text(e, "address"), text(e, "state"),
+				       links, inflight, sent, recv, to, late};
+		sc_table_add(t, cells);
+	}
+	sc_table_print(t, stdout);
+	sc_table_free(t);
+	json_decref(a);
+	return SC_EXIT_OK;
+}
+
+static void print_counts(json_t *obj, const char *title)
+{
+	const char *key;
+	json_t *v;
+	printf("%s:", title);
+	if (json_object_size(obj) == 0)
+		printf(" none");
+	json_object_foreach(obj, key, v)
+		printf(" %s=%lld", key, (long long)json_integer_value(v));
+	printf("\n");
+}
+
+static int cmd_stats(sc_ctx_t *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	json_t *a;
+	int rc = ask(ctx, "stats", &a);
+	if (rc != SC_EXIT_OK)
+		return rc;
+	if (ctx->json) {
+		sc_print_json(a);
+		return SC_EXIT_OK;
+	}
+	print_counts(json_object_get(a, "requests"), "requests");
+	print_counts(json_object_get(a, "answers"), "answers by code");
+	const char *key;
+	json_t *v;
+	json_object_foreach(a, key, v) {
+		if (json_is_integer(v))
+			printf("%-24s %lld\n", key, (long long)json_integer_value(v));
+		else if (json_is_real(v))
+			printf("%-24s %.3f\n", key, json_real_value(v));
+	}
+	json_decref(a);
+	return SC_EXIT_OK;
+}
+
+static int cmd_reload(sc_ctx_t *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	json_t *a;
+	int rc = ask(ctx, "reload", &a);
+	if (rc != SC_EXIT_OK)
+		return rc;
+	if (ctx->json)
+		sc_print_json(a);
+	else {
+		printf("switchd reloaded its configuration\n");
+		json_decref(a);
+	}
+	return SC_EXIT_OK;
+}
+
+int sc_cmd_status(sc_ctx_t *ctx, int argc, char **argv)
+{
+	return cmd_status(ctx, argc, argv);
+}
+
+int sc_cmd_endpoints(sc_ctx_t *ctx, int argc, char **argv)
+{
+	return cmd_endpoints(ctx, argc, argv);
+}
+
+int sc_cmd_stats(sc_ctx_t *ctx, int argc, char **argv)
+{
+	return cmd_stats(ctx, argc, argv);
+}
+
+int sc_cmd_reload(sc_ctx_t *ctx, int argc, char **argv)
+{
+	return cmd_reload(ctx, argc, argv);
+}
