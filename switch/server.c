@@ -328,6 +328,7 @@ void sw_server_destroy(sw_server_t *sw)
 		free(sw->listener[i]);
 	}
 	sw_endpoint_free_all(sw);
+	free(sw->control);
 	sw_saf_free(sw);
 	sw_table_free(&sw->table);
 	ps_pool_free(&sw->wbufs);
