@@ -270,7 +270,9 @@ int iso8583_set_str(iso8583_msg_t *msg, int n, const char *value);
  * Sets numeric field n from an integer, written into the message's scratch
  * space: zero-padded to the length of a fixed field, minimal digits for a
  * variable one. ISO8583_ELENGTH when the value needs more digits than the
- * field has, ISO8583_ENOSPC when scratch space is used up.
+ * field has, ISO8583_ENOSPC when scratch space is used up (it is reset by
+ * iso8583_msg_init and unpack), ISO8583_EINVAL for a field out of range
+ * or not of class n, ISO8583_EUNDEFINED for one the dialect lacks.
  */
 int iso8583_set_num(iso8583_msg_t *msg, int n, uint64_t value);
 
@@ -290,7 +292,11 @@ int iso8583_get(const iso8583_msg_t *msg, int n, iso8583_field_t *out);
 int iso8583_get_text(const iso8583_msg_t *msg, int n, char *out, size_t cap,
 		     size_t *len);
 
-/* Field n as bytes: raw bytes for b (hex text decoded), else the text. */
+/*
+ * Field n as bytes: raw bytes for b (hex text decoded), else the text as
+ * get_text gives it, without a NUL. *len (may be NULL) gets the count;
+ * ISO8583_ENOSPC if cap is too small, ISO8583_EINVAL if absent.
+ */
 int iso8583_get_bytes(const iso8583_msg_t *msg, int n, uint8_t *out,
 		      size_t cap, size_t *len);
 
