@@ -185,7 +185,8 @@ int iso8583_dialect_load_file(const char *path, iso8583_dialect_t *out,
  */
 int iso8583_dialect_finish(iso8583_dialect_t *dialect, iso8583_error_t *err);
 
-/* Names for the enums, as used in dialect files: "n", "bcd", ... */
+/* Names for the enums, as used in dialect files: "n", "bcd", ...; "?" for
+ * a value out of range. */
 const char *iso8583_class_name(int cls);
 const char *iso8583_encoding_name(int encoding);
 
