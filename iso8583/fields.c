@@ -118,7 +118,6 @@ size_t iso8583_text_check(const iso8583_field_spec_t *s, const uint8_t *text,
 	case ISO8583_CLASS_N: *why = "class n takes digits only"; break;
 	case ISO8583_CLASS_AN: *why = "class an takes letters, digits and space"; break;
 	case ISO8583_CLASS_Z: *why = "class z takes digits and '='"; break;
-	case ISO8583_CLASS_B: *why = "hex text takes 0-9 and A-F"; break;
 	default: *why = "class ans takes no control characters"; break;
 	}
 	return i == length ? SIZE_MAX : i;

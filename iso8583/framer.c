@@ -195,7 +195,7 @@ static int next_headed(iso8583_framer_t *f, iso8583_frame_t *frame,
 	size_t lb = iso8583_frame_length_bytes(&f->cfg);
 	if (avail < lb)
 		return 0;
-	size_t body_len;
+	size_t body_len = 0;
 	int rc = read_length(f, p, &body_len, err);
 	if (rc != 0)
 		return rc;

@@ -185,7 +185,8 @@ int iso8583_dialect_load_file(const char *path, iso8583_dialect_t *out,
  */
 int iso8583_dialect_finish(iso8583_dialect_t *dialect, iso8583_error_t *err);
 
-/* Names for the enums, as used in dialect files: "n", "bcd", ... */
+/* Names for the enums, as used in dialect files: "n", "bcd", ...; "?" for
+ * a value out of range. */
 const char *iso8583_class_name(int cls);
 const char *iso8583_encoding_name(int encoding);
 
@@ -217,7 +218,8 @@ typedef struct iso8583_msg {
 	char scratch[ISO8583_SCRATCH_BYTES];
 } iso8583_msg_t;
 
-/* Clears a message (cheaply: only the presence bits) for dialect. */
+/* Clears a message (cheaply: only the presence bits) for dialect, which
+ * must be finished (loaded, or iso8583_dialect_finish()ed). */
 void iso8583_msg_init(iso8583_msg_t *msg, const iso8583_dialect_t *dialect);
 
 /*
@@ -269,14 +271,17 @@ int iso8583_set_str(iso8583_msg_t *msg, int n, const char *value);
  * Sets numeric field n from an integer, written into the message's scratch
  * space: zero-padded to the length of a fixed field, minimal digits for a
  * variable one. ISO8583_ELENGTH when the value needs more digits than the
- * field has, ISO8583_ENOSPC when scratch space is used up.
+ * field has, ISO8583_ENOSPC when scratch space is used up (it is reset by
+ * iso8583_msg_init and unpack), ISO8583_EINVAL for a field out of range
+ * or not of class n, ISO8583_EUNDEFINED for one the dialect lacks.
  */
 int iso8583_set_num(iso8583_msg_t *msg, int n, uint64_t value);
 
 void iso8583_unset(iso8583_msg_t *msg, int n);
 bool iso8583_has(const iso8583_msg_t *msg, int n);
 
-/* The field as stored (wire span or plain value); ISO8583_EINVAL if absent. */
+/* The field as stored (wire span or plain value); ISO8583_EINVAL if absent
+ * (bits 1 and, in a tertiary dialect, 65 mark bitmaps and hold no value). */
 int iso8583_get(const iso8583_msg_t *msg, int n, iso8583_field_t *out);
 
 /*
@@ -288,7 +293,11 @@ int iso8583_get(const iso8583_msg_t *msg, int n, iso8583_field_t *out);
 int iso8583_get_text(const iso8583_msg_t *msg, int n, char *out, size_t cap,
 		     size_t *len);
 
-/* Field n as bytes: raw bytes for b (hex text decoded), else the text. */
+/*
+ * Field n as bytes: raw bytes for b (hex text decoded), else the text as
+ * get_text gives it, without a NUL. *len (may be NULL) gets the count;
+ * ISO8583_ENOSPC if cap is too small, ISO8583_EINVAL if absent.
+ */
 int iso8583_get_bytes(const iso8583_msg_t *msg, int n, uint8_t *out,
 		      size_t cap, size_t *len);
 
@@ -362,9 +371,12 @@ void iso8583_framer_feed(iso8583_framer_t *f, const uint8_t *data, size_t len,
 			 size_t *consumed);
 /*
  * 1 and *frame when a whole frame is held, 0 when more bytes are needed,
- * ISO8583_EFRAME (bad length header, frame over frame_bytes_max, or a zero
- * length) or a measure error for unframed streams. After an error the
- * stream cannot be resynchronised: close the connection.
+ * ISO8583_EFRAME (a length header that is not digits, a frame over
+ * frame_bytes_max, a zero length or one that leaves no message after the
+ * fixed header; for unframed streams, no whole message within
+ * frame_bytes_max) or a measure error for unframed streams. err->offset
+ * is the offset in the stream. After an error the stream cannot be
+ * resynchronised: close the connection.
  */
 int iso8583_framer_next(iso8583_framer_t *f, iso8583_frame_t *frame,
 			iso8583_error_t *err);
@@ -375,8 +387,10 @@ size_t iso8583_framer_pending(const iso8583_framer_t *f);
 size_t iso8583_frame_length_bytes(const iso8583_framing_t *cfg);
 /*
  * Writes the length header for a body (fixed header + message) of
- * body_len bytes into out (room for 4). ISO8583_EFRAME when body_len is 0,
- * over frame_bytes_max, or beyond what the header can say.
+ * body_len bytes into out (room for 4; nothing for ISO8583_LENGTH_NONE).
+ * ISO8583_EFRAME when body_len leaves no message after the fixed header
+ * (so 0 always), is over frame_bytes_max, or is beyond what the header can
+ * say (65535 for binary2, 9999 for ascii4 and bcd2).
  */
 int iso8583_frame_write_length(const iso8583_framing_t *cfg, size_t body_len,
 			       uint8_t *out);
