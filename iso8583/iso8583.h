@@ -229,6 +229,10 @@ void iso8583_msg_init(iso8583_msg_t *msg, const iso8583_dialect_t *dialect);
  * A hex bitmap is accepted in either case; pack writes it upper case, so
  * for a lower-case bitmap unpack then pack differs in those characters
  * only. Every other accepted byte is given back as it came.
+ * On failure msg still holds what was decoded and checked before the
+ * fault: the MTI once it was read, and the fields numbered below the one
+ * that failed (all of them for ISO8583_ETRAILING), so a switch can answer a
+ * format error echoing fields 7 and 11. Nothing after the fault is there.
  */
 int iso8583_unpack(iso8583_msg_t *msg, const iso8583_dialect_t *dialect,
 		   const uint8_t *data, size_t len, iso8583_error_t *err);

@@ -248,29 +248,43 @@ walk_fields(struct walk *w, const uint64_t words[3], iso8583_field_t *fields,
 	return 0;
 }
 
+/* Keeps the bits of fields below `failed` (2..192), the ones walked. */
+static void keep_fields_before(uint64_t words[3], int failed)
+{
+	for (int k = 0; k < 3; k++) {
+		int first = k * 64 + 1; /* the field of this word's top bit */
+		if (failed <= first)
+			words[k] = 0;
+		else if (failed <= first + 63)
+			words[k] &= ~(~0ull >> (failed - first));
+	}
+}
+
 int iso8583_unpack(iso8583_msg_t *msg, const iso8583_dialect_t *dialect,
 		   const uint8_t *data, size_t len, iso8583_error_t *err)
 {
 	iso8583_msg_init(msg, dialect);
 	struct walk w = {dialect, data, len, 0, false, err};
-	uint64_t words[3];
+	uint64_t words[3] = {0, 0, 0};
 	int rc = read_mti(&w, msg->mti);
-	if (rc == 0)
-		rc = read_bitmaps(&w, words);
-	if (rc == 0)
-		rc = walk_fields(&w, words, msg->field, true);
-	if (rc == 0 && w.pos != len)
-		rc = iso8583_fail(err, ISO8583_ETRAILING, -1, w.pos,
-				  "%zu bytes after the last field",
-				  len - w.pos);
 	if (rc != 0) {
 		msg->mti[0] = 0;
 		return rc;
 	}
+	rc = read_bitmaps(&w, words);
+	if (rc != 0)
+		return rc; /* the MTI stays: a switch can still answer 30 */
+	rc = walk_fields(&w, words, msg->field, true);
+	if (rc == 0 && w.pos != len)
+		rc = iso8583_fail(err, ISO8583_ETRAILING, -1, w.pos,
+				  "%zu bytes after the last field",
+				  len - w.pos);
+	if (rc != 0 && err->field >= 2)
+		keep_fields_before(words, err->field);
 	iso8583_store_be64(msg->present, words[0]);
 	iso8583_store_be64(msg->present + 8, words[1]);
 	iso8583_store_be64(msg->present + 16, words[2]);
-	return 0;
+	return rc;
 }
 
 int iso8583_measure(const iso8583_dialect_t *dialect, const uint8_t *data,

@@ -160,12 +160,16 @@ static void answer_format_error(sw_conn_t *conn, const iso8583_msg_t *msg,
 		sw_conn_close(conn, "undecodable message");
 		return;
 	}
+	/* unpack kept the fields before the fault: echo what the acquirer
+	 * needs to match the answer. */
 	memcpy(req.mti, msg->mti, 4);
-	if (ierr->field > 7)
+	if (iso8583_has(msg, 7))
 		iso8583_get_text(msg, 7, req.transmit, sizeof(req.transmit), NULL);
 	uint64_t stan = 0;
-	if (ierr->field > 11 && iso8583_get_u64(msg, 11, &stan) == 0)
+	if (iso8583_get_u64(msg, 11, &stan) == 0)
 		req.stan = (uint32_t)(stan % 1000000);
+	if (iso8583_has(msg, 32))
+		iso8583_get_text(msg, 32, req.acquirer, sizeof(req.acquirer), NULL);
 	txn_error_t err = {.code = "30"};
 	snprintf(err.reason, sizeof(err.reason), "%s",
 		 iso8583_strerror(ierr->code));

@@ -34,13 +34,45 @@ static void expect_unpack(const iso8583_dialect_t *d, const void *in,
 			 rc, err.field, err.offset, err.reason, code, field, offset);
 	if (reason_part != NULL && strstr(err.reason, reason_part) == NULL)
 		fail_msg("reason \"%s\" lacks \"%s\"", err.reason, reason_part);
-	assert_false(iso8583_has(&m, 2)); /* a failed unpack leaves nothing */
-	assert_int_equal(m.mti[0], 0);
+	/* A failed unpack keeps only what came before the fault. */
+	if (field == 0)
+		assert_int_equal(m.mti[0], 0);
+	for (int n = field < 2 ? 2 : field; n <= ISO8583_FIELDS_MAX && field >= 0; n++)
+		assert_false(iso8583_has(&m, n));
 }
 
 #define ASCII iso8583_dialect_builtin("ascii")
 #define BINARY iso8583_dialect_builtin("binary")
 #define S(lit) lit, sizeof(lit) - 1
+
+/* A switch answers a format error echoing 7 and 11: they survive a fault
+ * in a later field, and nothing from the fault on is there. */
+static void test_failure_keeps_earlier_fields(void **state)
+{
+	(void)state;
+	static iso8583_msg_t m;
+	iso8583_error_t err;
+	/* fields 3, 7, 11 and 41; 41 is short (8 wanted, 3 given) */
+	static const char msg[] = "0200" "2220000000800000"
+				  "000000" "1125103000" "000042" "ABC";
+	int rc = iso8583_unpack(&m, ASCII, (const uint8_t *)msg, sizeof(msg) - 1, &err);
+	assert_int_equal(rc, ISO8583_ETRUNCATED);
+	assert_int_equal(err.field, 41);
+	assert_memory_equal(m.mti, "0200", 4);
+	assert_true(iso8583_has(&m, 3));
+	assert_true(iso8583_has(&m, 7));
+	assert_true(iso8583_has(&m, 11));
+	assert_false(iso8583_has(&m, 41));
+	uint64_t stan = 0;
+	assert_int_equal(iso8583_get_u64(&m, 11, &stan), 0);
+	assert_int_equal(stan, 42);
+	/* a bad bitmap: the MTI alone */
+	rc = iso8583_unpack(&m, ASCII, (const uint8_t *)"0200ZZ", 6, &err);
+	assert_int_equal(rc, ISO8583_EBITMAP);
+	assert_memory_equal(m.mti, "0200", 4);
+	assert_false(iso8583_has(&m, 3));
+}
+
 
 static void test_short_or_bad_mti(void **state)
 {
@@ -310,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_every_truncation_fails),
 		cmocka_unit_test(test_pack_refuses),
 		cmocka_unit_test(test_error_format),
+		cmocka_unit_test(test_failure_keeps_earlier_fields),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
