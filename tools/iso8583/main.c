@@ -20,18 +20,27 @@ static const char usage_text[] =
 	"  encode     read that JSON on stdin, print the message as hex\n"
 	"  dialects   list the built-in dialects\n"
 	"  demo       encode and decode a purchase in every built-in dialect\n"
+	"  send       send each JSON line of stdin to --connect HOST:PORT and\n"
+	"             print each answer as a JSON line\n"
 	"  help       this text (also --help)\n"
 	"\n"
 	"options for decode and encode:\n"
 	"  --dialect NAME   a built-in dialect (default ascii; see `iso8583 dialects`)\n"
 	"  --spec FILE      a dialect JSON file (docs/dialects.md)\n"
 	"  --framed         a 2-byte big-endian length comes before the message\n"
-	"  --pretty         (decode) indent the JSON\n"
+	"  --pretty         (decode, send) indent the JSON\n"
+	"\n"
+	"options for send (and --dialect, --spec):\n"
+	"  --connect HOST:PORT   where to send\n"
+	"  --framing NAME        binary2 (default), ascii4, bcd2 or none\n"
+	"  --header-bytes N      a fixed header of N zero bytes before the MTI\n"
+	"  --timeout-ms MS       wait for each answer (default 5000)\n"
 	"\n"
 	"Binary fields are upper-case hex strings; text that is not UTF-8 is\n"
 	"{\"hex\": \"...\"}; encode also takes integers for numeric fields.\n"
 	"Exit status: 0 done, 1 malformed input (the error names field, offset\n"
-	"and reason), 2 usage error.\n";
+	"and reason), 2 usage error; send also 3 (a message unanswered) and 4\n"
+	"(cannot connect, or the host closed).\n";
 
 struct options {
 	const char *command;
@@ -39,6 +48,10 @@ struct options {
 	const char *spec_path;
 	bool framed;
 	bool pretty;
+	const char *connect;
+	const char *framing;
+	int header_bytes;
+	int timeout_ms;
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -65,6 +78,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->framed = true;
 		else if (strcmp(a, "--pretty") == 0)
 			o->pretty = true;
+		else if (strcmp(a, "--connect") == 0 && i + 1 < argc)
+			o->connect = argv[++i];
+		else if (strcmp(a, "--framing") == 0 && i + 1 < argc)
+			o->framing = argv[++i];
+		else if (strcmp(a, "--header-bytes") == 0 && i + 1 < argc)
+			o->header_bytes = atoi(argv[++i]);
+		else if (strcmp(a, "--timeout-ms") == 0 && i + 1 < argc)
+			o->timeout_ms = atoi(argv[++i]);
 		else
 			return usage_error("unknown or incomplete option: %s", a);
 	}
@@ -205,6 +226,25 @@ static int encode(const struct options *o, const iso8583_dialect_t *d,
 	return EXIT_OK;
 }
 
+static int run_send(const struct options *o)
+{
+	if (o->connect == NULL)
+		return usage_error("%ssend needs --connect HOST:PORT", "");
+	const iso8583_dialect_t *d = pick_dialect(o);
+	if (d == NULL)
+		return EXIT_USAGE;
+	int lh = iso8583_length_header_parse(o->framing ? o->framing : "binary2");
+	if (lh < 0)
+		return usage_error("unknown framing: %s (binary2, ascii4, bcd2, none)",
+				   o->framing);
+	if (o->header_bytes < 0 || o->header_bytes > 64 || o->timeout_ms < 0)
+		return usage_error("%s--header-bytes is 0..64, --timeout-ms positive", "");
+	iso8583_framing_t framing = {(uint8_t)lh, (uint16_t)o->header_bytes,
+				     TOOL_MESSAGE_BYTES_MAX, d};
+	return send_run(o->connect, d, &framing, o->timeout_ms ? o->timeout_ms : 5000,
+			o->pretty);
+}
+
 static int list_dialects(void)
 {
 	for (size_t i = 0; i < iso8583_dialect_builtin_count(); i++) {
@@ -226,8 +266,14 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	bool codec = strcmp(o.command, "decode") == 0 || strcmp(o.command, "encode") == 0;
-	if (!codec && (o.dialect_name || o.spec_path || o.framed || o.pretty))
+	bool send = strcmp(o.command, "send") == 0;
+	if (!codec && !send && (o.dialect_name || o.spec_path || o.framed || o.pretty))
 		return usage_error("%s takes no options", o.command);
+	if (!send && (o.connect || o.framing || o.header_bytes || o.timeout_ms))
+		return usage_error("%s: --connect, --framing, --header-bytes and "
+				   "--timeout-ms are for send", o.command);
+	if (send)
+		return run_send(&o);
 	if (strcmp(o.command, "dialects") == 0)
 		return list_dialects();
 	if (strcmp(o.command, "demo") == 0)
