@@ -88,13 +88,16 @@ enum iso8583_class {
 	ISO8583_CLASS_Z,     /* track data: digits and '=' (BCD nibble D) */
 	ISO8583_CLASS_XN,    /* sign 'C' or 'D' then digits (x+n amounts);
 				jPOS accepts any first character, so do we
-				when it is printable */
+				when it is printable. The length counts the
+				sign too: x+n 8 is length 9, as in jPOS */
 };
 
 enum iso8583_encoding {
 	ISO8583_ENC_ASCII = 0, /* one byte per character */
 	ISO8583_ENC_BCD,       /* two digits a byte; odd counts padded on
-				  the left (a leading pad nibble) */
+				  the left (a leading pad nibble). Class z
+				  writes '=' as nibble D; class xn writes
+				  the sign as one ASCII byte, then BCD */
 	ISO8583_ENC_BCD_RIGHT, /* two digits a byte; odd counts padded on
 				  the right (a trailing pad nibble) */
 	ISO8583_ENC_BINARY,    /* raw bytes (class b only) */
@@ -115,10 +118,17 @@ typedef struct iso8583_field_spec {
 	uint8_t encoding;        /* enum iso8583_encoding */
 	uint8_t prefix_digits;   /* 0 fixed, 2 LL, 3 LLL, 4 LLLL */
 	uint8_t prefix_encoding; /* enum iso8583_prefix_encoding */
-	uint8_t pad_nibble;      /* BCD pad nibble, 0x0 (default) or 0xF */
+	uint8_t pad_nibble;      /* BCD pad nibble, 0x0 (default) or 0xF;
+				    unpack requires exactly this nibble */
 	uint16_t length;         /* the fixed length, or the maximum; digits
-				    for n/z/xn, characters for an/ans, bytes
+				    for n/z, sign plus digits for xn,
+				    characters (bytes) for an/ans, bytes
 				    for b */
+	/* Derived by iso8583_dialect_finish() so that the codec's hot path
+	 * need not re-derive them per field; never set by hand. */
+	uint8_t codec;           /* internal: how content is checked */
+	uint8_t prefix_bytes;    /* bytes the length prefix takes: 0..4 */
+	uint8_t class_mask;      /* internal: class lookup table mask */
 	char name[ISO8583_NAME_MAX];
 } iso8583_field_spec_t;
 
@@ -131,7 +141,13 @@ typedef struct iso8583_dialect {
 	uint8_t mti_encoding;    /* enum iso8583_mti_encoding */
 	uint8_t bitmap_encoding; /* enum iso8583_bitmap_encoding */
 	bool tertiary;           /* bit 65 announces a third bitmap (fields
-				    129-192) right after the secondary one */
+				    129-192) right after the secondary one;
+				    field 65 is then not a data element */
+	/* Derived by iso8583_dialect_finish(): */
+	bool finished;           /* the codec refuses (asserts) otherwise */
+	uint64_t allowed[3];     /* bitmap words (wire bit order) of the
+				    bits a message may set: defined fields
+				    plus the bitmap-extension bits */
 	iso8583_field_spec_t field[ISO8583_FIELDS_MAX + 1]; /* 2..192 used */
 } iso8583_dialect_t;
 
@@ -160,6 +176,15 @@ int iso8583_dialect_load_json(const char *text, size_t len,
 int iso8583_dialect_load_file(const char *path, iso8583_dialect_t *out,
 			      iso8583_error_t *err);
 
+/*
+ * Checks a dialect built or edited in code (name, MTI and bitmap
+ * encodings, every defined field's class, encodings, prefix and length)
+ * and derives the lookup data the codec uses. The loaders call it; call it
+ * yourself after changing any field[] entry of a copy. ISO8583_EDIALECT
+ * with err->reason naming the JSON path of the offending key.
+ */
+int iso8583_dialect_finish(iso8583_dialect_t *dialect, iso8583_error_t *err);
+
 /* Names for the enums, as used in dialect files: "n", "bcd", ... */
 const char *iso8583_class_name(int cls);
 const char *iso8583_encoding_name(int encoding);
@@ -182,7 +207,11 @@ typedef struct iso8583_field {
 typedef struct iso8583_msg {
 	const iso8583_dialect_t *dialect;
 	char mti[4];      /* four ASCII digits; mti[0] == 0 when unset */
-	uint8_t present[(ISO8583_FIELDS_MAX + 8) / 8]; /* bit n: field n */
+	/* Field n is bit 0x80 >> ((n - 1) % 8) of byte (n - 1) / 8, the wire
+	 * bitmap's order. Bit 1 (and bit 65 in a tertiary dialect) records a
+	 * bitmap extension that an unpacked message carried even when empty,
+	 * so that pack gives back the same bytes. Use iso8583_has(). */
+	uint8_t present[(ISO8583_FIELDS_MAX + 8) / 8];
 	iso8583_field_t field[ISO8583_FIELDS_MAX + 1];  /* valid if present */
 	uint16_t scratch_used;
 	char scratch[ISO8583_SCRATCH_BYTES];
@@ -195,6 +224,9 @@ void iso8583_msg_init(iso8583_msg_t *msg, const iso8583_dialect_t *dialect);
  * Unpacks len bytes at data into msg (which it initialises). The message
  * borrows data: fields point into it. Errors: ISO8583_EMTI, _EBITMAP,
  * _EUNDEFINED, _EPREFIX, _ECONTENT, _ETRUNCATED, _ETRAILING.
+ * A hex bitmap is accepted in either case; pack writes it upper case, so
+ * for a lower-case bitmap unpack then pack differs in those characters
+ * only. Every other accepted byte is given back as it came.
  */
 int iso8583_unpack(iso8583_msg_t *msg, const iso8583_dialect_t *dialect,
 		   const uint8_t *data, size_t len, iso8583_error_t *err);
@@ -214,18 +246,21 @@ int iso8583_measure(const iso8583_dialect_t *dialect, const uint8_t *data,
  * sets it to the bytes needed instead and writes nothing useful. Plain
  * values are validated (class, fixed length, maximum): ISO8583_ELENGTH,
  * _ECONTENT, _ENOMTI. Wire spans from unpack are copied as they are.
+ * The bitmap is computed from the fields present: a secondary bitmap when
+ * any of 65-128 is present (or iso8583_has(msg, 1), see present above).
  */
 int iso8583_pack(const iso8583_msg_t *msg, uint8_t *out, size_t cap,
 		 size_t *out_len, iso8583_error_t *err);
 
-/* MTI: four ASCII digits. ISO8583_EMTI otherwise. */
+/* MTI: four ASCII digits (copied). ISO8583_EMTI otherwise. */
 int iso8583_set_mti(iso8583_msg_t *msg, const char *mti);
 
 /*
  * Sets field n (2..192) to a plain value of length bytes (text for
  * n/an/ans/z/xn, raw bytes for b). Borrows value. ISO8583_EINVAL for a
  * field number out of range, ISO8583_EUNDEFINED for one the dialect does
- * not define; the value itself is checked at pack.
+ * not define, ISO8583_ELENGTH for a length over ISO8583_FIELD_LENGTH_MAX;
+ * the value itself is checked at pack.
  */
 int iso8583_set(iso8583_msg_t *msg, int n, const void *value, size_t length);
 int iso8583_set_str(iso8583_msg_t *msg, int n, const char *value);
@@ -257,7 +292,11 @@ int iso8583_get_text(const iso8583_msg_t *msg, int n, char *out, size_t cap,
 int iso8583_get_bytes(const iso8583_msg_t *msg, int n, uint8_t *out,
 		      size_t cap, size_t *len);
 
-/* Numeric field n (class n, at most 18 digits) as an integer. */
+/*
+ * Numeric field n (class n, at most 18 digits after leading zeros) as an
+ * integer. ISO8583_EINVAL if absent or not class n, ISO8583_ELENGTH past
+ * 18 significant digits, ISO8583_ECONTENT for a plain value not digits.
+ */
 int iso8583_get_u64(const iso8583_msg_t *msg, int n, uint64_t *out);
 
 /* ---- framing ---------------------------------------------------------- */
@@ -305,12 +344,18 @@ typedef struct iso8583_framer {
 	size_t cap;
 	size_t start; /* first byte not yet yielded */
 	size_t len;   /* bytes held, from buf[0] */
+	uint64_t stream_offset; /* stream offset of buf[0], so that an
+				   error names its offset in the stream */
 } iso8583_framer_t;
 
 void iso8583_framer_init(iso8583_framer_t *f, const iso8583_framing_t *cfg,
 			 uint8_t *storage, size_t cap);
-/* Where the next bytes go, after moving what is held to the front. */
+/*
+ * Where the next bytes go, after moving what is held to the front. *len is
+ * 0 only when a whole frame is held unread: call iso8583_framer_next().
+ */
 void iso8583_framer_space(iso8583_framer_t *f, uint8_t **data, size_t *len);
+/* n bytes were written at the space given (n <= its length). */
 void iso8583_framer_commit(iso8583_framer_t *f, size_t n);
 /* Copies up to len bytes; *consumed says how many were taken. */
 void iso8583_framer_feed(iso8583_framer_t *f, const uint8_t *data, size_t len,

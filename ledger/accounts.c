@@ -1,0 +1,262 @@
+/*
+ * accounts.c: creating accounts (validation, idempotency, linked chains),
+ * closing and reopening them, and reading them back.
+ */
+#include <string.h>
+
+#include "ledger_int.h"
+
+#define LIMIT_FLAGS                                                            \
+	(LEDGER_ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS |                       \
+	 LEDGER_ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS)
+
+static uint32_t validate_account(const ledger_account_t *a)
+{
+	if (a->timestamp != 0)
+		return LEDGER_ACCOUNT_TIMESTAMP_MUST_BE_ZERO;
+	if (a->flags & ~LEDGER_ACCOUNT_FLAGS_ALL)
+		return LEDGER_ACCOUNT_RESERVED_FLAG;
+	if (a->flags & LEDGER_ACCOUNT_CLOSED)
+		return LEDGER_ACCOUNT_CLOSED_FLAG_AT_CREATE;
+	if (ledger_id_is_zero(a->id))
+		return LEDGER_ACCOUNT_ID_MUST_NOT_BE_ZERO;
+	if (id_is_max(a->id))
+		return LEDGER_ACCOUNT_ID_MUST_NOT_BE_INT_MAX;
+	if ((a->flags & LIMIT_FLAGS) == LIMIT_FLAGS)
+		return LEDGER_ACCOUNT_FLAGS_ARE_MUTUALLY_EXCLUSIVE;
+	if (a->debits_pending || a->debits_posted || a->credits_pending ||
+	    a->credits_posted)
+		return LEDGER_ACCOUNT_BALANCES_MUST_BE_ZERO;
+	if (a->ledger == 0)
+		return LEDGER_ACCOUNT_LEDGER_MUST_NOT_BE_ZERO;
+	if (a->code == 0)
+		return LEDGER_ACCOUNT_CODE_MUST_NOT_BE_ZERO;
+	return LEDGER_ACCOUNT_OK;
+}
+
+/* The closed flag is the account's state, not part of what was created:
+ * a retry matches whether or not the account was closed since. */
+static uint32_t compare_account(const ledger_account_t *a,
+				const ledger_account_t *s)
+{
+	if (a->flags != (s->flags & ~LEDGER_ACCOUNT_CLOSED))
+		return LEDGER_ACCOUNT_EXISTS_WITH_DIFFERENT_FLAGS;
+	if (!ledger_id_equal(a->user_data_128, s->user_data_128))
+		return LEDGER_ACCOUNT_EXISTS_WITH_DIFFERENT_USER_DATA_128;
+	if (a->user_data_64 != s->user_data_64)
+		return LEDGER_ACCOUNT_EXISTS_WITH_DIFFERENT_USER_DATA_64;
+	if (a->ledger != s->ledger)
+		return LEDGER_ACCOUNT_EXISTS_WITH_DIFFERENT_LEDGER;
+	if (a->code != s->code)
+		return LEDGER_ACCOUNT_EXISTS_WITH_DIFFERENT_CODE;
+	return LEDGER_ACCOUNT_EXISTS;
+}
+
+static int process_account(ledger_t *l, const ledger_account_t *a,
+			   ledger_result_t *out)
+{
+	struct batch *b = &l->batch;
+	out->timestamp = 0;
+	out->result = validate_account(a);
+	if (out->result != LEDGER_ACCOUNT_OK)
+		return 0;
+	struct account_slot *s = ledger_account_cached(b, a->id);
+	struct account_record stored;
+	int rc = 0;
+	if (s != NULL) {
+		stored = s->rec;
+	} else {
+		uint8_t key[16];
+		key_put_id(key, a->id);
+		rc = ledger_get_record(b->txn, l->db_accounts, key,
+				       sizeof(key), &stored, sizeof(stored));
+		if (rc != 0 && rc != PS_ENOTFOUND)
+			return rc;
+	}
+	if (rc == 0) {
+		out->result = compare_account(a, &stored.account);
+		if (out->result == LEDGER_ACCOUNT_EXISTS)
+			out->timestamp = stored.account.timestamp;
+		return 0;
+	}
+	s = ledger_account_add(b, a->id);
+	s->rec.account = *a;
+	s->rec.account.timestamp = b->next_ts++;
+	out->timestamp = s->rec.account.timestamp;
+	return 0;
+}
+
+struct accounts_call {
+	const ledger_account_t *accounts;
+	uint32_t count;
+	ledger_result_t *results;
+};
+
+static int accounts_batch(ledger_t *l, void *arg)
+{
+	struct accounts_call *call = arg;
+	struct batch *b = &l->batch;
+	int rc = ledger_batch_begin(l, b->txn);
+	if (rc != 0)
+		return rc;
+	const ledger_account_t *in = call->accounts;
+	ledger_result_t *out = call->results;
+	struct chain_mark mark;
+	uint32_t chain_start = 0, culprit = 0;
+	bool chain_failed = false;
+	for (uint32_t i = 0; i < call->count; i++) {
+		bool linked = (in[i].flags & LEDGER_ACCOUNT_LINKED) != 0;
+		if (!b->chain_active && linked) {
+			b->chain_active = true;
+			chain_start = i;
+			chain_failed = false;
+			ledger_chain_mark(b, &mark);
+		}
+		out[i].reserved = 0;
+		if (b->chain_active && chain_failed) {
+			out[i].result = LEDGER_ACCOUNT_LINKED_EVENT_FAILED;
+			out[i].timestamp = 0;
+		} else {
+			rc = process_account(l, &in[i], &out[i]);
+			if (rc != 0)
+				return rc;
+			if (b->chain_active &&
+			    out[i].result != LEDGER_ACCOUNT_OK &&
+			    out[i].result != LEDGER_ACCOUNT_EXISTS) {
+				chain_failed = true;
+				culprit = i;
+				ledger_chain_rollback(b, &mark);
+			}
+		}
+		if (!b->chain_active)
+			continue;
+		bool last = i + 1 == call->count;
+		if (linked && !last)
+			continue;
+		if (linked && last && !chain_failed) {
+			ledger_chain_rollback(b, &mark);
+			chain_failed = true;
+			culprit = i;
+			out[i].result = LEDGER_ACCOUNT_LINKED_EVENT_CHAIN_OPEN;
+		}
+		for (uint32_t j = chain_start; chain_failed && j <= i; j++) {
+			if (j != culprit)
+				out[j].result =
+					LEDGER_ACCOUNT_LINKED_EVENT_FAILED;
+			out[j].timestamp = 0;
+		}
+		b->chain_active = false;
+	}
+	rc = ledger_accounts_write(l, MDB_NOOVERWRITE);
+	if (rc != 0)
+		return rc;
+	return ledger_batch_store_clock(l);
+}
+
+int ledger_create_accounts(ledger_t *l, const ledger_account_t *accounts,
+			   uint32_t count, ledger_result_t *results)
+{
+	if (l == NULL || accounts == NULL || results == NULL)
+		return PS_EINVAL;
+	if (count == 0 || count > l->options.batch_max)
+		return PS_ELIMIT;
+	struct accounts_call call = {accounts, count, results};
+	return ledger_write(l, accounts_batch, &call);
+}
+
+struct closed_call {
+	ledger_id_t id;
+	bool closed;
+	uint32_t result;
+};
+
+static int closed_batch(ledger_t *l, void *arg)
+{
+	struct closed_call *call = arg;
+	struct batch *b = &l->batch;
+	uint8_t key[16];
+	key_put_id(key, call->id);
+	struct account_record rec;
+	int rc = ledger_get_record(b->txn, l->db_accounts, key, sizeof(key),
+				   &rec, sizeof(rec));
+	if (rc == PS_ENOTFOUND) {
+		call->result = LEDGER_ACCOUNT_NOT_FOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	call->result = LEDGER_ACCOUNT_OK;
+	if (call->closed)
+		rec.account.flags |= LEDGER_ACCOUNT_CLOSED;
+	else
+		rec.account.flags &= (uint16_t)~LEDGER_ACCOUNT_CLOSED;
+	MDB_val k = {sizeof(key), key}, v = {sizeof(rec), &rec};
+	return ledger_map_mdb(mdb_put(b->txn, l->db_accounts, &k, &v, 0));
+}
+
+int ledger_account_set_closed(ledger_t *l, ledger_id_t id, bool closed,
+			      uint32_t *result)
+{
+	if (l == NULL || result == NULL)
+		return PS_EINVAL;
+	struct closed_call call = {id, closed, LEDGER_ACCOUNT_NOT_FOUND};
+	int rc = ledger_write(l, closed_batch, &call);
+	*result = call.result;
+	return rc;
+}
+
+int ledger_account_get(ledger_t *l, ledger_id_t id, ledger_account_t *out)
+{
+	if (l == NULL || out == NULL)
+		return PS_EINVAL;
+	MDB_txn *txn;
+	int rc = ledger_read_begin(l, &txn);
+	if (rc != 0)
+		return rc;
+	uint8_t key[16];
+	key_put_id(key, id);
+	struct account_record rec;
+	rc = ledger_get_record(txn, l->db_accounts, key, sizeof(key), &rec,
+			       sizeof(rec));
+	ledger_read_end(l);
+	if (rc == 0)
+		*out = rec.account;
+	return rc;
+}
+
+int ledger_scan_accounts(ledger_t *l, ledger_id_t after_id,
+			 ledger_account_t *out, uint32_t cap, uint32_t *count)
+{
+	if (l == NULL || out == NULL || count == NULL || cap == 0)
+		return PS_EINVAL;
+	*count = 0;
+	MDB_txn *txn;
+	int rc = ledger_read_begin(l, &txn);
+	if (rc != 0)
+		return rc;
+	MDB_cursor *cur;
+	rc = mdb_cursor_open(txn, l->db_accounts, &cur);
+	if (rc != 0) {
+		ledger_read_end(l);
+		return ledger_map_mdb(rc);
+	}
+	uint8_t key[16];
+	key_put_id(key, after_id);
+	MDB_val k = {sizeof(key), key}, v;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *count < cap) {
+		if (k.mv_size != 16 || v.mv_size != sizeof(struct account_record)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (!ledger_id_equal(key_get_id(k.mv_data), after_id)) {
+			struct account_record rec;
+			memcpy(&rec, v.mv_data, sizeof(rec));
+			out[(*count)++] = rec.account;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	ledger_read_end(l);
+	return rc == MDB_NOTFOUND ? 0 : ledger_map_mdb(rc);
+}

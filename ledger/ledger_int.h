@@ -1,0 +1,281 @@
+/*
+ * ledger_int.h: what the ledger's source files share and nobody else sees:
+ * the stored record layouts, the key encodings, the handle, and the batch
+ * scratch space (account cache, new transfers, pending states, undo log).
+ *
+ * Storage (one LMDB environment, named databases):
+ *   ledger.accounts      id (16 bytes, big-endian)     -> account_record
+ *   ledger.transfers     timestamp (8, big-endian)     -> transfer_record
+ *   ledger.transfer_ids  id (16, big-endian)           -> timestamp (native)
+ *   ledger.pending       pending's timestamp (8, BE)   -> pending_record
+ *   ledger.expiry        expires_at (8, BE) + ts (8)   -> empty
+ *   ledger.meta          "version", "last_timestamp"   -> u32, u64
+ * Keys are big-endian so that LMDB's byte order is numeric order: the
+ * ledger-assigned timestamp only grows, so transfers are appended
+ * (MDB_APPEND) and never inserted in the middle of the tree.
+ */
+#ifndef PAYSWITCH_LEDGER_INT_H
+#define PAYSWITCH_LEDGER_INT_H
+
+#include <lmdb.h>
+
+#include "core.h"
+#include "ledger.h"
+
+#define LEDGER_FORMAT_VERSION 1u
+
+/* An account as stored: the public record plus the head of its history. */
+struct account_record {
+	ledger_account_t account;
+	uint64_t last_transfer_ts; /* newest transfer touching it; 0 none */
+};
+
+/* A transfer as stored: the public record plus its links in the history
+ * chains of its two accounts (the previous transfer of each, 0 none). */
+struct transfer_record {
+	ledger_transfer_t transfer;
+	uint64_t debit_prev_ts;
+	uint64_t credit_prev_ts;
+};
+
+/* The mutable state of a pending transfer, kept apart from the immutable
+ * transfer record. */
+struct pending_record {
+	uint32_t state;        /* enum ledger_pending_state */
+	uint32_t reserved;
+	uint64_t expires_at;   /* ns; 0 never */
+	uint64_t resolved_ts;  /* the post's or void's timestamp; 0 */
+	uint64_t posted_amount;
+};
+
+_Static_assert(sizeof(ledger_account_t) == 88, "account layout");
+_Static_assert(sizeof(ledger_transfer_t) == 120, "transfer layout");
+_Static_assert(sizeof(struct account_record) == 96, "account record");
+_Static_assert(sizeof(struct transfer_record) == 136, "transfer record");
+_Static_assert(sizeof(struct pending_record) == 32, "pending record");
+
+/* ---- batch scratch ------------------------------------------------------ */
+
+enum slot_flags {
+	SLOT_USED = 1u << 0,    /* slot holds a key this batch */
+	SLOT_FOUND = 1u << 1,   /* account: exists (else a cached miss) */
+	SLOT_DIRTY = 1u << 2,   /* must be written back */
+	SLOT_NEW = 1u << 3,     /* created by this batch */
+};
+
+struct account_slot {
+	ledger_id_t id;
+	uint32_t gen;   /* valid only when equal to the batch's generation */
+	uint32_t flags;
+	struct account_record rec;
+};
+
+struct pending_slot {
+	uint64_t ts;    /* the pending transfer's timestamp: the key */
+	uint32_t gen;
+	uint32_t flags;
+	uint32_t orig_state; /* state in the store before this batch */
+	uint32_t reserved;
+	struct pending_record rec;
+	struct transfer_record pending; /* the pending transfer itself */
+};
+
+struct id_slot {
+	ledger_id_t id;
+	uint32_t gen;
+	uint32_t index; /* into new_transfers */
+};
+
+enum undo_kind {
+	UNDO_ACCOUNT = 1,  /* restore an account slot's record */
+	UNDO_PENDING,      /* restore a pending slot's record */
+	UNDO_PENDING_ADD,  /* forget a pending slot */
+	UNDO_ACCOUNT_ADD,  /* forget an account slot (account creation) */
+};
+
+struct undo_entry {
+	uint32_t kind;
+	uint32_t slot;
+	union {
+		struct account_record account;
+		struct pending_record pending;
+	} old;
+};
+
+/* An account id and its slot, for visiting the store in key order. */
+struct id_ref {
+	ledger_id_t id;
+	uint32_t slot;
+	uint32_t reserved;
+};
+
+/* Marks of a linked chain's start, for rolling it back. */
+struct chain_mark {
+	uint32_t undo_count;
+	uint32_t new_count;
+	uint32_t account_dirty_count;
+	uint32_t pending_dirty_count;
+	uint64_t next_ts;
+};
+
+struct batch {
+	uint32_t gen;
+	uint64_t now_ns;           /* the clock read once per batch */
+	uint64_t next_ts;          /* next timestamp to assign */
+	ledger_id_t transfer_id_max; /* largest stored transfer id */
+	bool chain_active;         /* inside a linked chain: log undo */
+
+	struct account_slot *accounts; /* open addressing, pow2 slots */
+	uint32_t account_mask;
+	uint32_t *account_dirty;   /* slot indexes, write-back order */
+	uint32_t account_dirty_count;
+	uint32_t account_dirty_cap;
+
+	struct pending_slot *pendings;
+	uint32_t pending_mask;
+	uint32_t *pending_dirty;
+	uint32_t pending_dirty_count;
+	uint32_t pending_dirty_cap;
+
+	struct id_slot *ids;       /* new transfers' ids -> index */
+	uint32_t id_mask;
+	struct transfer_record *new_transfers;
+	uint32_t new_count;
+
+	struct undo_entry *undo;
+	uint32_t undo_count;
+	uint32_t undo_cap;
+
+	struct id_ref *sorted;     /* 2 * batch_max ids, sorted for LMDB */
+
+	MDB_txn *txn;              /* the batch's write transaction */
+};
+
+struct ledger {
+	MDB_env *env;
+	MDB_dbi db_accounts;
+	MDB_dbi db_transfers;
+	MDB_dbi db_ids;
+	MDB_dbi db_pending;
+	MDB_dbi db_expiry;
+	MDB_dbi db_meta;
+	MDB_txn *read_txn;         /* reset between calls, renewed */
+	ledger_options_t options;
+	uint64_t map_bytes;
+	struct batch batch;
+};
+
+/* ---- keys ----------------------------------------------------------------- */
+
+static inline void key_put_u64(uint8_t *out, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+static inline uint64_t key_get_u64(const uint8_t *in)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | in[i];
+	return v;
+}
+static inline void key_put_id(uint8_t *out, ledger_id_t id)
+{
+	key_put_u64(out, id.hi);
+	key_put_u64(out + 8, id.lo);
+}
+static inline ledger_id_t key_get_id(const uint8_t *in)
+{
+	ledger_id_t id = {key_get_u64(in), key_get_u64(in + 8)};
+	return id;
+}
+static inline bool id_is_max(ledger_id_t id)
+{
+	return id.hi == UINT64_MAX && id.lo == UINT64_MAX;
+}
+
+/* ---- env.c ------------------------------------------------------------- */
+
+/* Maps an LMDB return code to a ledger error (0 stays 0). */
+int ledger_map_mdb(int rc);
+/* Begins and ends read transactions on the handle's reusable reader. */
+int ledger_read_begin(ledger_t *ledger, MDB_txn **txn);
+void ledger_read_end(ledger_t *ledger);
+/*
+ * Runs fn in a write transaction and commits it; when the map fills, grows
+ * it (up to map_bytes_max) and runs fn again from the start, so fn must
+ * depend only on the store and its arguments.
+ */
+int ledger_write(ledger_t *ledger, int (*fn)(ledger_t *, void *), void *arg);
+/* Loads a stored record by key into out (exact size checked). */
+int ledger_get_record(MDB_txn *txn, MDB_dbi dbi, const void *key,
+		      size_t key_size, void *out, size_t size);
+/* The next timestamp and the batch's clock, at the start of a write. */
+int ledger_batch_begin(ledger_t *ledger, MDB_txn *txn);
+/* Stores the last assigned timestamp. */
+int ledger_batch_store_clock(ledger_t *ledger);
+
+/* ---- cache.c ------------------------------------------------------------ */
+
+int ledger_batch_alloc(struct batch *b, uint32_t batch_max);
+void ledger_batch_free(struct batch *b);
+/* Starts a new batch: forgets every slot in O(1). */
+void ledger_batch_reset(struct batch *b, MDB_txn *txn);
+/* The account slot for id, loaded from the store on first use; the slot's
+ * SLOT_FOUND flag says whether the account exists. */
+int ledger_account_load(ledger_t *ledger, ledger_id_t id,
+			struct account_slot **out);
+/* The cached slot for id, or NULL; never reads the store. */
+struct account_slot *ledger_account_cached(struct batch *b, ledger_id_t id);
+/*
+ * Loads, in id order with one cursor, every account the batch's transfers
+ * name, so that the B-tree is walked once rather than searched per
+ * transfer. Pure speed: ledger_account_load() would find them anyway.
+ */
+int ledger_accounts_prefetch(ledger_t *ledger, const ledger_transfer_t *t,
+			     uint32_t count);
+/* Writes every dirty account back, in id order, with put_flags. */
+int ledger_accounts_write(ledger_t *ledger, unsigned int put_flags);
+/* A fresh account slot for a new account (the id must not be cached). */
+struct account_slot *ledger_account_add(struct batch *b, ledger_id_t id);
+uint32_t ledger_account_slot_index(const struct batch *b,
+				   const struct account_slot *slot);
+/* Records the old value of an account slot (in a chain) and marks it
+ * dirty; call before changing it. */
+void ledger_account_touch(struct batch *b, struct account_slot *slot);
+/* The new transfer index with this id, or -1. */
+int64_t ledger_new_transfer_find(const struct batch *b, ledger_id_t id);
+/* Appends a new transfer (its timestamp set) and indexes its id. */
+void ledger_new_transfer_add(struct batch *b, const struct transfer_record *r);
+/* The pending slot for the pending transfer at ts; *out NULL if absent. */
+struct pending_slot *ledger_pending_find(struct batch *b, uint64_t ts);
+struct pending_slot *ledger_pending_add(struct batch *b, uint64_t ts);
+void ledger_pending_touch(struct batch *b, struct pending_slot *slot);
+/* Linked chains: mark the start, roll back to the mark. */
+void ledger_chain_mark(const struct batch *b, struct chain_mark *mark);
+void ledger_chain_rollback(struct batch *b, const struct chain_mark *mark);
+
+/* ---- transfers.c / two_phase.c ------------------------------------------ */
+
+/* Looks a stored or new transfer up by id, into *out; 0, PS_ENOTFOUND. */
+int ledger_transfer_find(ledger_t *ledger, ledger_id_t id,
+			 struct transfer_record *out);
+/* Validates and applies one post or void; returns its result code. */
+int ledger_two_phase_apply(ledger_t *ledger, const ledger_transfer_t *t,
+			   uint32_t *result);
+/* Adds a pending transfer's pending slot (a new one). */
+void ledger_pending_created(ledger_t *ledger,
+			    const struct transfer_record *r);
+/* Write-back of pending states and the expiry index. */
+int ledger_pending_write(ledger_t *ledger);
+/* Appends a transfer to its accounts' history chains and the batch. */
+void ledger_transfer_record(ledger_t *ledger, struct transfer_record *r,
+			    struct account_slot *dr, struct account_slot *cr);
+/* Balance arithmetic shared by single-phase and two-phase transfers. */
+uint32_t ledger_balance_check_post(const struct account_slot *dr,
+				   const struct account_slot *cr,
+				   uint64_t amount, bool pending);
+
+#endif /* PAYSWITCH_LEDGER_INT_H */
