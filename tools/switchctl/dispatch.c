@@ -1,0 +1,63 @@
+/*
+ * dispatch.c: the command table. A command is a name, a usage line, a
+ * summary and a function; adding one (status, endpoints, stats over
+ * switchd's control socket) is one row here and one file beside the
+ * others. Offline commands (routes, audit) live in cmd_routes.c and
+ * cmd_audit.c and touch only LMDB.
+ */
+#include <string.h>
+
+#include "switchctl.h"
+
+static int cmd_help(sc_ctx_t *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	sc_usage(stdout);
+	return SC_EXIT_OK;
+}
+
+static const sc_command_t commands[] = {
+	{"routes", "routes list|add|del|enable|disable|lookup|import|export ...",
+	 "show and change the route table (offline, in LMDB)", sc_cmd_routes},
+	{"audit", "audit [--limit N] [--since TIME]",
+	 "show the route table's change log", sc_cmd_audit},
+	{"help", "help", "show this help", cmd_help},
+};
+
+void sc_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: switchctl [--lmdb DIR | --config FILE] [--json] [--who NAME] COMMAND ...\n"
+		"\n"
+		"  --lmdb DIR     the switch's LMDB directory (else --config, else $SWITCHCTL_LMDB)\n"
+		"  --config FILE  the switch's JSON config; its lmdb.dir is used\n"
+		"  --json         machine-readable output: JSON lines or one object\n"
+		"  --who NAME     who makes a change, for the audit log (default user@host)\n"
+		"\ncommands:\n");
+	for (size_t i = 0; i < PS_ARRAY_LEN(commands); i++)
+		fprintf(out, "  %-58s %s\n", commands[i].usage,
+			commands[i].summary);
+	fprintf(out, "\nexit codes: 0 ok, 2 usage, 3 not found or rejected, 4 I/O or storage failure\n"
+		     "manual: docs/switchctl.md\n");
+}
+
+int sc_run_table(sc_ctx_t *ctx, const char *group, const sc_command_t *table,
+		 size_t count, int argc, char **argv)
+{
+	if (argc == 0)
+		return sc_fail(ctx, SC_EXIT_USAGE, "%s: which command? (try %s help)",
+			       group, group);
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(argv[0], table[i].name) == 0)
+			return table[i].run(ctx, argc - 1, argv + 1);
+	return sc_fail(ctx, SC_EXIT_USAGE, "%s: unknown command \"%s\" (try %s help)",
+		       group, argv[0], group);
+}
+
+int sc_dispatch(sc_ctx_t *ctx, int argc, char **argv)
+{
+	return sc_run_table(ctx, "switchctl", commands, PS_ARRAY_LEN(commands),
+			    argc, argv);
+}
