@@ -25,13 +25,24 @@
 
 /* ---- time fields -------------------------------------------------------- */
 
+/* Writes v as exactly two digits. */
+static void two_digits(char *out, int v)
+{
+	out[0] = (char)('0' + (v / 10) % 10);
+	out[1] = (char)('0' + v % 10);
+}
+
 void sw_format_transmit(uint64_t wall_ms, char out[11])
 {
 	time_t secs = (time_t)(wall_ms / 1000);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
-	snprintf(out, 11, "%02d%02d%02d%02d%02d", tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	two_digits(out, tm.tm_mon + 1);
+	two_digits(out + 2, tm.tm_mday);
+	two_digits(out + 4, tm.tm_hour);
+	two_digits(out + 6, tm.tm_min);
+	two_digits(out + 8, tm.tm_sec);
+	out[10] = '\0';
 }
 
 void sw_format_local(uint64_t wall_ms, char time_out[7], char date_out[5])
@@ -39,8 +50,13 @@ void sw_format_local(uint64_t wall_ms, char time_out[7], char date_out[5])
 	time_t secs = (time_t)(wall_ms / 1000);
 	struct tm tm;
 	localtime_r(&secs, &tm);
-	snprintf(time_out, 7, "%02d%02d%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
-	snprintf(date_out, 5, "%02d%02d", tm.tm_mon + 1, tm.tm_mday);
+	two_digits(time_out, tm.tm_hour);
+	two_digits(time_out + 2, tm.tm_min);
+	two_digits(time_out + 4, tm.tm_sec);
+	time_out[6] = '\0';
+	two_digits(date_out, tm.tm_mon + 1);
+	two_digits(date_out + 2, tm.tm_mday);
+	date_out[4] = '\0';
 }
 
 /* RRN: last digit of the year, day of the year, 8 digits of sequence. */
@@ -49,8 +65,12 @@ static void format_rrn(uint64_t wall_ms, uint64_t seq, char out[13])
 	time_t secs = (time_t)(wall_ms / 1000);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
-	snprintf(out, 13, "%d%03d%08" PRIu64, (tm.tm_year + 1900) % 10,
-		 tm.tm_yday + 1, seq % 100000000u);
+	out[0] = (char)('0' + (tm.tm_year + 1900) % 10);
+	int yday = tm.tm_yday + 1;
+	out[1] = (char)('0' + yday / 100 % 10);
+	two_digits(out + 2, yday % 100);
+	ps_format_u64(out + 4, 8, seq % 100000000u);
+	out[12] = '\0';
 }
 
 /* ---- answering the origin ---------------------------------------------- */
