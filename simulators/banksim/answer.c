@@ -28,6 +28,10 @@ void bank_req_release(banksim_t *sim, bank_req_t *req)
 		c->inflight--;
 	}
 	ps_pool_put(&sim->reqs, req);
+	/* A paused connection may go on now: the turn resumes it, and must
+	 * not wait for poll to time out first. */
+	if (sim->paused_count > 0)
+		banksim_keep_turning(sim);
 }
 
 /* ---- packing ---------------------------------------------------------------- */
