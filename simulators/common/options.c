@@ -50,7 +50,7 @@ static const sim_opt_t *find_key(const sim_opt_t *opts, size_t count,
 		const char *n = opts[i].name;
 		size_t j = 0;
 		while (n[j] != '\0' && key[j] != '\0' &&
-		       (n[j] == key[j] || (n[j] == '-' && key[j] == '_')))
+		       (n[j] == '-' ? key[j] == '_' : n[j] == key[j]))
 			j++;
 		if (n[j] == '\0' && key[j] == '\0' && !opts[i].cli_only)
 			return &opts[i];
