@@ -252,6 +252,17 @@ bool bt_wait_available(const bt_bank_t *b, const char *account, int64_t want)
 	return false;
 }
 
+bool bt_wait_posted(const bt_bank_t *b, const char *account, int64_t want)
+{
+	uint64_t end = ts_now_ms() + BT_WAIT_MS;
+	while (ts_now_ms() < end) {
+		if (bt_posted(b, account) == want)
+			return true;
+		ts_sleep_ms(50);
+	}
+	return false;
+}
+
 int bt_log_count(const bt_bank_t *b, const char *text)
 {
 	FILE *f = fopen(b->log, "r");

@@ -87,6 +87,9 @@ void bt_check(const bt_bank_t *b);
 /* Polls until account's available balance is want (or BT_WAIT_MS). */
 bool bt_wait_available(const bt_bank_t *b, const char *account, int64_t want);
 
+/* Polls until account's posted balance is want (or BT_WAIT_MS). */
+bool bt_wait_posted(const bt_bank_t *b, const char *account, int64_t want);
+
 /* Counts lines of the banksim log containing text. */
 int bt_log_count(const bt_bank_t *b, const char *text);
 
