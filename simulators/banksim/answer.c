@@ -8,12 +8,15 @@
  * A fault pinned on an account applies to 0200s naming it; the random
  * rates apply to every answer but 0810s, so the switch's repeats of
  * reversals and advices are exercised too. Draws, in order, for each
- * answer: drop, close, delay, latency (all from the --seed generator).
+ * answer: drop, close, delay, latency, from a stream seeded by --seed and
+ * the request itself (MTI, fields 32, 11, 7): the same request meets the
+ * same fate in every run.
  *
  * Held answers wait on a binary heap ordered by due time, under one timer
  * armed for the earliest; the heap's storage is sized to the record pool,
  * so holding never allocates.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "banksim.h"
@@ -66,7 +69,7 @@ static bool is_0200(const txn_t *t)
 	       t->kind == TXN_KIND_REFUND_CREDIT || t->kind == TXN_KIND_BALANCE;
 }
 
-static int pick_fault(banksim_t *sim, const bank_req_t *req)
+static int pick_fault(banksim_t *sim, const bank_req_t *req, sim_rng_t *rng)
 {
 	const bank_cfg_t *cfg = sim->cfg;
 	const bank_work_t *w = &req->work;
@@ -75,7 +78,6 @@ static int pick_fault(banksim_t *sim, const bank_req_t *req)
 	if (is_0200(&req->t) && w->account != NULL &&
 	    w->account->fault != BANK_FAULT_NONE)
 		return w->account->fault;
-	sim_rng_t *rng = &sim->bank.rng;
 	if (sim_rng_chance(rng, cfg->fault_drop_rate))
 		return BANK_FAULT_DROP;
 	if (sim_rng_chance(rng, cfg->fault_close_rate))
@@ -221,7 +223,13 @@ void bank_answer_schedule(banksim_t *sim, bank_req_t *req)
 		bank_req_release(sim, req);
 		return;
 	}
-	int fault = pick_fault(sim, req);
+	/* This answer's draws: its own stream, from the seed and the
+	 * request's MTI and keys, so they never depend on what else ran. */
+	char id[sizeof(req->t.mti) + sizeof(req->t.request_id)];
+	snprintf(id, sizeof(id), "%s/%s", req->t.mti, req->t.request_id);
+	sim_rng_t rng;
+	sim_rng_seed_text(&rng, sim->bank.seed, "answer", id);
+	int fault = pick_fault(sim, req, &rng);
 	if (fault != BANK_FAULT_NONE)
 		log_fault(req, fault);
 	if (fault == BANK_FAULT_DROP) {
@@ -237,7 +245,7 @@ void bank_answer_schedule(banksim_t *sim, bank_req_t *req)
 		bank_req_release(sim, req);
 		return;
 	}
-	uint64_t delay = sim_latency_sample(&cfg->latency, &sim->bank.rng);
+	uint64_t delay = sim_latency_sample(&cfg->latency, &rng);
 	if (fault == BANK_FAULT_DELAY) {
 		sim->stats.delayed++;
 		delay += cfg->fault_delay_ms;

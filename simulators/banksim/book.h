@@ -101,7 +101,7 @@ typedef struct bank {
 	uint32_t pending_timeout_s;  /* two-phase reservations expire */
 	double decline_rate;         /* random 05s (a rate, not money) */
 	char institution[BANK_INSTITUTION_MAX]; /* "" accepts any field 100 */
-	sim_rng_t rng;
+	uint64_t seed;               /* every draw: sim_rng_seed_text(seed, ..) */
 } bank_t;
 
 /* ---- ids ------------------------------------------------------------------- */

@@ -189,7 +189,10 @@ static int plan_account(bank_t *bank, bank_batch_t *b, const txn_t *t,
 	if (t->kind == TXN_KIND_PURCHASE && w->account->limit > 0 &&
 	    t->amount > w->account->limit)
 		return fixed(w, "61", "over the account's limit");
-	if (sim_rng_chance(&bank->rng, bank->decline_rate))
+	/* The draw belongs to the request, not to the order of arrival. */
+	sim_rng_t rng;
+	sim_rng_seed_text(&rng, bank->seed, "decline", w->key);
+	if (sim_rng_chance(&rng, bank->decline_rate))
 		return fixed(w, "05", "random decline (--decline-rate)");
 	add_money(bank, b, t, w);
 	return 0;

@@ -170,7 +170,7 @@ static int setup_bank(banksim_t *sim, char *err, size_t cap)
 	bank->pending_timeout_s = cfg->pending_timeout_s;
 	bank->decline_rate = cfg->decline_rate;
 	ps_strlcpy(bank->institution, cfg->institution, sizeof(bank->institution));
-	sim_rng_seed(&bank->rng, cfg->seed);
+	bank->seed = cfg->seed;
 	int rc = cfg->accounts[0] != '\0'
 			 ? bank_accounts_load(cfg->accounts, &bank->accounts,
 					      err, cap)

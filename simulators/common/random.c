@@ -17,6 +17,21 @@ void sim_rng_seed(sim_rng_t *rng, uint64_t seed)
 	rng->state = seed;
 }
 
+void sim_rng_seed_text(sim_rng_t *rng, uint64_t seed, const char *salt,
+		       const char *text)
+{
+	/* FNV-1a over salt, a separator and text; splitmix64 then mixes the
+	 * result with the seed, so nearby texts give unrelated streams. */
+	uint64_t h = 14695981039346656037ull;
+	for (const char *p = salt; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (const char *p = text; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	rng->state = seed ^ h;
+	rng->state = sim_rng_next(rng);
+}
+
 uint64_t sim_rng_next(sim_rng_t *rng)
 {
 	uint64_t z = (rng->state += 0x9E3779B97F4A7C15ull);

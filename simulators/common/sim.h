@@ -69,6 +69,14 @@ typedef struct sim_rng {
 } sim_rng_t;
 
 void sim_rng_seed(sim_rng_t *rng, uint64_t seed);
+/*
+ * Seeds rng from seed and a text (a request's key), salted by what the
+ * draws are for ("decline", "answer"). A simulator that seeds each
+ * request's draws this way decides the same for the same request in
+ * every run, however requests interleave or batch.
+ */
+void sim_rng_seed_text(sim_rng_t *rng, uint64_t seed, const char *salt,
+		       const char *text);
 uint64_t sim_rng_next(sim_rng_t *rng);
 /* Uniform in [0, 1). */
 double sim_rng_unit(sim_rng_t *rng);

@@ -47,7 +47,7 @@ static void open_bank(fixture_t *f, const char *accounts_json)
 	memset(&f->bank, 0, sizeof(f->bank));
 	f->bank.currency = 156;
 	f->bank.pending_timeout_s = 600;
-	sim_rng_seed(&f->bank.rng, 1);
+	f->bank.seed = 1;
 	assert_int_equal(bank_accounts_parse(accounts_json, strlen(accounts_json),
 					     &f->bank.accounts, err, sizeof(err)), 0);
 	if (bank_book_open(&f->bank, f->dir, LEDGER_DURABILITY_NOSYNC, 64, err,
@@ -177,7 +177,7 @@ static void test_every_code(void **state)
 	ps_strlcpy(t.response, "30", sizeof(t.response)); /* refused at intake */
 	assert_int_equal(run(f, &t), 30);
 	assert_int_equal(available(f, ALICE), 100000 - 200);
-	/* Random declines draw from the seeded generator. */
+	/* Random declines draw from the seed and the request's key. */
 	f->bank.decline_rate = 1.0;
 	t = request(TXN_KIND_CREDIT, ALICE, 100, stan++);
 	assert_int_equal(run(f, &t), 5);
@@ -329,6 +329,47 @@ static void test_setup_is_idempotent(void **state)
 	assert_int_equal(run(f, &t), 94);
 }
 
+/* A random decline belongs to the request: the same requests, in another
+ * order and other batches, over a fresh book, meet the same fate. */
+static void test_draws_follow_the_request(void **state)
+{
+	fixture_t *f = *state;
+	enum { N = 100 };
+	int first[N], declined = 0;
+	f->bank.decline_rate = 0.5;
+	for (uint32_t i = 0; i < N; i++) {
+		txn_t t = request(TXN_KIND_CREDIT, SHOP, 1, i + 1);
+		first[i] = run(f, &t);
+		declined += first[i] == 5;
+	}
+	assert_true(declined > 20 && declined < 80);
+	bank_book_close(&f->bank);
+	ts_rmrf(f->dir);
+	open_bank(f, accounts);
+	f->bank.decline_rate = 0.5;
+	bank_batch_reset(&f->batch);
+	txn_t t[N];
+	bank_work_t w[N];
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t j = N - 1 - i;
+		t[j] = request(TXN_KIND_CREDIT, SHOP, 1, j + 1);
+		if (bank_plan(&f->bank, &f->batch, &t[j], &w[j]) == BANK_EDEFER) {
+			assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
+			for (uint32_t k = N - i; k < N; k++)
+				if (t[k].response[0] == '\0')
+					bank_settle(&f->bank, &f->batch, &w[k], &t[k]);
+			bank_batch_reset(&f->batch);
+			assert_int_equal(bank_plan(&f->bank, &f->batch, &t[j], &w[j]), 0);
+		}
+	}
+	assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
+	for (uint32_t k = 0; k < N; k++)
+		if (t[k].response[0] == '\0')
+			bank_settle(&f->bank, &f->batch, &w[k], &t[k]);
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(code_of(&t[i]), first[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reversals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_phase_in_the_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_draws_follow_the_request, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,6 +193,19 @@ static void test_rng_replays(void **state)
 		double u = sim_rng_unit(&a);
 		assert_true(u >= 0.0 && u < 1.0);
 	}
+	/* Streams per text: the same text and salt replay, others differ. */
+	sim_rng_seed_text(&a, 7, "decline", "12345678:000001:1125103000");
+	sim_rng_seed_text(&b, 7, "decline", "12345678:000001:1125103000");
+	assert_true(sim_rng_next(&a) == sim_rng_next(&b));
+	sim_rng_seed_text(&a, 7, "decline", "12345678:000001:1125103000");
+	sim_rng_seed_text(&b, 7, "answer", "12345678:000001:1125103000");
+	assert_true(sim_rng_next(&a) != sim_rng_next(&b));
+	sim_rng_seed_text(&a, 7, "decline", "12345678:000001:1125103000");
+	sim_rng_seed_text(&b, 7, "decline", "12345678:000002:1125103000");
+	assert_true(sim_rng_next(&a) != sim_rng_next(&b));
+	sim_rng_seed_text(&a, 7, "decline", "x");
+	sim_rng_seed_text(&b, 8, "decline", "x");
+	assert_true(sim_rng_next(&a) != sim_rng_next(&b));
 }
 
 static void test_hostport_and_ready(void **state)
