@@ -363,13 +363,12 @@ static void set(bank_work_t *w, const char *code, const char *reason)
 	w->reason = reason;
 }
 
-static void settle_money(bank_t *bank, uint32_t r, bank_work_t *w)
+static void settle_money(uint32_t r, bool pending, bank_work_t *w)
 {
 	switch (r) {
 	case LEDGER_TRANSFER_OK:
-		set(w, "00", bank->two_phase ? "approved (a debit is held "
-						 "until its completion)"
-					     : "approved");
+		set(w, "00", pending ? "approved: held until its completion"
+				     : "approved");
 		return;
 	case LEDGER_TRANSFER_EXCEEDS_CREDITS:
 		set(w, "51", "insufficient funds");
@@ -453,7 +452,9 @@ void bank_settle(bank_t *bank, const bank_batch_t *b, bank_work_t *w,
 		case BANK_OP_FIXED:
 			break;
 		case BANK_OP_MONEY:
-			settle_money(bank, r, w);
+			settle_money(r, b->transfers[w->decisive].flags &
+						LEDGER_TRANSFER_PENDING,
+				     w);
 			break;
 		case BANK_OP_BALANCE:
 			settle_balance(bank, w, t);
