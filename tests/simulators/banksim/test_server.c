@@ -292,6 +292,100 @@ static void test_reports_beside_a_running_bank(void **state)
 	close(fd);
 }
 
+/* Another dialect and framing (BCD "binary" dialect, ASCII length, a
+ * 5-byte TPDU echoed back), one connection too many, garbage. */
+static void test_framing_bounds_and_garbage(void **state)
+{
+	bt_bank_t *b = *state;
+	bt_stop(b);
+	const char *extra[] = {"--dialect", "binary", "--framing", "ascii4",
+			       "--header-bytes", "5", "--connections-max", "1",
+			       NULL};
+	bt_start(b, extra);
+	const iso8583_dialect_t *bin = iso8583_dialect_builtin("binary");
+	iso8583_framing_t framing = {.length_header = ISO8583_LENGTH_ASCII4,
+				     .header_bytes = 5, .frame_bytes_max = 8192,
+				     .dialect = bin};
+	txn_t t;
+	bt_financial(&t, "000000", ALICE, 500, 7);
+	iso8583_msg_t msg;
+	assert_int_equal(txn_leg_to_iso(&t, 0, bin, &msg), 0);
+	uint8_t out[1024];
+	size_t len = 0;
+	iso8583_error_t ierr;
+	assert_int_equal(iso8583_pack(&msg, out + 9, sizeof(out) - 9, &len, &ierr), 0);
+	memcpy(out + 4, "\x60\x00\x01\x00\x02", 5);
+	assert_int_equal(iso8583_frame_write_length(&framing, len + 5, out), 0);
+	int fd = bt_connect(b);
+	ts_send_all(fd, out, len + 9);
+	uint8_t head[9], body[1024];
+	assert_true(ts_recv_exact(fd, head, 9, BT_WAIT_MS));
+	assert_memory_equal(head + 4, "\x60\x00\x01\x00\x02", 5);
+	size_t body_len = (size_t)atoi((char[5]){(char)head[0], (char)head[1],
+						  (char)head[2], (char)head[3], 0}) - 5;
+	assert_true(body_len < sizeof(body));
+	assert_true(ts_recv_exact(fd, body, body_len, BT_WAIT_MS));
+	assert_int_equal(iso8583_unpack(&msg, bin, body, body_len, &ierr), 0);
+	txn_response_t r;
+	txn_error_t terr;
+	assert_int_equal(txn_response_from_iso(&msg, &r, &terr), 0);
+	assert_string_equal(r.response, "00");
+	assert_int_equal(r.stan, 7);
+	assert_int_equal(bt_available(b, ALICE), 99500);
+
+	/* One connection too many is accepted and closed at once. */
+	int extra_fd = ts_connect(b->port, BT_WAIT_MS);
+	assert_true(ts_wait_closed(extra_fd, BT_WAIT_MS));
+	close(extra_fd);
+	/* Garbage in the length header closes the connection... */
+	ts_send_all(fd, "12x4", 4);
+	assert_true(ts_wait_closed(fd, BT_WAIT_MS));
+	close(fd);
+	/* ...and frees its place for the next. */
+	uint64_t end = ts_now_ms() + BT_WAIT_MS;
+	bool served = false;
+	while (!served && ts_now_ms() < end) {
+		fd = bt_connect(b);
+		bt_financial(&t, "000000", ALICE, 500, 8);
+		assert_int_equal(txn_leg_to_iso(&t, 0, bin, &msg), 0);
+		assert_int_equal(iso8583_pack(&msg, out + 9, sizeof(out) - 9, &len, &ierr), 0);
+		assert_int_equal(iso8583_frame_write_length(&framing, len + 5, out), 0);
+		ts_send_all(fd, out, len + 9);
+		served = ts_recv_exact(fd, head, 9, 500);
+		close(fd);
+	}
+	assert_true(served);
+	assert_true(bt_log_count(b, "\"event\":\"conn_refused\"") >= 1);
+	assert_true(bt_log_count(b, "\"event\":\"bad_frame\"") == 1);
+}
+
+/* A message no answer could be matched to is dropped; the connection
+ * goes on. */
+static void test_unanswerable_is_dropped(void **state)
+{
+	bt_bank_t *b = *state;
+	int fd = bt_connect(b);
+	const iso8583_dialect_t *d = iso8583_dialect_builtin("ascii");
+	iso8583_msg_t msg;
+	iso8583_msg_init(&msg, d);
+	iso8583_set_mti(&msg, "0200");
+	iso8583_set_str(&msg, 2, ALICE);
+	iso8583_set_str(&msg, 3, "000000");
+	iso8583_set_str(&msg, 4, "000000000100");
+	ts_iso_send(fd, &msg); /* no field 7 or 11 */
+	iso8583_set_mti(&msg, "0210");
+	ts_iso_send(fd, &msg); /* a response, not a request */
+	txn_response_t r;
+	assert_false(bt_recv(fd, &r, 300));
+	txn_t t;
+	bt_network(&t, "301", 1);
+	assert_int_equal(bt_code(fd, &t), 0);
+	assert_int_equal(bt_available(b, ALICE), 100000);
+	assert_int_equal(bt_log_count(b, "\"event\":\"bad_message\""), 1);
+	assert_int_equal(bt_log_count(b, "\"event\":\"unexpected_response\""), 1);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +400,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unsupported_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_in_flight_one_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_beside_a_running_bank, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_framing_bounds_and_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unanswerable_is_dropped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
