@@ -244,10 +244,13 @@ static int parse_list(const json_t *list, const char *base,
 		snprintf(path, sizeof(path), "%s[%zu]", base, i);
 		bank_account_t acc;
 		rc = parse_one(json_array_get(list, i), path, &acc, err, cap);
-		if (rc == 0 && bank_accounts_add(out, &acc) != 0)
+		if (rc == 0 && bank_accounts_add(out, &acc) != 0) {
+			/* Errors reach logs: account numbers go masked. */
+			char masked[BANK_ACCOUNT_DIGITS_MAX + 1];
+			ps_mask_pan(acc.number, acc.len, masked);
 			rc = fail(err, cap, PS_EFORMAT,
-				  "%s.account: %s appears twice", path,
-				  acc.number);
+				  "%s.account: %s appears twice", path, masked);
+		}
 		if (rc != 0)
 			return rc;
 	}

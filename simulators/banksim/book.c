@@ -133,12 +133,14 @@ static int create_accounts(bank_t *bank, const ledger_account_t *list,
 		uint32_t r = results[i].result;
 		if (r == LEDGER_ACCOUNT_OK || r == LEDGER_ACCOUNT_EXISTS)
 			continue;
-		char id[LEDGER_ID_TEXT_MAX];
+		/* A customer's id holds its number: masked, like in logs. */
+		char id[LEDGER_ID_TEXT_MAX], masked[LEDGER_ID_TEXT_MAX];
+		ledger_id_format(list[i].id, id);
+		ps_mask_pan(id, strlen(id), masked);
 		return fail(err, cap, PS_EEXIST,
 			    "ledger account %s: %s (was this ledger directory "
 			    "made with another currency or by another "
-			    "program?)", ledger_id_format(list[i].id, id),
-			    ledger_account_result_name(r));
+			    "program?)", masked, ledger_account_result_name(r));
 	}
 	return 0;
 }
@@ -208,8 +210,10 @@ static int open_batch(bank_t *bank, ledger_transfer_t *xfers,
 			log_opening_kept(owners[i]);
 			continue;
 		}
+		char masked[BANK_ACCOUNT_DIGITS_MAX + 1];
+		ps_mask_pan(owners[i]->number, owners[i]->len, masked);
 		return fail(err, cap, PS_EEXIST, "opening balance of %s: %s",
-			    owners[i]->number, ledger_transfer_result_name(r));
+			    masked, ledger_transfer_result_name(r));
 	}
 	return 0;
 }

@@ -90,6 +90,8 @@ static void test_parse_errors_name_the_path(void **state)
 		 "[0].fault: must be one of drop, delay, close"},
 		{"[{\"account\": \"1\", \"stauts\": \"active\"}]", "[0].stauts: unknown key"},
 		{"[{\"account\": \"1\"}, {\"account\": \"1\"}]", "[1].account: 1 appears twice"},
+		{"[{\"account\": \"6222020000000009\"}, {\"account\": \"6222020000000009\"}]",
+		 "[1].account: 622202******0009 appears twice"},
 		{"[{\"account\": \"1\", \"account\": \"2\"}]", "duplicate"},
 		{"{\"accounts\": [{\"account\": \"x\"}]}", "accounts[0].account"},
 	};
