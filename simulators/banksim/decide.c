@@ -1,0 +1,482 @@
+/*
+ * decide.c: the bank's decisions and the per-turn ledger batch.
+ *
+ * Every decision that depends on the past reads the committed book (a
+ * marker's or a transfer's existence, a pending's state); every effect is
+ * a transfer in the turn's batch with an id derived from the request key,
+ * so that a retry, a repeat or a restart lands on the same id and the
+ * ledger itself refuses to do anything twice.
+ */
+#include "decide.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+/* ---- the batch ------------------------------------------------------------ */
+
+int bank_batch_init(bank_batch_t *b, uint32_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	if (cap < BANK_PLAN_TRANSFERS_MAX || cap > LEDGER_BATCH_MAX)
+		return PS_ELIMIT;
+	uint32_t slots = 2;
+	while (slots < 2 * cap)
+		slots *= 2;
+	b->transfers = calloc(cap, sizeof(*b->transfers));
+	b->results = calloc(cap, sizeof(*b->results));
+	b->keys = calloc(slots, sizeof(*b->keys));
+	b->key_used = calloc(cap, sizeof(*b->key_used));
+	if (!b->transfers || !b->results || !b->keys || !b->key_used) {
+		bank_batch_free(b);
+		return PS_ENOMEM;
+	}
+	b->cap = cap;
+	b->key_mask = slots - 1;
+	return 0;
+}
+
+void bank_batch_free(bank_batch_t *b)
+{
+	free(b->transfers);
+	free(b->results);
+	free(b->keys);
+	free(b->key_used);
+	memset(b, 0, sizeof(*b));
+}
+
+void bank_batch_reset(bank_batch_t *b)
+{
+	for (uint32_t i = 0; i < b->key_used_count; i++)
+		b->keys[b->key_used[i]] = (ledger_id_t){0, 0};
+	b->key_used_count = 0;
+	b->count = 0;
+	b->committed = false;
+}
+
+/*
+ * Reserves key for this batch. BANK_EDEFER when another request of the
+ * batch has it, or when the batch could not take this request's
+ * transfers. Keys are at most cap, so the set stays at most half full.
+ */
+static int claim(bank_batch_t *b, const char *key)
+{
+	if (b->cap - b->count < BANK_PLAN_TRANSFERS_MAX ||
+	    b->key_used_count == b->cap)
+		return BANK_EDEFER;
+	/* Never the zero id, which marks an empty slot. */
+	ledger_id_t id = ledger_id_from_text(key, strlen(key));
+	uint32_t i = (uint32_t)(id.lo ^ id.hi) & b->key_mask;
+	while (!ledger_id_is_zero(b->keys[i])) {
+		if (ledger_id_equal(b->keys[i], id))
+			return BANK_EDEFER;
+		i = (i + 1) & b->key_mask;
+	}
+	b->keys[i] = id;
+	b->key_used[b->key_used_count++] = i;
+	return 0;
+}
+
+static ledger_transfer_t *add(bank_batch_t *b, bank_work_t *w)
+{
+	PS_ASSERT(b->count < b->cap && w->count < BANK_PLAN_TRANSFERS_MAX);
+	ledger_transfer_t *x = &b->transfers[b->count];
+	memset(x, 0, sizeof(*x));
+	w->decisive = b->count;
+	b->count++;
+	w->count++;
+	return x;
+}
+
+int bank_batch_commit(bank_t *bank, bank_batch_t *b)
+{
+	b->committed = false;
+	if (b->count > 0) {
+		int rc = ledger_create_transfers(bank->ledger, b->transfers,
+						 b->count, b->results);
+		if (rc != 0)
+			return rc;
+	}
+	b->committed = true;
+	return 0;
+}
+
+/* ---- planning ---------------------------------------------------------------- */
+
+static int fixed(bank_work_t *w, const char *code, const char *reason)
+{
+	w->op = BANK_OP_FIXED;
+	ps_strlcpy(w->code, code, sizeof(w->code));
+	w->reason = reason;
+	return 0;
+}
+
+/* Does transfer id exist? A read failure is answered 96 by the caller. */
+static int lookup(bank_t *bank, ledger_id_t id, bool *found)
+{
+	ledger_transfer_t x;
+	int rc = ledger_transfer_get(bank->ledger, id, &x);
+	*found = rc == 0;
+	return rc == PS_ENOTFOUND ? 0 : rc;
+}
+
+/* A 1-unit memo transfer whose id is the fact it records. */
+static void add_marker(bank_batch_t *b, bank_work_t *w, int step,
+		       uint16_t code)
+{
+	ledger_transfer_t *x = add(b, w);
+	x->id = bank_transfer_id(step, w->key);
+	x->debit_account_id = ledger_id_from_u64(BANK_ID_MEMO_ISSUED);
+	x->credit_account_id = ledger_id_from_u64(BANK_ID_MEMO_HELD);
+	x->amount = 1;
+	x->ledger = BANK_LEDGER_MEMO;
+	x->code = code;
+	x->user_data_128 = bank_transfer_id(BANK_STEP_MONEY, w->key);
+}
+
+static void add_money(bank_t *bank, bank_batch_t *b, const txn_t *t,
+		      bank_work_t *w)
+{
+	ledger_transfer_t *x = add(b, w);
+	ledger_id_t customer = bank_account_id(w->account->number,
+					       w->account->len);
+	ledger_id_t clearing = ledger_id_from_u64(BANK_ID_CLEARING);
+	x->id = bank_transfer_id(BANK_STEP_MONEY, w->key);
+	x->user_data_128 = x->id;
+	x->amount = (uint64_t)t->amount;
+	x->ledger = bank->currency;
+	if (t->kind == TXN_KIND_PURCHASE) {
+		x->debit_account_id = customer;
+		x->credit_account_id = clearing;
+		x->code = BANK_XCODE_DEBIT;
+		if (bank->two_phase) {
+			x->flags = LEDGER_TRANSFER_PENDING;
+			x->timeout_seconds = bank->pending_timeout_s;
+			x->code = BANK_XCODE_AUTHORISATION;
+		}
+	} else {
+		x->debit_account_id = clearing;
+		x->credit_account_id = customer;
+		x->code = t->kind == TXN_KIND_CREDIT ? BANK_XCODE_CREDIT
+						     : BANK_XCODE_REFUND;
+	}
+	w->op = BANK_OP_MONEY;
+}
+
+/* The account's own rules, in the order a teller would apply them. */
+static int plan_account(bank_t *bank, bank_batch_t *b, const txn_t *t,
+			bank_work_t *w)
+{
+	w->account = bank_accounts_find(&bank->accounts, t->payer,
+					strlen(t->payer));
+	if (w->account == NULL)
+		return fixed(w, "14", "no such account");
+	switch (w->account->status) {
+	case BANK_STATUS_BLOCKED:
+		return fixed(w, "05", "account blocked");
+	case BANK_STATUS_CLOSED:
+		return fixed(w, "57", "account closed");
+	case BANK_STATUS_EXPIRED:
+		return fixed(w, "54", "card expired");
+	}
+	if (t->kind == TXN_KIND_BALANCE) {
+		w->op = BANK_OP_BALANCE;
+		return 0;
+	}
+	if (t->amount <= 0 || t->amount > TXN_AMOUNT_MAX)
+		return fixed(w, "13", "amount must be 1 to 999999999999");
+	if (t->kind == TXN_KIND_PURCHASE && w->account->limit > 0 &&
+	    t->amount > w->account->limit)
+		return fixed(w, "61", "over the account's limit");
+	/* The draw belongs to the request, not to the order of arrival. */
+	sim_rng_t rng;
+	sim_rng_seed_text(&rng, bank->seed, "decline", w->key);
+	if (sim_rng_chance(&rng, bank->decline_rate))
+		return fixed(w, "05", "random decline (--decline-rate)");
+	add_money(bank, b, t, w);
+	return 0;
+}
+
+static int plan_financial(bank_t *bank, bank_batch_t *b, const txn_t *t,
+			  bank_work_t *w)
+{
+	bank_request_key(t->acquirer, t->stan, t->transmit, w->key);
+	int rc = claim(b, w->key);
+	if (rc != 0)
+		return rc;
+	bool seen, barred;
+	if (lookup(bank, bank_transfer_id(BANK_STEP_SEEN, w->key), &seen) ||
+	    lookup(bank, bank_transfer_id(BANK_STEP_TOMBSTONE, w->key), &barred))
+		return fixed(w, "96", "ledger read failed");
+	if (seen)
+		return fixed(w, "94", "duplicate: request key seen before");
+	/* From here on the request is remembered, whatever the answer, so a
+	 * repeat of it is a duplicate even when it was declined. */
+	add_marker(b, w, BANK_STEP_SEEN, BANK_XCODE_SEEN);
+	if (barred)
+		return fixed(w, "05", "reversed before it arrived: declined "
+				      "so that money never moves");
+	if (t->currency != bank->currency)
+		return fixed(w, "13", "not in the bank's currency");
+	return plan_account(bank, b, t, w);
+}
+
+/* The compensating transfer: the original's accounts swapped. */
+static int add_reverse(bank_batch_t *b, bank_work_t *w,
+		       const ledger_transfer_t *orig, uint64_t amount)
+{
+	ledger_transfer_t *x = add(b, w);
+	x->id = bank_transfer_id(BANK_STEP_REVERSE, w->key);
+	x->debit_account_id = orig->credit_account_id;
+	x->credit_account_id = orig->debit_account_id;
+	x->amount = amount;
+	x->ledger = orig->ledger;
+	x->code = ledger_id_equal(orig->debit_account_id,
+				  ledger_id_from_u64(BANK_ID_CLEARING))
+			  ? BANK_XCODE_REVERSE_CREDIT
+			  : BANK_XCODE_REVERSE_DEBIT;
+	x->user_data_128 = orig->id;
+	w->op = BANK_OP_REVERSE;
+	w->reason = "reversed by a compensating transfer";
+	return 0;
+}
+
+static int plan_reverse_pending(bank_t *bank, bank_batch_t *b, bank_work_t *w,
+				const ledger_transfer_t *orig)
+{
+	uint32_t state = 0;
+	if (ledger_pending_get(bank->ledger, orig->id, &state, NULL) != 0)
+		return fixed(w, "96", "ledger read failed");
+	switch (state) {
+	case LEDGER_PENDING_PENDING: {
+		ledger_transfer_t *x = add(b, w);
+		x->id = bank_transfer_id(BANK_STEP_VOID, w->key);
+		x->pending_id = orig->id;
+		x->flags = LEDGER_TRANSFER_VOID_PENDING;
+		x->user_data_128 = orig->id;
+		w->op = BANK_OP_REVERSE;
+		w->reason = "authorisation voided";
+		return 0;
+	}
+	case LEDGER_PENDING_VOIDED:
+		return fixed(w, "00", "already reversed");
+	case LEDGER_PENDING_EXPIRED:
+		return fixed(w, "00", "authorisation expired: nothing held");
+	case LEDGER_PENDING_POSTED: {
+		ledger_transfer_t post;
+		if (ledger_transfer_get(bank->ledger,
+					bank_transfer_id(BANK_STEP_POST, w->key),
+					&post) != 0)
+			return fixed(w, "96", "posted, but its post is missing");
+		return add_reverse(b, w, orig, post.amount);
+	}
+	}
+	return fixed(w, "96", "unknown pending state");
+}
+
+static int plan_reversal(bank_t *bank, bank_batch_t *b, const txn_t *t,
+			 bank_work_t *w)
+{
+	bank_original_key(t->original_data, w->key);
+	int rc = claim(b, w->key);
+	if (rc != 0)
+		return rc;
+	ledger_transfer_t orig;
+	rc = ledger_transfer_get(bank->ledger,
+				 bank_transfer_id(BANK_STEP_MONEY, w->key), &orig);
+	if (rc == 0 && (orig.flags & LEDGER_TRANSFER_PENDING))
+		return plan_reverse_pending(bank, b, w, &orig);
+	if (rc == 0)
+		return add_reverse(b, w, &orig, orig.amount);
+	if (rc != PS_ENOTFOUND)
+		return fixed(w, "96", "ledger read failed");
+	bool seen;
+	if (lookup(bank, bank_transfer_id(BANK_STEP_SEEN, w->key), &seen) != 0)
+		return fixed(w, "96", "ledger read failed");
+	if (seen)
+		return fixed(w, "00", "original was declined: nothing to reverse");
+	/* Reversal before original: remember it, so that the original is
+	 * declined when (if) it comes. */
+	add_marker(b, w, BANK_STEP_TOMBSTONE, BANK_XCODE_TOMBSTONE);
+	w->op = BANK_OP_TOMBSTONE;
+	return 0;
+}
+
+static int plan_completion(bank_t *bank, bank_batch_t *b, const txn_t *t,
+			   bank_work_t *w)
+{
+	(void)bank;
+	bank_original_key(t->original_data, w->key);
+	int rc = claim(b, w->key);
+	if (rc != 0)
+		return rc;
+	ledger_transfer_t *x = add(b, w);
+	x->id = bank_transfer_id(BANK_STEP_POST, w->key);
+	x->pending_id = bank_transfer_id(BANK_STEP_MONEY, w->key);
+	x->flags = LEDGER_TRANSFER_POST_PENDING;
+	/* 0: the whole authorisation; less: a partial completion. */
+	x->amount = (uint64_t)(t->amount > 0 ? t->amount : 0);
+	x->user_data_128 = x->pending_id;
+	w->op = BANK_OP_COMPLETE;
+	return 0;
+}
+
+int bank_plan(bank_t *bank, bank_batch_t *b, const txn_t *t, bank_work_t *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->first = b->count;
+	if (t->response[0] != '\0')
+		return fixed(w, t->response, "refused at intake");
+	if (t->kind == TXN_KIND_NETWORK)
+		return fixed(w, "00", "network management");
+	if (bank->institution[0] != '\0' && t->receiver[0] != '\0' &&
+	    strcmp(bank->institution, t->receiver) != 0)
+		return fixed(w, "15", "field 100 names another institution");
+	switch (t->kind) {
+	case TXN_KIND_PURCHASE:
+	case TXN_KIND_CREDIT:
+	case TXN_KIND_REFUND_CREDIT:
+	case TXN_KIND_BALANCE:
+		return plan_financial(bank, b, t, w);
+	case TXN_KIND_REVERSAL:
+	case TXN_KIND_REVERSAL_ADVICE:
+		return plan_reversal(bank, b, t, w);
+	case TXN_KIND_COMPLETION:
+		return plan_completion(bank, b, t, w);
+	default:
+		return fixed(w, "12", "not a message this bank takes");
+	}
+}
+
+/* ---- settling ------------------------------------------------------------------ */
+
+void bank_auth_code(ledger_id_t money_id, char out[7])
+{
+	ps_format_u64(out, 6, money_id.lo % 1000000u);
+	out[6] = '\0';
+}
+
+static void set(bank_work_t *w, const char *code, const char *reason)
+{
+	ps_strlcpy(w->code, code, sizeof(w->code));
+	w->reason = reason;
+}
+
+static void settle_money(uint32_t r, bool pending, bank_work_t *w)
+{
+	switch (r) {
+	case LEDGER_TRANSFER_OK:
+		set(w, "00", pending ? "approved: held until its completion"
+				     : "approved");
+		return;
+	case LEDGER_TRANSFER_EXCEEDS_CREDITS:
+		set(w, "51", "insufficient funds");
+		return;
+	case LEDGER_TRANSFER_EXISTS:
+		set(w, "94", "duplicate: already posted");
+		return;
+	}
+	set(w, "96", ledger_transfer_result_name(r));
+}
+
+static void settle_balance(bank_t *bank, bank_work_t *w, txn_t *t)
+{
+	int64_t available, posted;
+	ledger_id_t id = bank_account_id(w->account->number, w->account->len);
+	if (bank_book_balance(bank, id, &available, &posted) != 0) {
+		set(w, "96", "ledger read failed");
+		return;
+	}
+	t->balance = available;
+	t->flags |= TXN_F_BALANCE;
+	set(w, "00", "available balance in field 54");
+}
+
+static void settle_reverse(uint32_t r, bank_work_t *w)
+{
+	switch (r) {
+	case LEDGER_TRANSFER_OK:
+		set(w, "00", w->reason);
+		return;
+	case LEDGER_TRANSFER_EXISTS:
+	case LEDGER_TRANSFER_PENDING_TRANSFER_ALREADY_VOIDED:
+		set(w, "00", "already reversed");
+		return;
+	case LEDGER_TRANSFER_PENDING_TRANSFER_EXPIRED:
+		set(w, "00", "authorisation expired: nothing held");
+		return;
+	case LEDGER_TRANSFER_EXCEEDS_CREDITS:
+		set(w, "51", "credit already spent: cannot take it back");
+		return;
+	}
+	set(w, "96", ledger_transfer_result_name(r));
+}
+
+static void settle_complete(uint32_t r, bank_work_t *w)
+{
+	switch (r) {
+	case LEDGER_TRANSFER_OK:
+		set(w, "00", "authorisation posted");
+		return;
+	case LEDGER_TRANSFER_EXISTS:
+	case LEDGER_TRANSFER_EXISTS_WITH_DIFFERENT_AMOUNT:
+	case LEDGER_TRANSFER_PENDING_TRANSFER_ALREADY_POSTED:
+	case LEDGER_TRANSFER_PENDING_TRANSFER_NOT_PENDING:
+		set(w, "94", "already posted");
+		return;
+	case LEDGER_TRANSFER_PENDING_TRANSFER_NOT_FOUND:
+		set(w, "25", "no such authorisation");
+		return;
+	case LEDGER_TRANSFER_PENDING_TRANSFER_EXPIRED:
+		set(w, "25", "authorisation expired");
+		return;
+	case LEDGER_TRANSFER_PENDING_TRANSFER_ALREADY_VOIDED:
+		set(w, "25", "authorisation reversed");
+		return;
+	case LEDGER_TRANSFER_EXCEEDS_PENDING_TRANSFER_AMOUNT:
+		set(w, "13", "more than was authorised");
+		return;
+	}
+	set(w, "96", ledger_transfer_result_name(r));
+}
+
+void bank_settle(bank_t *bank, const bank_batch_t *b, bank_work_t *w,
+		 txn_t *t)
+{
+	uint32_t r = w->count > 0 ? b->results[w->decisive].result : 0;
+	if (w->count > 0 && !b->committed) {
+		set(w, "96", "ledger batch failed: nothing committed");
+	} else {
+		switch (w->op) {
+		case BANK_OP_FIXED:
+			break;
+		case BANK_OP_MONEY:
+			settle_money(r, b->transfers[w->decisive].flags &
+						LEDGER_TRANSFER_PENDING,
+				     w);
+			break;
+		case BANK_OP_BALANCE:
+			settle_balance(bank, w, t);
+			break;
+		case BANK_OP_TOMBSTONE:
+			if (ledger_transfer_result_is_success(r))
+				set(w, "25", "original unknown: reversal "
+					     "remembered, the original will be "
+					     "declined");
+			else
+				set(w, "96", ledger_transfer_result_name(r));
+			break;
+		case BANK_OP_REVERSE:
+			settle_reverse(r, w);
+			break;
+		case BANK_OP_COMPLETE:
+			settle_complete(r, w);
+			break;
+		}
+	}
+	ps_strlcpy(t->response, w->code, sizeof(t->response));
+	t->auth_code[0] = '\0';
+	if (w->op == BANK_OP_MONEY && strcmp(w->code, "00") == 0)
+		bank_auth_code(b->transfers[w->decisive].id, t->auth_code);
+}

@@ -1,0 +1,386 @@
+/*
+ * test_decide.c: the bank's decisions without a network: bank_plan,
+ * bank_batch_commit and bank_settle over a ledger in a temporary
+ * directory. Every response code and its cause, what a batch does with two
+ * requests on one key (the second waits for the next batch), a full batch,
+ * a failed commit (96, and nothing remembered), a reversal that cannot
+ * take back a spent credit (51), and the set-up run twice over one book.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "book.h"
+#include "core.h"
+#include "decide.h"
+#include "support.h"
+
+#define ALICE "6222020000000001"
+#define POOR "6222020000000002"
+#define SHOP "6222020000000003"
+
+static const char accounts[] =
+	"[{\"account\": \"" ALICE "\", \"balance\": 100000, \"limit\": 60000},"
+	" {\"account\": \"" POOR "\", \"balance\": 1000},"
+	" {\"account\": \"" SHOP "\"},"
+	" {\"account\": \"6222020000000004\", \"status\": \"blocked\"},"
+	" {\"account\": \"6222020000000005\", \"status\": \"closed\"},"
+	" {\"account\": \"6222020000000006\", \"status\": \"expired\"}]";
+
+typedef struct fixture {
+	char dir[256];
+	bank_t bank;
+	bank_batch_t batch;
+} fixture_t;
+
+static void open_bank(fixture_t *f, const char *accounts_json)
+{
+	char err[512];
+	memset(&f->bank, 0, sizeof(f->bank));
+	f->bank.currency = 156;
+	f->bank.pending_timeout_s = 600;
+	f->bank.seed = 1;
+	assert_int_equal(bank_accounts_parse(accounts_json, strlen(accounts_json),
+					     &f->bank.accounts, err, sizeof(err)), 0);
+	if (bank_book_open(&f->bank, f->dir, LEDGER_DURABILITY_NOSYNC, 64, err,
+			   sizeof(err)) != 0 ||
+	    bank_book_setup(&f->bank, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+}
+
+static int setup(void **state)
+{
+	fixture_t *f = calloc(1, sizeof(*f));
+	ts_tmpdir("decide", f->dir, sizeof(f->dir));
+	open_bank(f, accounts);
+	assert_int_equal(bank_batch_init(&f->batch, 64), 0);
+	*state = f;
+	return 0;
+}
+
+static void check_book(fixture_t *f)
+{
+	ledger_check_report_t r;
+	assert_int_equal(ledger_check(f->bank.ledger, &r), 0);
+	if (!r.ok)
+		fail_msg("ledger_check: %s", r.first_problem);
+}
+
+static int teardown(void **state)
+{
+	fixture_t *f = *state;
+	check_book(f);
+	bank_batch_free(&f->batch);
+	bank_book_close(&f->bank);
+	ts_rmrf(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A request as txn_from_iso gives it. */
+static txn_t request(int kind, const char *account, int64_t amount, uint32_t stan)
+{
+	txn_t t;
+	txn_init(&t, kind);
+	memcpy(t.mti, kind == TXN_KIND_NETWORK ? "0800" : "0200", 5);
+	t.amount = amount;
+	t.currency = 156;
+	t.stan = stan;
+	ps_strlcpy(t.transmit, "1125103000", sizeof(t.transmit));
+	ps_strlcpy(t.acquirer, "12345678", sizeof(t.acquirer));
+	ps_strlcpy(t.payer, account, sizeof(t.payer));
+	return t;
+}
+
+static txn_t advice(int kind, const txn_t *orig, uint32_t stan)
+{
+	txn_t t = request(kind, orig->payer, orig->amount, stan);
+	memcpy(t.mti, kind == TXN_KIND_COMPLETION ? "0220" : "0400", 5);
+	snprintf(t.original_data, sizeof(t.original_data),
+		 "0200%06" PRIu32 "%s%011d%011d", orig->stan, orig->transmit,
+		 12345678, 0);
+	return t;
+}
+
+static int code_of(const txn_t *t)
+{
+	return (t->response[0] - '0') * 10 + (t->response[1] - '0');
+}
+
+/* One request, one batch. */
+static int run(fixture_t *f, txn_t *t)
+{
+	bank_work_t w;
+	bank_batch_reset(&f->batch);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, t, &w), 0);
+	assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
+	bank_settle(&f->bank, &f->batch, &w, t);
+	return code_of(t);
+}
+
+static int64_t available(fixture_t *f, const char *account)
+{
+	int64_t avail, posted;
+	assert_int_equal(bank_book_balance(&f->bank, bank_account_id(account, strlen(account)),
+					   &avail, &posted), 0);
+	return avail;
+}
+
+static void test_every_code(void **state)
+{
+	fixture_t *f = *state;
+	uint32_t stan = 1;
+	txn_t t = request(TXN_KIND_PURCHASE, ALICE, 100, stan++);
+	assert_int_equal(run(f, &t), 0);
+	char auth[7];
+	bank_auth_code(ledger_id_from_text("12345678:000001:1125103000", 26), auth);
+	assert_string_equal(t.auth_code, auth);
+	static const struct {
+		const char *account;
+		int64_t amount;
+		int code;
+	} cases[] = {
+		{"6222020000000004", 100, 5},  {"6222020000000005", 100, 57},
+		{"6222020000000006", 100, 54}, {ALICE, 60001, 61},
+		{POOR, 1001, 51},		{"6222029999999999", 100, 14},
+		{ALICE, 0, 13},		{ALICE, TXN_AMOUNT_MAX + 1, 13},
+	};
+	for (size_t i = 0; i < PS_ARRAY_LEN(cases); i++) {
+		t = request(TXN_KIND_PURCHASE, cases[i].account, cases[i].amount, stan++);
+		assert_int_equal(run(f, &t), cases[i].code);
+		assert_string_equal(t.auth_code, "");
+	}
+	t = request(TXN_KIND_PURCHASE, ALICE, 100, stan++);
+	t.currency = 840;
+	assert_int_equal(run(f, &t), 13);
+	ps_strlcpy(f->bank.institution, "1234", sizeof(f->bank.institution));
+	t = request(TXN_KIND_PURCHASE, ALICE, 100, stan++);
+	ps_strlcpy(t.receiver, "9999", sizeof(t.receiver));
+	assert_int_equal(run(f, &t), 15);
+	ps_strlcpy(t.receiver, "1234", sizeof(t.receiver));
+	t.response[0] = '\0';
+	t.stan = stan++;
+	assert_int_equal(run(f, &t), 0);
+	t = request(TXN_KIND_RECON, ALICE, 0, stan++);
+	assert_int_equal(run(f, &t), 12);
+	t = request(TXN_KIND_NETWORK, "", 0, stan++);
+	assert_int_equal(run(f, &t), 0);
+	t = request(TXN_KIND_PURCHASE, ALICE, 100, stan++);
+	ps_strlcpy(t.response, "30", sizeof(t.response)); /* refused at intake */
+	assert_int_equal(run(f, &t), 30);
+	assert_int_equal(available(f, ALICE), 100000 - 200);
+	/* Random declines draw from the seed and the request's key. */
+	f->bank.decline_rate = 1.0;
+	t = request(TXN_KIND_CREDIT, ALICE, 100, stan++);
+	assert_int_equal(run(f, &t), 5);
+	assert_int_equal(available(f, ALICE), 100000 - 200);
+}
+
+/* A request and its reversal in one turn: the reversal waits one batch,
+ * then finds the committed debit and undoes it. */
+static void test_one_key_per_batch(void **state)
+{
+	fixture_t *f = *state;
+	txn_t debit = request(TXN_KIND_PURCHASE, ALICE, 5000, 1);
+	txn_t copy = debit;
+	txn_t rev = advice(TXN_KIND_REVERSAL, &debit, 2);
+	txn_t other = request(TXN_KIND_PURCHASE, POOR, 10, 3);
+	bank_work_t w1, w2, w3, w4;
+	bank_batch_reset(&f->batch);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &debit, &w1), 0);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &rev, &w2), BANK_EDEFER);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &copy, &w3), BANK_EDEFER);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &other, &w4), 0);
+	assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
+	bank_settle(&f->bank, &f->batch, &w1, &debit);
+	bank_settle(&f->bank, &f->batch, &w4, &other);
+	assert_int_equal(code_of(&debit), 0);
+	assert_int_equal(code_of(&other), 0);
+	assert_int_equal(available(f, ALICE), 95000);
+
+	bank_batch_reset(&f->batch);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &rev, &w2), 0);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &copy, &w3), BANK_EDEFER);
+	assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
+	bank_settle(&f->bank, &f->batch, &w2, &rev);
+	assert_int_equal(code_of(&rev), 0);
+	assert_int_equal(available(f, ALICE), 100000);
+	assert_int_equal(run(f, &copy), 94);
+}
+
+static void test_full_batch_defers(void **state)
+{
+	fixture_t *f = *state;
+	bank_batch_t small;
+	assert_int_equal(bank_batch_init(&small, 4), 0);
+	txn_t a = request(TXN_KIND_PURCHASE, ALICE, 1, 1);
+	txn_t b = request(TXN_KIND_PURCHASE, ALICE, 1, 2);
+	txn_t c = request(TXN_KIND_PURCHASE, ALICE, 1, 3);
+	bank_work_t wa, wb, wc;
+	assert_int_equal(bank_plan(&f->bank, &small, &a, &wa), 0);
+	assert_int_equal(bank_plan(&f->bank, &small, &b, &wb), 0);
+	assert_int_equal(small.count, 4);
+	assert_int_equal(bank_plan(&f->bank, &small, &c, &wc), BANK_EDEFER);
+	assert_int_equal(bank_batch_commit(&f->bank, &small), 0);
+	bank_settle(&f->bank, &small, &wa, &a);
+	bank_settle(&f->bank, &small, &wb, &b);
+	assert_int_equal(code_of(&a) + code_of(&b), 0);
+	bank_batch_free(&small);
+	assert_int_equal(bank_batch_init(&small, 1), PS_ELIMIT);
+}
+
+/* A failed commit answers 96 and remembers nothing: the retry is new. */
+static void test_failed_commit_is_96(void **state)
+{
+	fixture_t *f = *state;
+	txn_t t = request(TXN_KIND_PURCHASE, ALICE, 100, 1);
+	txn_t echo = request(TXN_KIND_NETWORK, "", 0, 2);
+	bank_work_t w, we;
+	bank_batch_reset(&f->batch);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &t, &w), 0);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &echo, &we), 0);
+	/* As if ledger_create_transfers had failed. */
+	f->batch.committed = false;
+	bank_settle(&f->bank, &f->batch, &w, &t);
+	bank_settle(&f->bank, &f->batch, &we, &echo);
+	assert_int_equal(code_of(&t), 96);
+	assert_int_equal(code_of(&echo), 0);
+	t.response[0] = '\0';
+	assert_int_equal(run(f, &t), 0);
+}
+
+static void test_reversals(void **state)
+{
+	fixture_t *f = *state;
+	/* A credit already spent cannot be taken back: 51, and the switch
+	 * keeps repeating until an operator steps in. */
+	txn_t credit = request(TXN_KIND_CREDIT, SHOP, 1000, 1);
+	assert_int_equal(run(f, &credit), 0);
+	txn_t spend = request(TXN_KIND_PURCHASE, SHOP, 600, 2);
+	assert_int_equal(run(f, &spend), 0);
+	txn_t rev = advice(TXN_KIND_REVERSAL, &credit, 3);
+	assert_int_equal(run(f, &rev), 51);
+	assert_int_equal(available(f, SHOP), 400);
+	/* Once the money is back, the repeat succeeds, once. */
+	txn_t back = request(TXN_KIND_REFUND_CREDIT, SHOP, 600, 4);
+	assert_int_equal(run(f, &back), 0);
+	rev.response[0] = '\0';
+	assert_int_equal(run(f, &rev), 0);
+	assert_int_equal(available(f, SHOP), 0);
+	rev.response[0] = '\0';
+	assert_int_equal(run(f, &rev), 0);
+	assert_int_equal(available(f, SHOP), 0);
+	/* Reversal advice (0420) works as a reversal. */
+	txn_t debit = request(TXN_KIND_PURCHASE, ALICE, 700, 5);
+	assert_int_equal(run(f, &debit), 0);
+	txn_t adv = advice(TXN_KIND_REVERSAL_ADVICE, &debit, 6);
+	assert_int_equal(run(f, &adv), 0);
+	assert_int_equal(available(f, ALICE), 100000);
+}
+
+static void test_two_phase_in_the_core(void **state)
+{
+	fixture_t *f = *state;
+	f->bank.two_phase = true;
+	txn_t debit = request(TXN_KIND_PURCHASE, ALICE, 40000, 1);
+	assert_int_equal(run(f, &debit), 0);
+	assert_int_equal(available(f, ALICE), 60000);
+	txn_t big = request(TXN_KIND_PURCHASE, ALICE, 60000, 2);
+	assert_int_equal(run(f, &big), 0); /* reserved funds count */
+	txn_t more = request(TXN_KIND_PURCHASE, ALICE, 1, 3);
+	assert_int_equal(run(f, &more), 51);
+	txn_t post = advice(TXN_KIND_COMPLETION, &debit, 4);
+	assert_int_equal(run(f, &post), 0);
+	post.response[0] = '\0';
+	assert_int_equal(run(f, &post), 94);
+	txn_t rev = advice(TXN_KIND_REVERSAL, &big, 5);
+	assert_int_equal(run(f, &rev), 0);
+	rev.response[0] = '\0';
+	assert_int_equal(run(f, &rev), 0);
+	assert_int_equal(available(f, ALICE), 60000);
+	txn_t late = advice(TXN_KIND_COMPLETION, &big, 6);
+	assert_int_equal(run(f, &late), 25);
+}
+
+/* Set-up twice over one book changes nothing; a changed opening balance
+ * is kept as the book has it; a new account is added. */
+static void test_setup_is_idempotent(void **state)
+{
+	fixture_t *f = *state;
+	txn_t t = request(TXN_KIND_PURCHASE, ALICE, 100, 1);
+	assert_int_equal(run(f, &t), 0);
+	bank_book_close(&f->bank);
+	open_bank(f, accounts);
+	assert_int_equal(available(f, ALICE), 99900);
+	bank_book_close(&f->bank);
+	open_bank(f, "[{\"account\": \"" ALICE "\", \"balance\": 7},"
+		     " {\"account\": \"7\", \"balance\": 7}]");
+	assert_int_equal(available(f, ALICE), 99900);
+	assert_int_equal(available(f, "7"), 7);
+	t.response[0] = '\0';
+	assert_int_equal(run(f, &t), 94);
+}
+
+/* A random decline belongs to the request: the same requests, in another
+ * order and other batches, over a fresh book, meet the same fate. */
+static void test_draws_follow_the_request(void **state)
+{
+	fixture_t *f = *state;
+	enum { N = 100 };
+	int first[N], declined = 0;
+	f->bank.decline_rate = 0.5;
+	for (uint32_t i = 0; i < N; i++) {
+		txn_t t = request(TXN_KIND_CREDIT, SHOP, 1, i + 1);
+		first[i] = run(f, &t);
+		declined += first[i] == 5;
+	}
+	assert_true(declined > 20 && declined < 80);
+	bank_book_close(&f->bank);
+	ts_rmrf(f->dir);
+	open_bank(f, accounts);
+	f->bank.decline_rate = 0.5;
+	bank_batch_reset(&f->batch);
+	txn_t t[N];
+	bank_work_t w[N];
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t j = N - 1 - i;
+		t[j] = request(TXN_KIND_CREDIT, SHOP, 1, j + 1);
+		if (bank_plan(&f->bank, &f->batch, &t[j], &w[j]) == BANK_EDEFER) {
+			assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
+			for (uint32_t k = N - i; k < N; k++)
+				if (t[k].response[0] == '\0')
+					bank_settle(&f->bank, &f->batch, &w[k], &t[k]);
+			bank_batch_reset(&f->batch);
+			assert_int_equal(bank_plan(&f->bank, &f->batch, &t[j], &w[j]), 0);
+		}
+	}
+	assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
+	for (uint32_t k = 0; k < N; k++)
+		if (t[k].response[0] == '\0')
+			bank_settle(&f->bank, &f->batch, &w[k], &t[k]);
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(code_of(&t[i]), first[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_every_code, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_key_per_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_batch_defers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit_is_96, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reversals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_phase_in_the_core, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setup_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_draws_follow_the_request, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
