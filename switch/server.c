@@ -332,7 +332,6 @@ void sw_server_destroy(sw_server_t *sw)
 	sw_saf_free(sw);
 	sw_table_free(&sw->table);
 	ps_pool_free(&sw->wbufs);
-	free(sw->control); /* its handles closed with the loop above */
 	sw_config_free(sw->cfg);
 	free(sw);
 }
