@@ -175,9 +175,10 @@ size_t ps_strlcpy(char *dst, const char *src, size_t cap);
  *   ps_log_end(l);
  *
  * Every value goes through JSON string escaping; PANs and account numbers
- * must go through ps_log_pan, which masks them. The line buffer is per
- * thread, so a line must be begun and ended on the same thread without
- * another begin in between.
+ * must go through ps_log_pan, which masks them. Line buffers are per
+ * thread: a line is begun and ended on one thread; up to four may be open
+ * at once (a logging caller may call code that logs), deeper ones are
+ * dropped and counted ("lines_dropped") in the next line.
  */
 enum ps_log_level { PS_LOG_DEBUG = 0, PS_LOG_INFO, PS_LOG_WARN, PS_LOG_ERROR };
 

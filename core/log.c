@@ -24,7 +24,14 @@ struct ps_log {
 static const char *log_component = "payswitch";
 static enum ps_log_level log_level_min = PS_LOG_INFO;
 static int log_fd = 2;
-static _Thread_local struct ps_log log_line;
+/*
+ * A few lines may be open at once on a thread: code that logs may call
+ * code that logs before it ends its own line. Past the depth, a line is
+ * dropped (counted in the next line written) rather than corrupted.
+ */
+#define LOG_DEPTH_MAX 4
+static _Thread_local struct ps_log log_lines[LOG_DEPTH_MAX];
+static _Thread_local unsigned log_dropped;
 /* A disabled line still needs somewhere to go; it is never written. */
 static _Thread_local struct ps_log log_sink;
 
@@ -111,8 +118,15 @@ ps_log_t *ps_log_begin(enum ps_log_level level, const char *event)
 		log_sink.active = false;
 		return &log_sink;
 	}
-	ps_log_t *l = &log_line;
-	PS_ASSERT(!l->active);
+	ps_log_t *l = NULL;
+	for (unsigned i = 0; i < LOG_DEPTH_MAX && l == NULL; i++)
+		if (!log_lines[i].active)
+			l = &log_lines[i];
+	if (l == NULL) {
+		log_dropped++;
+		log_sink.active = false;
+		return &log_sink;
+	}
 	l->active = true;
 	l->len = 0;
 	l->truncated = false;
@@ -132,6 +146,10 @@ ps_log_t *ps_log_begin(enum ps_log_level level, const char *event)
 	log_raw(l, "\",\"event\":\"", 11);
 	log_escaped(l, event, strlen(event));
 	log_raw(l, "\"", 1);
+	if (log_dropped > 0) {
+		ps_log_uint(l, "lines_dropped", log_dropped);
+		log_dropped = 0;
+	}
 	return l;
 }
 

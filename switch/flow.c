@@ -755,46 +755,47 @@ void sw_flow_request(sw_server_t *sw, sw_conn_t *conn, txn_t *req)
 static void late_response(sw_server_t *sw, sw_endpoint_t *ep,
 			  const txn_response_t *resp)
 {
-	uint64_t id;
-	uint8_t leg;
+	uint64_t id = 0;
+	uint8_t leg = TXN_LEGS_MAX;
 	sw->metrics.late_responses++;
 	ep->late++;
-	int rc = sw_store_match_get(sw, ep->cfg.name, resp->stan, resp->transmit,
-				    &id, &leg);
+	const char *outcome = "unmatched: ignored";
+	if (sw_store_match_get(sw, ep->cfg.name, resp->stan, resp->transmit,
+			       &id, &leg) == 0) {
+		txn_t t;
+		uint8_t key[8];
+		sw_id_key(id, key);
+		sw_txn_t *st = sw_txn_by_id(sw, id);
+		if (st != NULL)
+			t = st->t;
+		else if (sw_store_get_txn(sw, sw->store.inflight, key, 8, &t) != 0)
+			leg = TXN_LEGS_MAX;
+		outcome = "already settled: ignored";
+		if (leg < TXN_LEGS_MAX && strcmp(resp->response, "00") == 0 &&
+		    t.leg[leg].state == TXN_LEG_REVERSED) {
+			/* The bank approved after our reversal was
+			 * acknowledged: that reversal found nothing then, so
+			 * send another. */
+			sw_saf_reverse(sw, &t, leg);
+			outcome = "approved after its reversal: reversed again";
+		} else if (leg < TXN_LEGS_MAX && t.leg[leg].state == TXN_LEG_TIMEOUT) {
+			outcome = "timed out: its reversal is queued";
+		}
+		uint8_t mkey[SW_NAME_MAX + 14];
+		size_t klen = sw_match_key(ep->cfg.name, resp->stan, resp->transmit, mkey);
+		sw_store_del(sw, sw->store.match, mkey, klen);
+	}
+	/* Logged last: a line is built in one per-thread buffer, and the
+	 * reversal above logs its own. */
 	ps_log_t *l = ps_log_begin(PS_LOG_WARN, "late_response");
 	ps_log_str(l, "endpoint", ep->cfg.name);
 	ps_log_uint(l, "stan", resp->stan);
 	ps_log_str(l, "transmit", resp->transmit);
 	ps_log_str(l, "code", resp->response);
-	if (rc != 0) {
-		ps_log_str(l, "outcome", "unmatched: ignored");
-		ps_log_end(l);
-		return;
-	}
-	ps_log_uint(l, "txn", id);
-	txn_t t;
-	uint8_t key[8];
-	sw_id_key(id, key);
-	sw_txn_t *st = sw_txn_by_id(sw, id);
-	if (st != NULL)
-		t = st->t;
-	else if (sw_store_get_txn(sw, sw->store.inflight, key, 8, &t) != 0)
-		leg = TXN_LEGS_MAX;
-	const char *outcome = "already settled: ignored";
-	if (leg < TXN_LEGS_MAX && strcmp(resp->response, "00") == 0 &&
-	    t.leg[leg].state == TXN_LEG_REVERSED) {
-		/* The bank approved after our reversal was acknowledged:
-		 * the reversal found nothing then, so send another. */
-		sw_saf_reverse(sw, &t, leg);
-		outcome = "approved after its reversal: reversed again";
-	} else if (leg < TXN_LEGS_MAX && t.leg[leg].state == TXN_LEG_TIMEOUT) {
-		outcome = "timed out: its reversal is queued";
-	}
+	if (id != 0)
+		ps_log_uint(l, "txn", id);
 	ps_log_str(l, "outcome", outcome);
 	ps_log_end(l);
-	uint8_t mkey[SW_NAME_MAX + 14];
-	size_t klen = sw_match_key(ep->cfg.name, resp->stan, resp->transmit, mkey);
-	sw_store_del(sw, sw->store.match, mkey, klen);
 }
 
 void sw_flow_response(sw_server_t *sw, sw_endpoint_t *ep,

@@ -98,15 +98,18 @@ static void test_mask_pan(void **state)
 	assert_string_equal(out, "12");
 }
 
-/* Reads what the logger wrote to a pipe and parses it as one JSON line. */
+/* Reads one line the logger wrote to a pipe and parses it as JSON. */
 static json_t *capture_line(int fd)
 {
-	char line[PS_LOG_LINE_MAX + 1];
-	ssize_t n = read(fd, line, sizeof(line) - 1);
-	assert_true(n > 0);
+	static char line[PS_LOG_LINE_MAX + 1];
+	size_t n = 0;
+	while (n < sizeof(line) - 1) {
+		assert_int_equal(read(fd, line + n, 1), 1);
+		if (line[n++] == '\n')
+			break;
+	}
 	line[n] = '\0';
 	assert_int_equal(line[n - 1], '\n');
-	assert_ptr_equal(strchr(line, '\n'), line + n - 1); /* one line */
 	json_error_t err;
 	json_t *obj = json_loads(line, 0, &err);
 	assert_non_null(obj);
@@ -149,6 +152,20 @@ static void test_log_line_is_json_and_masks(void **state)
 	assert_string_equal(json_string_value(json_object_get(obj, "first")), "kept");
 	assert_null(json_object_get(obj, "huge"));
 	assert_true(json_is_true(json_object_get(obj, "truncated")));
+	json_decref(obj);
+	/* A line begun while another is open is written whole, first. */
+	ps_log_t *outer = ps_log_begin(PS_LOG_INFO, "outer");
+	ps_log_str(outer, "a", "1");
+	ps_log_t *inner = ps_log_begin(PS_LOG_INFO, "inner");
+	ps_log_str(inner, "b", "2");
+	ps_log_end(inner);
+	ps_log_end(outer);
+	obj = capture_line(fds[0]);
+	assert_string_equal(json_string_value(json_object_get(obj, "event")), "inner");
+	json_decref(obj);
+	obj = capture_line(fds[0]);
+	assert_string_equal(json_string_value(json_object_get(obj, "event")), "outer");
+	assert_string_equal(json_string_value(json_object_get(obj, "a")), "1");
 	json_decref(obj);
 	close(fds[0]);
 	close(fds[1]);

@@ -431,28 +431,21 @@ static struct {
 	json_t *answer;
 } parked[PARKED_MAX];
 
-json_t *ts_json_call(int fd, const char *line, int timeout_ms)
+json_t *ts_json_wait(int fd, const char *id, int timeout_ms)
 {
-	json_error_t jerr;
-	json_t *req = json_loads(line, 0, &jerr);
-	const char *id = req ? json_string_value(json_object_get(req, "id")) : NULL;
-	char want[128] = "";
-	if (id != NULL)
-		ps_strlcpy(want, id, sizeof(want));
-	json_decref(req);
-	ts_send_line(fd, line);
 	for (int i = 0; i < PARKED_MAX; i++) {
 		if (parked[i].answer == NULL || parked[i].fd != fd)
 			continue;
 		const char *got = json_string_value(json_object_get(parked[i].answer, "id"));
-		if (want[0] == '\0' || (got && strcmp(got, want) == 0)) {
+		if (id[0] == '\0' || (got && strcmp(got, id) == 0)) {
 			json_t *a = parked[i].answer;
 			parked[i].answer = NULL;
 			return a;
 		}
 	}
 	uint64_t end = ts_now_ms() + (uint64_t)timeout_ms;
-	char text[TXN_JSON_LINE_MAX];
+	static char text[TXN_JSON_LINE_MAX];
+	json_error_t jerr;
 	while (ts_now_ms() < end) {
 		if (!ts_recv_line(fd, text, sizeof(text), (int)(end - ts_now_ms())))
 			return NULL;
@@ -460,7 +453,7 @@ json_t *ts_json_call(int fd, const char *line, int timeout_ms)
 		if (a == NULL)
 			continue;
 		const char *got = json_string_value(json_object_get(a, "id"));
-		if (want[0] == '\0' || (got && strcmp(got, want) == 0))
+		if (id[0] == '\0' || (got && strcmp(got, id) == 0))
 			return a;
 		for (int i = 0; i < PARKED_MAX; i++)
 			if (parked[i].answer == NULL) {
@@ -472,6 +465,19 @@ json_t *ts_json_call(int fd, const char *line, int timeout_ms)
 		json_decref(a);
 	}
 	return NULL;
+}
+
+json_t *ts_json_call(int fd, const char *line, int timeout_ms)
+{
+	json_error_t jerr;
+	json_t *req = json_loads(line, 0, &jerr);
+	const char *id = req ? json_string_value(json_object_get(req, "id")) : NULL;
+	char want[128] = "";
+	if (id != NULL)
+		ps_strlcpy(want, id, sizeof(want));
+	json_decref(req);
+	ts_send_line(fd, line);
+	return ts_json_wait(fd, want, timeout_ms);
 }
 
 void ts_iso_send(int fd, const iso8583_msg_t *msg)

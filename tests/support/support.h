@@ -93,6 +93,8 @@ bool ts_recv_line(int fd, char *out, size_t cap, int timeout_ms);
 /* Sends a request line and reads the answer for its id (answers may come
  * in any order: others are kept for later calls on the same fd). */
 json_t *ts_json_call(int fd, const char *line, int timeout_ms);
+/* Reads (or takes from those kept) the answer for id, without sending. */
+json_t *ts_json_wait(int fd, const char *id, int timeout_ms);
 
 /* ISO 8583 with a 2-byte big-endian length header. */
 void ts_iso_send(int fd, const iso8583_msg_t *msg);
