@@ -140,8 +140,12 @@ static void conn_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 	buf->len = len;
 }
 
-/* Answers an ISO 8583 message that could not be decoded: its response MTI
- * with 39 = 30, echoing 7 and 11 when they could be read. */
+/*
+ * Answers an ISO 8583 message that could not be decoded: its response MTI
+ * with 39 = 30, echoing 7, 11 and 32, which unpack kept from before the
+ * fault. Without field 11 no answer could be matched by the peer, so the
+ * connection is closed instead: a clear signal beats a silent timeout.
+ */
 static void answer_format_error(sw_conn_t *conn, const iso8583_msg_t *msg,
 				const iso8583_error_t *ierr)
 {
@@ -156,8 +160,8 @@ static void answer_format_error(sw_conn_t *conn, const iso8583_msg_t *msg,
 	txn_t req;
 	txn_init(&req, TXN_KIND_NONE);
 	if (msg->mti[0] == '\0' || txn_mti_is_response(msg->mti) ||
-	    msg->mti[1] == '9') {
-		sw_conn_close(conn, "undecodable message");
+	    !iso8583_has(msg, 11)) {
+		sw_conn_close(conn, "undecodable message: no MTI or STAN to answer");
 		return;
 	}
 	/* unpack kept the fields before the fault: echo what the acquirer

@@ -56,6 +56,7 @@ void fx_init(fx_t *fx, const char *tag)
 	join(fx->lmdb, sizeof(fx->lmdb), fx->dir, "switch-lmdb");
 	fx->timeout_ms = 600;
 	fx->inflight_per_conn_max = 1024;
+	fx->connections_max = 64;
 	fx->stan = 1;
 	fx->psp_fd = -1;
 	const char *names[FX_BANKS] = {"bank_a", "bank_b"};
@@ -84,6 +85,8 @@ static void start_bank(fx_t *fx, int i)
 			  i == 0 ? "01020000" : "01030000",
 			  "--fault-delay-ms", delay, "--log-level", "warn"};
 	int n = 15;
+	if (i == 0 && fx->two_phase_a)
+		argv[n++] = "--two-phase";
 	for (int k = 0; i == 0 && fx->extra_bank_a_args[k] != NULL; k++)
 		argv[n++] = (char *)fx->extra_bank_a_args[k];
 	argv[n] = NULL;
@@ -98,9 +101,14 @@ static void start_bank(fx_t *fx, int i)
 	assert_int_equal(ledger_open(&b->book, b->ledger, &opts), 0);
 }
 
-static void write_config(fx_t *fx)
+void fx_write_config(fx_t *fx)
 {
 	char text[4096];
+	char psp2[256] = "";
+	if (fx->second_psp_listener)
+		snprintf(psp2, sizeof(psp2),
+			 "  {\"name\": \"psp2\", \"address\": \"127.0.0.1:0\", \"protocol\": \"json\",\n"
+			 "   \"participant\": \"PSP01\"},\n");
 	snprintf(text, sizeof(text),
 		 "{\n"
 		 " \"institution\": \"99990000\",\n"
@@ -112,24 +120,27 @@ static void write_config(fx_t *fx)
 		 " \"reversal\": {\"retry_ms\": 100, \"retry_max_ms\": 1000},\n"
 		 " \"drain_ms\": 5000,\n"
 		 " \"listeners\": [\n"
+		 "%s"
 		 "  {\"name\": \"psp\", \"address\": \"127.0.0.1:0\", \"protocol\": \"json\",\n"
-		 "   \"participant\": \"PSP01\", \"inflight_per_conn_max\": %d},\n"
+		 "   \"participant\": \"PSP01\", \"inflight_per_conn_max\": %d,\n"
+		 "   \"connections_max\": %d},\n"
 		 "  {\"name\": \"acq\", \"address\": \"127.0.0.1:0\", \"protocol\": \"iso8583\",\n"
 		 "   \"dialect\": \"ascii\", \"participant\": \"ACQ01\",\n"
-		 "   \"inflight_per_conn_max\": %d}\n"
+		 "   \"inflight_per_conn_max\": %d, \"frame_bytes_max\": 2048}\n"
 		 " ],\n"
 		 " \"endpoints\": [\n"
 		 "  {\"name\": \"bank_a\", \"address\": \"127.0.0.1:%u\", \"dialect\": \"ascii\",\n"
 		 "   \"institution\": \"01020000\", \"timeout_ms\": %d, \"echo_interval_ms\": 1000,\n"
-		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200},\n"
+		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200, \"two_phase\": %s},\n"
 		 "  {\"name\": \"bank_b\", \"address\": \"127.0.0.1:%u\", \"dialect\": \"ascii\",\n"
 		 "   \"institution\": \"01030000\", \"timeout_ms\": %d, \"echo_interval_ms\": 1000,\n"
 		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200}\n"
 		 " ]\n"
 		 "}\n",
-		 fx->lmdb, fx->sync ? "true" : "false", fx->inflight_per_conn_max,
-		 fx->inflight_per_conn_max, fx->bank[0].port, fx->timeout_ms,
-		 fx->bank[1].port, fx->timeout_ms);
+		 fx->lmdb, fx->sync ? "true" : "false", psp2, fx->inflight_per_conn_max,
+		 fx->connections_max, fx->inflight_per_conn_max, fx->bank[0].port,
+		 fx->timeout_ms, fx->two_phase_a ? "true" : "false", fx->bank[1].port,
+		 fx->timeout_ms);
 	ts_write_file(fx->config, text);
 }
 
@@ -188,6 +199,8 @@ void fx_start_switchd(fx_t *fx)
 		}
 		ts_sleep_ms(20);
 	}
+	if (fx->psp_fd >= 0)
+		close(fx->psp_fd);
 	fx->psp_fd = ts_connect(fx->psp, 5000);
 	json_t *hello = ts_json_call(fx->psp_fd, "{\"op\":\"hello\",\"participant\":\"PSP01\"}", 5000);
 	assert_non_null(hello);
@@ -199,7 +212,7 @@ void fx_start(fx_t *fx)
 {
 	for (int i = 0; i < FX_BANKS; i++)
 		start_bank(fx, i);
-	write_config(fx);
+	fx_write_config(fx);
 	assert_int_equal(fx_switchctl(fx, NULL, 0, "routes", "add", "--prefix", "622202",
 				      "--endpoint", "bank_a", "--institution", "01020000",
 				      NULL), 0);
@@ -241,15 +254,21 @@ void fx_stop(fx_t *fx)
 	ts_rmrf(fx->dir);
 }
 
-int64_t fx_balance(fx_t *fx, int bank, const char *account)
+ledger_account_t fx_account(fx_t *fx, int bank, const char *account)
 {
 	char text[32];
 	snprintf(text, sizeof(text), "1%s", account);
 	ledger_id_t id;
 	assert_int_equal(ledger_id_parse(text, strlen(text), &id), 0);
 	ledger_account_t a;
-	if (ledger_account_get(fx->bank[bank].book, id, &a) != 0)
-		return INT64_MIN;
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(ledger_account_get(fx->bank[bank].book, id, &a), 0);
+	return a;
+}
+
+int64_t fx_balance(fx_t *fx, int bank, const char *account)
+{
+	ledger_account_t a = fx_account(fx, bank, account);
 	return (int64_t)a.credits_posted - (int64_t)a.debits_posted -
 	       (int64_t)a.debits_pending;
 }

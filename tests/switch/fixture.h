@@ -37,7 +37,10 @@ typedef struct fx {
 	/* Knobs, set before fx_start. */
 	int timeout_ms;
 	int inflight_per_conn_max;
+	int connections_max;
 	bool sync;
+	bool two_phase_a;         /* bank A holds debits until a 0220 */
+	bool second_psp_listener; /* a listener "psp2" too (reload tests) */
 	const char *extra_bank_a_args[8];
 } fx_t;
 
@@ -64,7 +67,11 @@ void fx_start(fx_t *fx);
 /* Starts switchd alone again (after a kill), on the same store. */
 void fx_start_switchd(fx_t *fx);
 void fx_stop(fx_t *fx);
+/* (Re)writes switchd's config from the knobs. */
+void fx_write_config(fx_t *fx);
 
+/* The bank's ledger record of an account. */
+ledger_account_t fx_account(fx_t *fx, int bank, const char *account);
 /* The bank's available balance of an account (minor units). */
 int64_t fx_balance(fx_t *fx, int bank, const char *account);
 /* Waits until the balance is want (a reversal takes a moment). */

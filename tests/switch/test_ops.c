@@ -1,0 +1,314 @@
+/*
+ * test_ops.c: switchd as an operator and a hostile peer see it: bad
+ * frames answered or closed without disturbing other channels, bounds
+ * answered 91 or closed, SIGHUP reload without dropping a connection,
+ * SIGTERM drain, metrics, the control socket through switchctl, the
+ * configuration refused with its key path, and two-phase completion.
+ * Each test has a chain of its own, shaped by its knobs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+static fx_t fx;
+
+static int teardown(void **state)
+{
+	(void)state;
+	fx_stop(&fx);
+	return 0;
+}
+
+static int setup_plain(void **state)
+{
+	(void)state;
+	fx_init(&fx, "ops");
+	fx_start(&fx);
+	return 0;
+}
+
+/* Sends raw bytes after a 2-byte length header. */
+static void send_frame(int fd, const char *body)
+{
+	size_t len = strlen(body);
+	uint8_t head[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+	ts_send_all(fd, head, 2);
+	ts_send_all(fd, body, len);
+}
+
+static void test_bad_input_is_isolated(void **state)
+{
+	(void)state;
+	const iso8583_dialect_t *d = iso8583_dialect_builtin("ascii");
+	int good = ts_connect(fx.acq, 5000);
+	int bad = ts_connect(fx.acq, 5000);
+	/* Field 32 not numeric: answered 30, echoing 11 and 7, which came
+	 * before the fault. */
+	send_frame(bad, "0200" "7220000100000000" "164111111111111111" "000000"
+			"000000010000" "1125103000" "000321" "06ABC123");
+	iso8583_msg_t r;
+	uint8_t buf[2048];
+	assert_true(ts_iso_recv(bad, d, &r, buf, sizeof(buf), 5000));
+	assert_memory_equal(r.mti, "0210", 4);
+	assert_string_equal(fx_field(&r, 39), "30");
+	assert_string_equal(fx_field(&r, 11), "000321");
+	assert_string_equal(fx_field(&r, 7), "1125103000");
+	/* An unreadable bitmap: the connection is closed. */
+	send_frame(bad, "0200ZZZZ");
+	assert_true(ts_wait_closed(bad, 5000));
+	close(bad);
+	/* A frame over frame_bytes_max (2048): closed before it is read. */
+	bad = ts_connect(fx.acq, 5000);
+	uint8_t huge[2] = {0x7f, 0xff};
+	ts_send_all(bad, huge, 2);
+	assert_true(ts_wait_closed(bad, 5000));
+	close(bad);
+	/* The other acquirer connection never noticed. */
+	iso8583_msg_t m;
+	iso8583_msg_init(&m, d);
+	iso8583_set_mti(&m, "0800");
+	iso8583_set_str(&m, 7, "1125103000");
+	iso8583_set_str(&m, 11, "000001");
+	iso8583_set_str(&m, 70, "301");
+	ts_iso_send(good, &m);
+	assert_true(ts_iso_recv(good, d, &r, buf, sizeof(buf), 5000));
+	assert_string_equal(fx_field(&r, 39), "00");
+	close(good);
+	/* JSON: garbage is answered 30 and the line after it works. */
+	json_t *a = ts_json_call(fx.psp_fd, "this is not json", 5000);
+	assert_non_null(a);
+	assert_string_equal(fx_str(a, "code"), "30");
+	assert_true(json_is_null(json_object_get(a, "id")));
+	json_decref(a);
+	a = fx_call(&fx, "{\"op\":\"echo\",\"id\":\"after-garbage\"}");
+	assert_string_equal(fx_str(a, "status"), "ok");
+	json_decref(a);
+	/* A line over 16 KiB closes that connection only. */
+	int big = ts_connect(fx.psp, 5000);
+	static char line[20000];
+	memset(line, 'x', sizeof(line) - 1);
+	ts_send_all(big, line, sizeof(line) - 1);
+	assert_true(ts_wait_closed(big, 5000));
+	close(big);
+	a = fx_call(&fx, "{\"op\":\"echo\",\"id\":\"still-here\"}");
+	assert_string_equal(fx_str(a, "status"), "ok");
+	json_decref(a);
+	assert_true(fx_stat(&fx, "stats", "format_errors") >= 2);
+}
+
+static void test_metrics_and_control(void **state)
+{
+	(void)state;
+	json_t *a = fx_pay(&fx, "M-1", A_RICH, B_SHOP, 100);
+	assert_string_equal(fx_str(a, "code"), "00");
+	json_decref(a);
+	int fd = ts_connect(fx.metrics, 5000);
+	const char *req = "GET /metrics HTTP/1.0\r\n\r\n";
+	ts_send_all(fd, req, strlen(req));
+	static char text[262144];
+	size_t len = 0;
+	while (len < sizeof(text) - 1 &&
+	       ts_recv_exact(fd, text + len, 1, 2000))
+		len++;
+	text[len] = '\0';
+	close(fd);
+	assert_non_null(strstr(text, "HTTP/1.0 200 OK"));
+	assert_non_null(strstr(text, "payswitch_requests_total{kind=\"pay\"} 1"));
+	assert_non_null(strstr(text, "payswitch_responses_total{code=\"00\"}"));
+	assert_non_null(strstr(text, "payswitch_latency_seconds_count"));
+	assert_non_null(strstr(text, "payswitch_endpoint_up{endpoint=\"bank_a\"} 1"));
+	assert_non_null(strstr(text, "payswitch_saf_entries 0"));
+	/* switchctl over the control socket, readable and --json. */
+	char control[32], out[8192];
+	snprintf(control, sizeof(control), "127.0.0.1:%u", fx.control);
+	char *argv[] = {(char *)ts_bin("switchctl"), "--control", control, "endpoints", NULL};
+	assert_int_equal(ts_run(argv, NULL, out, sizeof(out), NULL, 0, 10000), 0);
+	assert_non_null(strstr(out, "bank_a"));
+	assert_non_null(strstr(out, "up"));
+	char *argv2[] = {(char *)ts_bin("switchctl"), "--control", control, "--json",
+			 "stats", NULL};
+	assert_int_equal(ts_run(argv2, NULL, out, sizeof(out), NULL, 0, 10000), 0);
+	json_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "requests"), "pay")), 1);
+	json_decref(j);
+	char *argv3[] = {(char *)ts_bin("switchctl"), "--control", "127.0.0.1:1", "status", NULL};
+	assert_int_equal(ts_run(argv3, NULL, out, sizeof(out), NULL, 0, 10000), 4);
+}
+
+/* A refused configuration names the key; a good reload keeps connections. */
+static void test_reload(void **state)
+{
+	(void)state;
+	json_t *a = fx_call(&fx, "{\"op\":\"echo\",\"id\":\"before\"}");
+	json_decref(a);
+	fx.second_psp_listener = true;
+	fx_write_config(&fx);
+	unlink(fx.ready);
+	ts_proc_signal(&fx.switchd, SIGHUP);
+	json_t *ready = ts_wait_ready(fx.ready, &fx.switchd, 5000);
+	uint16_t psp2 = ts_ready_port(ready, "psp2");
+	json_decref(ready);
+	int fd2 = ts_connect(psp2, 5000);
+	a = ts_json_call(fd2, "{\"op\":\"echo\",\"id\":\"on-psp2\"}", 5000);
+	assert_non_null(a);
+	json_decref(a);
+	close(fd2);
+	/* The first connection was never dropped. */
+	a = fx_call(&fx, "{\"op\":\"echo\",\"id\":\"after\"}");
+	assert_string_equal(fx_str(a, "status"), "ok");
+	json_decref(a);
+	/* A broken file is refused; the switch goes on as it was. */
+	ts_write_file(fx.config, "{\"lmdb\":{\"dir\":\"elsewhere\"},\"listeners\":[{\"name\":\"a\","
+				 "\"address\":\"127.0.0.1:0\",\"protocol\":\"json\"}]}");
+	char control[32], out[4096], err[4096];
+	snprintf(control, sizeof(control), "127.0.0.1:%u", fx.control);
+	char *argv[] = {(char *)ts_bin("switchctl"), "--control", control, "reload", NULL};
+	assert_int_equal(ts_run(argv, NULL, out, sizeof(out), err, sizeof(err), 10000), 3);
+	assert_non_null(strstr(err, "lmdb.dir: cannot change"));
+	fx_write_config(&fx);
+	a = fx_call(&fx, "{\"op\":\"echo\",\"id\":\"still\"}");
+	assert_string_equal(fx_str(a, "status"), "ok");
+	json_decref(a);
+	/* switchd --check says what is wrong with a file, and where. */
+	char bad[600];
+	snprintf(bad, sizeof(bad), "%s/bad.json", fx.dir);
+	ts_write_file(bad, "{\"lmdb\":{\"dir\":\"x\"},\"listeners\":[{\"name\":\"a\","
+			   "\"address\":\"127.0.0.1:0\",\"framing\":{\"length\":\"weird\"}}]}");
+	char *check[] = {(char *)ts_bin("switchd"), "--config", bad, "--check", NULL};
+	assert_int_equal(ts_run(check, NULL, out, sizeof(out), err, sizeof(err), 10000), 3);
+	assert_non_null(strstr(err, "listeners[0].framing.length: unknown length header"));
+}
+
+/* SIGTERM: stop accepting, answer what is in flight, exit 0. */
+static void test_drain(void **state)
+{
+	(void)state;
+	char line[512];
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"pay\",\"id\":\"D-1\",\"payer\":{\"account\":\"%s\"},"
+		 "\"payee\":{\"account\":\"%s\"},\"amount\":100,\"currency\":\"CNY\"}",
+		 A_DROP, B_SHOP);
+	ts_send_line(fx.psp_fd, line);
+	ts_sleep_ms(100); /* in flight at the bank, which will not answer */
+	ts_proc_signal(&fx.switchd, SIGTERM);
+	json_t *a = ts_json_wait(fx.psp_fd, "D-1", 5000);
+	assert_non_null(a);
+	assert_string_equal(fx_str(a, "code"), "68");
+	json_decref(a);
+	assert_true(ts_proc_wait(&fx.switchd, 10000));
+	assert_int_equal(ts_proc_exit_code(&fx.switchd), 0);
+	assert_int_equal(ts_try_connect(fx.psp), -1);
+	/* Its reversal waits in the store for the next start. */
+	fx_start_switchd(&fx);
+	assert_true(fx_wait_saf_empty(&fx, 5000));
+	assert_true(fx_wait_balance(&fx, 0, A_DROP, 100000, 5000));
+}
+
+static int setup_bounded(void **state)
+{
+	(void)state;
+	fx_init(&fx, "bounds");
+	fx.inflight_per_conn_max = 3;
+	fx.connections_max = 3;
+	fx_start(&fx);
+	return 0;
+}
+
+static void test_bounds(void **state)
+{
+	(void)state;
+	/* Three pays held by a bank that never answers fill the
+	 * connection's bound: the fourth is answered 91 at once. */
+	for (int i = 0; i < 3; i++) {
+		char line[512];
+		snprintf(line, sizeof(line),
+			 "{\"op\":\"pay\",\"id\":\"B-%d\",\"payer\":{\"account\":\"%s\"},"
+			 "\"payee\":{\"account\":\"%s\"},\"amount\":10,\"currency\":\"CNY\"}",
+			 i, A_DROP, B_SHOP);
+		ts_send_line(fx.psp_fd, line);
+	}
+	ts_sleep_ms(100);
+	uint64_t t0 = ts_now_ms();
+	json_t *a = fx_pay(&fx, "B-3", A_RICH, B_SHOP, 10);
+	assert_string_equal(fx_str(a, "code"), "91");
+	assert_true(ts_now_ms() - t0 < 400); /* at once, not after a timeout */
+	json_decref(a);
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "B-%d", i);
+		a = ts_json_wait(fx.psp_fd, id, 5000);
+		assert_non_null(a);
+		assert_string_equal(fx_str(a, "code"), "68");
+		json_decref(a);
+	}
+	/* Connections past connections_max (3, one is the fixture's) are
+	 * closed at once; the others go on. */
+	int c2 = ts_connect(fx.psp, 5000), c3 = ts_connect(fx.psp, 5000);
+	int c4 = ts_connect(fx.psp, 5000);
+	assert_true(ts_wait_closed(c4, 5000));
+	a = ts_json_call(c3, "{\"op\":\"echo\",\"id\":\"c3\"}", 5000);
+	assert_non_null(a);
+	json_decref(a);
+	close(c2);
+	close(c3);
+	close(c4);
+	assert_true(fx_stat(&fx, "stats", "refused_bound") >= 1);
+	assert_true(fx_wait_saf_empty(&fx, 5000));
+}
+
+static int setup_two_phase(void **state)
+{
+	(void)state;
+	fx_init(&fx, "twophase");
+	fx.two_phase_a = true;
+	fx_start(&fx);
+	return 0;
+}
+
+/* A two-phase bank reserves the debit; the switch's completion advice
+ * (0220, through the SAF queue) posts it once the credit is approved. */
+static void test_two_phase_completion(void **state)
+{
+	(void)state;
+	ledger_account_t before = fx_account(&fx, 0, A_RICH);
+	json_t *a = fx_pay(&fx, "TP-1", A_RICH, B_SHOP, 2000);
+	assert_string_equal(fx_str(a, "code"), "00");
+	json_decref(a);
+	assert_true(fx_wait_saf_empty(&fx, 5000));
+	ledger_account_t after = fx_account(&fx, 0, A_RICH);
+	assert_int_equal(after.debits_pending, before.debits_pending);
+	assert_int_equal(after.debits_posted, before.debits_posted + 2000);
+	/* A failed credit voids the reservation instead. */
+	a = fx_pay(&fx, "TP-2", A_RICH, B_CLOSED, 3000);
+	assert_string_equal(fx_str(a, "code"), "57");
+	json_decref(a);
+	assert_true(fx_wait_saf_empty(&fx, 5000));
+	ledger_account_t last = fx_account(&fx, 0, A_RICH);
+	assert_int_equal(last.debits_pending, after.debits_pending);
+	assert_int_equal(last.debits_posted, after.debits_posted);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bad_input_is_isolated, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_and_control, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_reload, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_drain, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_bounds, setup_bounded, teardown),
+		cmocka_unit_test_setup_teardown(test_two_phase_completion, setup_two_phase,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
