@@ -164,6 +164,18 @@ int ledger_create_accounts(ledger_t *l, const ledger_account_t *accounts,
 	return ledger_write(l, accounts_batch, &call);
 }
 
+int ledger_create_accounts_txn(ledger_t *l, MDB_txn *txn,
+			       const ledger_account_t *accounts,
+			       uint32_t count, ledger_result_t *results)
+{
+	if (l == NULL || txn == NULL || accounts == NULL || results == NULL)
+		return PS_EINVAL;
+	if (count == 0 || count > l->options.batch_max)
+		return PS_ELIMIT;
+	struct accounts_call call = {accounts, count, results};
+	return ledger_write_in(l, txn, accounts_batch, &call);
+}
+
 struct closed_call {
 	ledger_id_t id;
 	bool closed;

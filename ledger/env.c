@@ -174,13 +174,53 @@ fail:
 	return rc;
 }
 
+int ledger_open_env(ledger_t **out, MDB_env *env,
+		    const ledger_options_t *options)
+{
+	if (out == NULL || env == NULL)
+		return PS_EINVAL;
+	*out = NULL;
+	unsigned int flags = 0;
+	/* Our reader is reused across calls and threads: it needs NOTLS. */
+	if (mdb_env_get_flags(env, &flags) != 0 || !(flags & MDB_NOTLS))
+		return PS_EINVAL;
+	ledger_options_t o;
+	ledger_options_init(&o);
+	if (options != NULL) {
+		o.batch_max = options->batch_max ? options->batch_max
+						 : LEDGER_BATCH_MAX;
+		o.clock_ns = options->clock_ns;
+		o.clock_context = options->clock_context;
+	}
+	if (o.clock_ns == NULL)
+		o.clock_ns = wall_clock_ns;
+	int rc = check_options(&o);
+	if (rc != 0)
+		return rc;
+	ledger_t *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return PS_ENOMEM;
+	l->options = o;
+	l->env = env;
+	l->env_shared = true;
+	rc = ledger_batch_alloc(&l->batch, o.batch_max);
+	if (rc == 0)
+		rc = open_databases(l);
+	if (rc != 0) {
+		ledger_close(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
 void ledger_close(ledger_t *l)
 {
 	if (l == NULL)
 		return;
 	if (l->read_txn != NULL)
 		mdb_txn_abort(l->read_txn);
-	if (l->env != NULL)
+	if (l->env != NULL && !l->env_shared)
 		mdb_env_close(l->env);
 	ledger_batch_free(&l->batch);
 	free(l);
@@ -245,7 +285,7 @@ void ledger_read_end(ledger_t *l)
 
 static int grow_map(ledger_t *l)
 {
-	if (l->map_bytes >= l->options.map_bytes_max)
+	if (l->env_shared || l->map_bytes >= l->options.map_bytes_max)
 		return LEDGER_EMAPFULL;
 	uint64_t bytes = PS_MIN(l->map_bytes * 2, l->options.map_bytes_max);
 	/* A read transaction merely reset still pins the old map. */
@@ -295,6 +335,17 @@ int ledger_write(ledger_t *l, int (*fn)(ledger_t *, void *), void *arg)
 			return rc;
 	}
 	return PS_EIO;
+}
+
+int ledger_write_in(ledger_t *l, MDB_txn *txn,
+		    int (*fn)(ledger_t *, void *), void *arg)
+{
+	if (!l->env_shared || mdb_txn_env(txn) != l->env)
+		return PS_EINVAL;
+	l->batch.txn = txn;
+	int rc = fn(l, arg);
+	l->batch.txn = NULL;
+	return rc;
 }
 
 int ledger_get_record(MDB_txn *txn, MDB_dbi dbi, const void *key,

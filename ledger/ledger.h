@@ -372,6 +372,22 @@ void ledger_options_init(ledger_options_t *options);
 int ledger_open(ledger_t **out, const char *path,
 		const ledger_options_t *options);
 
+/*
+ * Opens the ledger inside an LMDB environment the caller already opened,
+ * in named databases "ledger.*", so that the caller can put its own
+ * writes and a ledger batch in one transaction (ledger_*_txn below). The
+ * environment must have been opened with MDB_NOTLS and with room for six
+ * more named databases (mdb_env_set_maxdbs); no write transaction may be
+ * open on it during this call. The environment stays the caller's: its
+ * flags are the durability, its map is never grown by the ledger (a full
+ * map gives LEDGER_EMAPFULL), and ledger_close() leaves it open. options
+ * may be NULL; its durability and map sizes are ignored here.
+ */
+struct MDB_env;
+struct MDB_txn;
+int ledger_open_env(ledger_t **out, struct MDB_env *env,
+		    const ledger_options_t *options);
+
 /* Closes the handle and frees everything it holds. NULL is a no-op. */
 void ledger_close(ledger_t *ledger);
 
@@ -402,6 +418,21 @@ int ledger_create_accounts(ledger_t *ledger, const ledger_account_t *accounts,
 int ledger_create_transfers(ledger_t *ledger,
 			    const ledger_transfer_t *transfers,
 			    uint32_t count, ledger_result_t *results);
+
+/*
+ * The same two calls inside the caller's write transaction txn, on a
+ * ledger opened with ledger_open_env() on txn's environment: nothing is
+ * committed here, and the results hold only if the caller commits txn.
+ * After an error the caller must abort txn (part of the batch may have
+ * been written). The ledger keeps no state between calls, so an abort
+ * leaves the handle as good as before.
+ */
+int ledger_create_accounts_txn(ledger_t *ledger, struct MDB_txn *txn,
+			       const ledger_account_t *accounts,
+			       uint32_t count, ledger_result_t *results);
+int ledger_create_transfers_txn(ledger_t *ledger, struct MDB_txn *txn,
+				const ledger_transfer_t *transfers,
+				uint32_t count, ledger_result_t *results);
 
 /*
  * Closes (closed true) or reopens an account. *result is LEDGER_ACCOUNT_OK

@@ -162,6 +162,7 @@ struct ledger {
 	MDB_txn *read_txn;         /* reset between calls, renewed */
 	ledger_options_t options;
 	uint64_t map_bytes;
+	bool env_shared;           /* the caller's env: never closed, grown */
 	struct batch batch;
 };
 
@@ -209,6 +210,9 @@ void ledger_read_end(ledger_t *ledger);
  * depend only on the store and its arguments.
  */
 int ledger_write(ledger_t *ledger, int (*fn)(ledger_t *, void *), void *arg);
+/* Runs fn inside the caller's write transaction, without committing. */
+int ledger_write_in(ledger_t *ledger, MDB_txn *txn,
+		    int (*fn)(ledger_t *, void *), void *arg);
 /* Loads a stored record by key into out (exact size checked). */
 int ledger_get_record(MDB_txn *txn, MDB_dbi dbi, const void *key,
 		      size_t key_size, void *out, size_t size);

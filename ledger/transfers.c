@@ -389,3 +389,15 @@ int ledger_create_transfers(ledger_t *l, const ledger_transfer_t *transfers,
 	struct transfers_call call = {transfers, count, results};
 	return ledger_write(l, transfers_batch, &call);
 }
+
+int ledger_create_transfers_txn(ledger_t *l, MDB_txn *txn,
+				const ledger_transfer_t *transfers,
+				uint32_t count, ledger_result_t *results)
+{
+	if (l == NULL || txn == NULL || transfers == NULL || results == NULL)
+		return PS_EINVAL;
+	if (count == 0 || count > l->options.batch_max)
+		return PS_ELIMIT;
+	struct transfers_call call = {transfers, count, results};
+	return ledger_write_in(l, txn, transfers_batch, &call);
+}
