@@ -61,7 +61,8 @@ int ledger_batch_alloc(struct batch *b, uint32_t batch_max)
 	b->new_transfers = calloc(batch_max, sizeof(*b->new_transfers));
 	b->undo = calloc(b->undo_cap, sizeof(*b->undo));
 	b->sorted = calloc(2 * (size_t)batch_max, sizeof(*b->sorted));
-	if (!b->sorted || !b->accounts || !b->account_dirty || !b->pendings ||
+	b->sort_scratch = calloc(2 * (size_t)batch_max, sizeof(*b->sorted));
+	if (!b->sorted || !b->sort_scratch || !b->accounts || !b->account_dirty || !b->pendings ||
 	    !b->pending_dirty || !b->ids || !b->new_transfers || !b->undo) {
 		ledger_batch_free(b);
 		return PS_ENOMEM;
@@ -80,6 +81,7 @@ void ledger_batch_free(struct batch *b)
 	free(b->new_transfers);
 	free(b->undo);
 	free(b->sorted);
+	free(b->sort_scratch);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -198,10 +200,65 @@ void ledger_account_touch(struct batch *b, struct account_slot *s)
 	}
 }
 
-static int compare_ref(const void *x, const void *y)
+/*
+ * Sorts refs by id: an LSD radix sort in 11-bit digits that skips every
+ * digit on which all ids agree, so small or clustered ids (the usual
+ * case) cost two or three linear passes instead of n log n comparisons.
+ * Stable; the result is in b->sorted.
+ */
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+
+static void sort_refs(struct batch *b, uint32_t n)
 {
-	const struct id_ref *a = x, *b = y;
-	return ledger_id_compare(a->id, b->id);
+	uint64_t or_hi = 0, or_lo = 0, and_hi = UINT64_MAX, and_lo = UINT64_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		or_hi |= b->sorted[i].id.hi;
+		and_hi &= b->sorted[i].id.hi;
+		or_lo |= b->sorted[i].id.lo;
+		and_lo &= b->sorted[i].id.lo;
+	}
+	uint64_t differ[2] = {or_lo ^ and_lo, or_hi ^ and_hi};
+	struct id_ref *from = b->sorted, *to = b->sort_scratch;
+	static uint32_t count[RADIX_SIZE];
+	for (unsigned shift = 0; shift < 128; shift += RADIX_BITS) {
+		unsigned word = shift / 64, bit = shift % 64;
+		/* A digit may straddle the two words: take it from each. */
+		uint64_t mask = ((uint64_t)RADIX_SIZE - 1) << bit;
+		uint64_t spill = bit + RADIX_BITS > 64 && word == 0
+					 ? (((uint64_t)RADIX_SIZE - 1) >> (64 - bit))
+					 : 0;
+		if (!(differ[word] & mask) && !(spill & differ[1]))
+			continue;
+		memset(count, 0, sizeof(count));
+		for (uint32_t i = 0; i < n; i++) {
+			const ledger_id_t *id = &from[i].id;
+			uint64_t w = word ? id->hi : id->lo;
+			uint32_t d = (uint32_t)((w >> bit) | (spill ? id->hi << (64 - bit) : 0)) &
+				     (RADIX_SIZE - 1);
+			count[d]++;
+		}
+		uint32_t sum = 0;
+		for (uint32_t d = 0; d < RADIX_SIZE; d++) {
+			uint32_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			const ledger_id_t *id = &from[i].id;
+			uint64_t w = word ? id->hi : id->lo;
+			uint32_t d = (uint32_t)((w >> bit) | (spill ? id->hi << (64 - bit) : 0)) &
+				     (RADIX_SIZE - 1);
+			to[count[d]++] = from[i];
+		}
+		struct id_ref *t = from;
+		from = to;
+		to = t;
+	}
+	if (from != b->sorted)
+		memcpy(b->sorted, from, n * sizeof(*from));
+	for (uint32_t i = 1; i < n; i++)
+		PS_ASSERT(ledger_id_compare(b->sorted[i - 1].id, b->sorted[i].id) <= 0);
 }
 
 /* Fills the slot of a prefetched id from the cursor's answer. */
@@ -245,7 +302,7 @@ int ledger_accounts_prefetch(ledger_t *l, const ledger_transfer_t *t,
 		if (!ledger_id_is_zero(t[i].credit_account_id))
 			b->sorted[n++].id = t[i].credit_account_id;
 	}
-	qsort(b->sorted, n, sizeof(*b->sorted), compare_ref);
+	sort_refs(b, n);
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(b->txn, l->db_accounts, &cur);
 	if (rc != 0)
@@ -268,7 +325,7 @@ int ledger_accounts_write(ledger_t *l, unsigned int put_flags)
 		b->sorted[i].id = b->accounts[b->account_dirty[i]].id;
 	}
 	/* In key order a cursor stays on its leaf page between puts. */
-	qsort(b->sorted, n, sizeof(*b->sorted), compare_ref);
+	sort_refs(b, n);
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(b->txn, l->db_accounts, &cur);
 	if (rc != 0)

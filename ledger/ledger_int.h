@@ -147,6 +147,7 @@ struct batch {
 	uint32_t undo_cap;
 
 	struct id_ref *sorted;     /* 2 * batch_max ids, sorted for LMDB */
+	struct id_ref *sort_scratch; /* the radix sort's other half */
 
 	MDB_txn *txn;              /* the batch's write transaction */
 };

@@ -99,7 +99,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define D "-d", book
+#define D "--durability", "nosync", "-d", book
 
 static void open_accounts(void)
 {

@@ -471,6 +471,7 @@ static int cmd_batch(struct cli *c, bool transfers)
 		memmove(lines, lines + post, (held - post) * sizeof(long));
 		held -= post;
 	}
+	fflush(stdout); /* results first, then the summary */
 	if (!c->json && (done || rejected))
 		fprintf(stderr, "ledger: %llu done, %llu rejected\n",
 			(unsigned long long)done, (unsigned long long)rejected);
