@@ -43,9 +43,10 @@
  *  - The ledger grows its LMDB map on demand up to map_bytes_max; a batch
  *    that would pass it fails with LEDGER_EMAPFULL and commits nothing.
  *  - Ids 0 and all-ones (2^128 - 1) are reserved.
- *  - Ids that grow with time (e.g. ledger_id_from_time-style ULIDs or a
- *    counter) make inserts and the idempotency check cheapest; random ids
- *    work, at the cost of a B-tree search per transfer.
+ *  - Ids that grow with time (a counter, or a time-ordered id such as a
+ *    ULID) make inserts and the idempotency check cheapest: an id above
+ *    every stored id needs no lookup. Random ids (ledger_id_from_text)
+ *    work, at the cost of a B-tree search and insert per transfer.
  *  - An account's history is a chain through its transfers, newest first;
  *    reading it costs a lookup per transfer returned.
  *
@@ -85,7 +86,8 @@
 enum ledger_err {
 	LEDGER_EMAPFULL = -201,  /* the map reached map_bytes_max */
 	LEDGER_EVERSION = -202,  /* the directory holds another format */
-	LEDGER_ECORRUPT = -203,  /* a stored record has the wrong size */
+	LEDGER_ECORRUPT = -203,  /* a stored record is malformed, or an index
+				    names a record that is not there */
 	LEDGER_EREADERS = -204,  /* too many LMDB readers */
 };
 
