@@ -375,6 +375,8 @@ void ledger_new_transfer_add(struct batch *b, const struct transfer_record *r)
 	b->ids[i].gen = b->gen;
 	b->ids[i].index = b->new_count;
 	b->new_transfers[b->new_count++] = *r;
+	if (ledger_id_compare(r->transfer.id, b->id_max) > 0)
+		b->id_max = r->transfer.id;
 }
 
 /* ---- pendings -------------------------------------------------------------- */

@@ -378,6 +378,7 @@ int ledger_batch_begin(ledger_t *l, MDB_txn *txn)
 	/* The largest stored transfer id: an id above it needs no lookup
 	 * and can be appended to the index. */
 	b->transfer_id_max = (ledger_id_t){0, 0};
+	b->id_max = b->transfer_id_max;
 	MDB_cursor *cur;
 	rc = mdb_cursor_open(txn, l->db_ids, &cur);
 	if (rc != 0)
@@ -389,6 +390,7 @@ int ledger_batch_begin(ledger_t *l, MDB_txn *txn)
 		if (k.mv_size != 16)
 			return LEDGER_ECORRUPT;
 		b->transfer_id_max = key_get_id(k.mv_data);
+		b->id_max = b->transfer_id_max;
 	} else if (rc != MDB_NOTFOUND) {
 		return ledger_map_mdb(rc);
 	}

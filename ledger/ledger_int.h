@@ -123,6 +123,7 @@ struct batch {
 	uint64_t now_ns;           /* the clock read once per batch */
 	uint64_t next_ts;          /* next timestamp to assign */
 	ledger_id_t transfer_id_max; /* largest stored transfer id */
+	ledger_id_t id_max;        /* largest id stored or new in the batch */
 	bool chain_active;         /* inside a linked chain: log undo */
 
 	struct account_slot *accounts; /* open addressing, pow2 slots */

@@ -103,13 +103,16 @@ int ledger_transfer_find(ledger_t *l, ledger_id_t id,
 			 struct transfer_record *out)
 {
 	struct batch *b = &l->batch;
+	/* Above every id stored or added by this batch: new for certain.
+	 * This is what makes growing ids cost no lookup at all. */
+	if (ledger_id_compare(id, b->id_max) > 0)
+		return PS_ENOTFOUND;
 	int64_t index = ledger_new_transfer_find(b, id);
 	if (index >= 0) {
 		*out = b->new_transfers[index];
 		return 0;
 	}
-	/* Above the largest stored id: it cannot be stored. This is what
-	 * makes growing ids cost no lookup at all. */
+	/* Above the largest stored id: it cannot be stored. */
 	if (ledger_id_compare(id, b->transfer_id_max) > 0)
 		return PS_ENOTFOUND;
 	uint8_t key[16];
