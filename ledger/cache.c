@@ -14,6 +14,9 @@
 
 #include "ledger_int.h"
 
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+
 static uint32_t pow2_at_least(uint32_t n)
 {
 	uint32_t p = 1;
@@ -62,7 +65,8 @@ int ledger_batch_alloc(struct batch *b, uint32_t batch_max)
 	b->undo = calloc(b->undo_cap, sizeof(*b->undo));
 	b->sorted = calloc(2 * (size_t)batch_max, sizeof(*b->sorted));
 	b->sort_scratch = calloc(2 * (size_t)batch_max, sizeof(*b->sorted));
-	if (!b->sorted || !b->sort_scratch || !b->accounts || !b->account_dirty || !b->pendings ||
+	b->radix_count = calloc(RADIX_SIZE, sizeof(uint32_t));
+	if (!b->sorted || !b->sort_scratch || !b->radix_count || !b->accounts || !b->account_dirty || !b->pendings ||
 	    !b->pending_dirty || !b->ids || !b->new_transfers || !b->undo) {
 		ledger_batch_free(b);
 		return PS_ENOMEM;
@@ -82,6 +86,7 @@ void ledger_batch_free(struct batch *b)
 	free(b->undo);
 	free(b->sorted);
 	free(b->sort_scratch);
+	free(b->radix_count);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -206,8 +211,6 @@ void ledger_account_touch(struct batch *b, struct account_slot *s)
  * case) cost two or three linear passes instead of n log n comparisons.
  * Stable; the result is in b->sorted.
  */
-#define RADIX_BITS 11
-#define RADIX_SIZE (1u << RADIX_BITS)
 
 static void sort_refs(struct batch *b, uint32_t n)
 {
@@ -220,7 +223,8 @@ static void sort_refs(struct batch *b, uint32_t n)
 	}
 	uint64_t differ[2] = {or_lo ^ and_lo, or_hi ^ and_hi};
 	struct id_ref *from = b->sorted, *to = b->sort_scratch;
-	static uint32_t count[RADIX_SIZE];
+	uint32_t *count = b->radix_count; /* per handle: handles may run in
+					     different threads */
 	for (unsigned shift = 0; shift < 128; shift += RADIX_BITS) {
 		unsigned word = shift / 64, bit = shift % 64;
 		/* A digit may straddle the two words: take it from each. */
@@ -230,7 +234,7 @@ static void sort_refs(struct batch *b, uint32_t n)
 					 : 0;
 		if (!(differ[word] & mask) && !(spill & differ[1]))
 			continue;
-		memset(count, 0, sizeof(count));
+		memset(count, 0, RADIX_SIZE * sizeof(*count));
 		for (uint32_t i = 0; i < n; i++) {
 			const ledger_id_t *id = &from[i].id;
 			uint64_t w = word ? id->hi : id->lo;

@@ -149,6 +149,7 @@ struct batch {
 
 	struct id_ref *sorted;     /* 2 * batch_max ids, sorted for LMDB */
 	struct id_ref *sort_scratch; /* the radix sort's other half */
+	uint32_t *radix_count;     /* the radix sort's histogram */
 
 	MDB_txn *txn;              /* the batch's write transaction */
 };
