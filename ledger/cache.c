@@ -66,7 +66,8 @@ int ledger_batch_alloc(struct batch *b, uint32_t batch_max)
 	b->sorted = calloc(2 * (size_t)batch_max, sizeof(*b->sorted));
 	b->sort_scratch = calloc(2 * (size_t)batch_max, sizeof(*b->sorted));
 	b->radix_count = calloc(RADIX_SIZE, sizeof(uint32_t));
-	if (!b->sorted || !b->sort_scratch || !b->radix_count || !b->accounts || !b->account_dirty || !b->pendings ||
+	if (!b->sorted || !b->sort_scratch || !b->radix_count ||
+	    !b->accounts || !b->account_dirty || !b->pendings ||
 	    !b->pending_dirty || !b->ids || !b->new_transfers || !b->undo) {
 		ledger_batch_free(b);
 		return PS_ENOMEM;
