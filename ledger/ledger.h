@@ -49,6 +49,16 @@
  *    work, at the cost of a B-tree search and insert per transfer.
  *  - An account's history is a chain through its transfers, newest first;
  *    reading it costs a lookup per transfer returned.
+ *  - Ownership: every record a call returns is copied into the caller's
+ *    storage (nothing points into LMDB); input arrays are only read during
+ *    the call; result arrays are the caller's, count entries long.
+ *  - A write call waits while another handle or process holds the
+ *    environment's one write transaction. Each handle keeps one LMDB
+ *    reader slot (126 per environment by default); stale slots of killed
+ *    processes are cleared at open.
+ *  - A batch rewrites every B-tree page it touches: with many more
+ *    accounts than a batch touches (millions), commits grow to one page
+ *    per account touched. docs/ledger.md has the numbers.
  *
  * This module never includes uv.h and never allocates on the hot path:
  * the scratch space for a batch of batch_max events is allocated at open.
