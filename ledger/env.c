@@ -40,6 +40,9 @@ int ledger_map_mdb(int rc)
 	case MDB_BAD_VALSIZE: return LEDGER_ECORRUPT;
 	case ENOMEM: return PS_ENOMEM;
 	}
+	/* PS_EIO says little: log what LMDB (or the system) said. */
+	ps_logf(PS_LOG_ERROR, "ledger_storage_error", "%s (%d)",
+		mdb_strerror(rc), rc);
 	return PS_EIO;
 }
 
@@ -76,10 +79,20 @@ static int check_options(const ledger_options_t *o)
 }
 
 /* Opens the databases and checks (or writes) the format version. */
+static int adopt_map_size(ledger_t *l);
+
 static int open_databases(ledger_t *l)
 {
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+	/* Other processes may grow the map between our open and here; each
+	 * growth doubles it, so a few rounds always suffice. */
+	for (int round = 0; rc == MDB_MAP_RESIZED && round < 8; round++) {
+		rc = adopt_map_size(l);
+		if (rc != 0)
+			return rc;
+		rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+	}
 	if (rc != 0)
 		return ledger_map_mdb(rc);
 	MDB_dbi *dbis[] = {&l->db_accounts, &l->db_transfers, &l->db_ids,
@@ -253,7 +266,7 @@ static int adopt_map_size(ledger_t *l)
 int ledger_read_begin(ledger_t *l, MDB_txn **txn)
 {
 	int rc;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < 8; attempt++) {
 		if (l->read_txn != NULL)
 			rc = mdb_txn_renew(l->read_txn);
 		else
