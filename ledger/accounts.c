@@ -1,6 +1,6 @@
 /*
- * accounts.c: creating accounts (validation, idempotency, linked chains),
- * closing and reopening them, and reading them back.
+ * accounts.c: creating accounts (validation, idempotency; linked chains
+ * through batch.c), closing and reopening them, reading and paging them.
  */
 #include <string.h>
 
@@ -52,9 +52,10 @@ static uint32_t compare_account(const ledger_account_t *a,
 	return LEDGER_ACCOUNT_EXISTS;
 }
 
-static int process_account(ledger_t *l, const ledger_account_t *a,
+static int process_account(ledger_t *l, const void *events, uint32_t i,
 			   ledger_result_t *out)
 {
+	const ledger_account_t *a = (const ledger_account_t *)events + i;
 	struct batch *b = &l->batch;
 	out->timestamp = 0;
 	out->result = validate_account(a);
@@ -92,65 +93,31 @@ struct accounts_call {
 	ledger_result_t *results;
 };
 
+static bool account_linked(const void *events, uint32_t i)
+{
+	return ((const ledger_account_t *)events)[i].flags &
+	       LEDGER_ACCOUNT_LINKED;
+}
+
 static int accounts_batch(ledger_t *l, void *arg)
 {
 	struct accounts_call *call = arg;
-	struct batch *b = &l->batch;
-	int rc = ledger_batch_begin(l, b->txn);
+	int rc = ledger_batch_begin(l, l->batch.txn);
 	if (rc != 0)
 		return rc;
-	const ledger_account_t *in = call->accounts;
-	ledger_result_t *out = call->results;
-	struct chain_mark mark;
-	uint32_t chain_start = 0, culprit = 0;
-	bool chain_failed = false;
-	for (uint32_t i = 0; i < call->count; i++) {
-		bool linked = (in[i].flags & LEDGER_ACCOUNT_LINKED) != 0;
-		if (!b->chain_active && linked) {
-			b->chain_active = true;
-			chain_start = i;
-			chain_failed = false;
-			ledger_chain_mark(b, &mark);
-		}
-		out[i].reserved = 0;
-		if (b->chain_active && chain_failed) {
-			out[i].result = LEDGER_ACCOUNT_LINKED_EVENT_FAILED;
-			out[i].timestamp = 0;
-		} else {
-			rc = process_account(l, &in[i], &out[i]);
-			if (rc != 0)
-				return rc;
-			if (b->chain_active &&
-			    out[i].result != LEDGER_ACCOUNT_OK &&
-			    out[i].result != LEDGER_ACCOUNT_EXISTS) {
-				chain_failed = true;
-				culprit = i;
-				ledger_chain_rollback(b, &mark);
-			}
-		}
-		if (!b->chain_active)
-			continue;
-		bool last = i + 1 == call->count;
-		if (linked && !last)
-			continue;
-		if (linked && last && !chain_failed) {
-			ledger_chain_rollback(b, &mark);
-			chain_failed = true;
-			culprit = i;
-			out[i].result = LEDGER_ACCOUNT_LINKED_EVENT_CHAIN_OPEN;
-		}
-		for (uint32_t j = chain_start; chain_failed && j <= i; j++) {
-			if (j != culprit)
-				out[j].result =
-					LEDGER_ACCOUNT_LINKED_EVENT_FAILED;
-			out[j].timestamp = 0;
-		}
-		b->chain_active = false;
-	}
-	rc = ledger_accounts_write(l, MDB_NOOVERWRITE);
-	if (rc != 0)
-		return rc;
-	return ledger_batch_store_clock(l);
+	const struct batch_events events = {
+		.events = call->accounts,
+		.process = process_account,
+		.linked = account_linked,
+		.ok = LEDGER_ACCOUNT_OK,
+		.exists = LEDGER_ACCOUNT_EXISTS,
+		.linked_event_failed = LEDGER_ACCOUNT_LINKED_EVENT_FAILED,
+		.linked_event_chain_open = LEDGER_ACCOUNT_LINKED_EVENT_CHAIN_OPEN,
+	};
+	rc = ledger_batch_run(l, &events, call->count, call->results);
+	if (rc == 0)
+		rc = ledger_accounts_write(l, MDB_NOOVERWRITE);
+	return rc != 0 ? rc : ledger_batch_store_clock(l);
 }
 
 int ledger_create_accounts(ledger_t *l, const ledger_account_t *accounts,

@@ -264,6 +264,22 @@ void ledger_pending_touch(struct batch *b, struct pending_slot *slot);
 void ledger_chain_mark(const struct batch *b, struct chain_mark *mark);
 void ledger_chain_rollback(struct batch *b, const struct chain_mark *mark);
 
+/* ---- batch.c -------------------------------------------------------------- */
+
+/* What the batch driver needs to know of one kind of event. */
+struct batch_events {
+	const void *events;
+	/* Applies event i (or rejects it) into *out; an error aborts. */
+	int (*process)(ledger_t *ledger, const void *events, uint32_t i,
+		       ledger_result_t *out);
+	bool (*linked)(const void *events, uint32_t i);
+	uint32_t ok, exists, linked_event_failed, linked_event_chain_open;
+};
+
+/* Runs count events in order with linked-chain semantics. */
+int ledger_batch_run(ledger_t *ledger, const struct batch_events *events,
+		     uint32_t count, ledger_result_t *out);
+
 /* ---- transfers.c / two_phase.c ------------------------------------------ */
 
 /* Looks a stored or new transfer up by id, into *out; 0, PS_ENOTFOUND. */
