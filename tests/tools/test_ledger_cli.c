@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define OUTPUT_MAX 65536
+#define OUTPUT_MAX (1 << 20)
 
 static char dir[512];     /* scratch directory of the test */
 static char book[600];    /* the ledger directory inside it */
@@ -226,6 +227,46 @@ static void test_batches_and_export(void **state)
 	assert_int_equal(run(NULL, D, "check", NULL), 0);
 }
 
+static void test_batch_boundaries(void **state)
+{
+	(void)state;
+	open_accounts();
+	assert_int_equal(run(NULL, D, "transfer", "1", "1", "2", "100000000",
+			     "--ledger", "156", NULL),
+			 0);
+	/* 8,189 plain lines, then a chain of three across the 8,190 mark:
+	 * the chain must go whole into the second batch. */
+	enum { PLAIN = 8189 };
+	static char input[(PLAIN + 3) * 120];
+	size_t len = 0;
+	for (int i = 0; i < PLAIN + 3; i++) {
+		bool chained = i >= PLAIN && i < PLAIN + 2;
+		len += (size_t)snprintf(input + len, sizeof(input) - len,
+			"{\"id\":%d,\"debit_account_id\":2,"
+			"\"credit_account_id\":3,\"amount\":1,\"ledger\":156,"
+			"\"code\":1%s}\n",
+			100 + i, chained ? ",\"flags\":[\"linked\"]" : "");
+	}
+	assert_int_equal(run(input, D, "transfers", NULL), 0);
+	assert_non_null(strstr(err, "8192 done, 0 rejected"));
+	assert_non_null(strstr(out, "line 8192: transfer 8291: ok\n"));
+	/* A malformed line: everything before it is posted, nothing after. */
+	assert_int_equal(run("{\"id\":9001,\"debit_account_id\":2,"
+			     "\"credit_account_id\":3,\"amount\":1,"
+			     "\"ledger\":156,\"code\":1}\n"
+			     "{\"id\":9002,\"amount\":\"1\"}\n"
+			     "{\"id\":9003,\"debit_account_id\":2,"
+			     "\"credit_account_id\":3,\"amount\":1,"
+			     "\"ledger\":156,\"code\":1}\n",
+			     D, "transfers", NULL),
+			 2);
+	assert_string_equal(out, "line 1: transfer 9001: ok\n");
+	assert_non_null(strstr(err, "line 2: amount: must be a non-negative "
+				    "integer"));
+	assert_int_equal(run(NULL, D, "get-transfer", "9003", NULL), 1);
+	assert_int_equal(run(NULL, D, "check", NULL), 0);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -265,6 +306,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_single_commands, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_batches_and_export, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_boundaries, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	};

@@ -389,6 +389,97 @@ static int read_event(struct batch_reader *br, bool transfers, void *out,
 	}
 }
 
+/* A JSON-lines batch in the making: events read and not yet posted. */
+struct pending_batch {
+	bool transfers;    /* transfers, else accounts */
+	size_t size;       /* bytes per event */
+	uint32_t max;      /* the ledger's batch_max */
+	uint32_t held;
+	uint8_t *events;
+	long *lines;       /* input line of each event */
+	ledger_result_t *results;
+	uint64_t done, rejected;
+};
+
+static ledger_id_t event_id(const struct pending_batch *pb, uint32_t i)
+{
+	const uint8_t *e = pb->events + i * pb->size;
+	return pb->transfers ? ((const ledger_transfer_t *)e)->id
+			     : ((const ledger_account_t *)e)->id;
+}
+
+static bool event_linked(const struct pending_batch *pb, uint32_t i)
+{
+	const uint8_t *e = pb->events + i * pb->size;
+	return pb->transfers
+		? (((const ledger_transfer_t *)e)->flags & LEDGER_TRANSFER_LINKED)
+		: (((const ledger_account_t *)e)->flags & LEDGER_ACCOUNT_LINKED);
+}
+
+/* Posts the held events and prints their results. Unless final, an
+ * unfinished chain at the end stays for the next batch, so no chain is
+ * split (a chain longer than a batch is posted, and fails as open). */
+static int post_held(struct cli *c, struct pending_batch *pb, bool final)
+{
+	uint32_t post = pb->held;
+	while (!final && post > 0 && event_linked(pb, post - 1))
+		post--;
+	if (post == 0)
+		post = pb->held;
+	if (post == 0)
+		return EXIT_DONE;
+	int rc = pb->transfers
+		? ledger_create_transfers(c->l, (void *)pb->events, post, pb->results)
+		: ledger_create_accounts(c->l, (void *)pb->events, post, pb->results);
+	if (rc != 0)
+		return storage_error("post batch", rc);
+	for (uint32_t i = 0; i < post; i++) {
+		if (print_result(c, pb->transfers ? "transfer" : "account",
+				 pb->lines[i], event_id(pb, i), &pb->results[i],
+				 pb->transfers))
+			pb->done++;
+		else
+			pb->rejected++;
+	}
+	pb->held -= post;
+	memmove(pb->events, pb->events + post * pb->size, pb->held * pb->size);
+	memmove(pb->lines, pb->lines + post, pb->held * sizeof(long));
+	return EXIT_DONE;
+}
+
+/* Reads, posts, and reads on. A malformed line stops the run: every line
+ * before it is posted, none after it (exit 2). */
+static int run_batches(struct cli *c, struct pending_batch *pb,
+		       struct batch_reader *br, const char *path)
+{
+	for (;;) {
+		char err[LEDGER_JSON_ERROR_MAX];
+		int rc = 0;
+		while (pb->held < pb->max) {
+			void *slot = pb->events + pb->held * pb->size;
+			rc = read_event(br, pb->transfers, slot, err);
+			if (rc != 0)
+				break;
+			pb->lines[pb->held++] = br->line;
+		}
+		if (rc == PS_EIO) {
+			fprintf(stderr, "ledger: %s: read error\n", path);
+			return EXIT_IO;
+		}
+		bool bad = rc != 0 && rc != PS_ENOTFOUND;
+		int code = post_held(c, pb, rc != 0);
+		if (code != EXIT_DONE)
+			return code;
+		if (bad) {
+			fprintf(stderr, "ledger: %s line %ld: %s\n", path,
+				br->line, err);
+			return EXIT_USAGE;
+		}
+		if (rc == PS_ENOTFOUND && pb->held == 0)
+			return EXIT_DONE;
+	}
+}
+
 static int cmd_batch(struct cli *c, bool transfers)
 {
 	if (c->argc > 1)
@@ -402,86 +493,31 @@ static int cmd_batch(struct cli *c, bool transfers)
 		return EXIT_IO;
 	}
 	int code = open_ledger(c, true);
-	uint32_t max = code == EXIT_DONE ? ledger_batch_max(c->l) : 0;
-	size_t size = transfers ? sizeof(ledger_transfer_t)
-				: sizeof(ledger_account_t);
-	uint8_t *events = calloc(max ? max : 1, size);
-	long *lines = calloc(max ? max : 1, sizeof(long));
-	ledger_result_t *results = calloc(max ? max : 1, sizeof(*results));
-	if (code == EXIT_DONE && (!events || !lines || !results))
-		code = storage_error("allocate", PS_ENOMEM);
-	uint64_t done = 0, rejected = 0;
-	uint32_t held = 0; /* events read, not yet posted */
-	while (code == EXIT_DONE && !(br.eof && held == 0)) {
-		char err[LEDGER_JSON_ERROR_MAX];
-		while (!br.eof && held < max) {
-			int rc = read_event(&br, transfers, events + held * size,
-					    err);
-			if (rc == PS_ENOTFOUND)
-				break;
-			if (rc == PS_EIO) {
-				code = EXIT_IO;
-				fprintf(stderr, "ledger: %s: read error\n", path);
-				break;
-			}
-			if (rc != 0) {
-				fprintf(stderr, "ledger: %s line %ld: %s\n",
-					path, br.line, err);
-				code = EXIT_USAGE;
-				break;
-			}
-			lines[held++] = br.line;
-		}
-		if (code != EXIT_DONE || held == 0)
-			break;
-		/* Keep an unfinished trailing chain for the next batch. */
-		uint32_t post = held;
-		if (!br.eof) {
-			while (post > 0) {
-				const uint8_t *e = events + (post - 1) * size;
-				uint16_t flags = transfers
-					? ((const ledger_transfer_t *)e)->flags
-					: ((const ledger_account_t *)e)->flags;
-				if (!(flags & LEDGER_TRANSFER_LINKED))
-					break;
-				post--;
-			}
-			if (post == 0)
-				post = held; /* a chain longer than a batch */
-		}
-		int rc = transfers
-			? ledger_create_transfers(c->l, (void *)events, post, results)
-			: ledger_create_accounts(c->l, (void *)events, post, results);
-		if (rc != 0) {
-			code = storage_error("post batch", rc);
-			break;
-		}
-		for (uint32_t i = 0; i < post; i++) {
-			const uint8_t *e = events + i * size;
-			ledger_id_t id = transfers
-				? ((const ledger_transfer_t *)e)->id
-				: ((const ledger_account_t *)e)->id;
-			if (print_result(c, transfers ? "transfer" : "account",
-					 lines[i], id, &results[i], transfers))
-				done++;
-			else
-				rejected++;
-		}
-		memmove(events, events + post * size, (held - post) * size);
-		memmove(lines, lines + post, (held - post) * sizeof(long));
-		held -= post;
+	struct pending_batch pb = {.transfers = transfers};
+	if (code == EXIT_DONE) {
+		pb.size = transfers ? sizeof(ledger_transfer_t)
+				    : sizeof(ledger_account_t);
+		pb.max = ledger_batch_max(c->l);
+		pb.events = calloc(pb.max, pb.size);
+		pb.lines = calloc(pb.max, sizeof(long));
+		pb.results = calloc(pb.max, sizeof(*pb.results));
+		if (!pb.events || !pb.lines || !pb.results)
+			code = storage_error("allocate", PS_ENOMEM);
 	}
+	if (code == EXIT_DONE)
+		code = run_batches(c, &pb, &br, path);
 	fflush(stdout); /* results first, then the summary */
-	if (!c->json && (done || rejected))
+	if (!c->json && (pb.done || pb.rejected))
 		fprintf(stderr, "ledger: %llu done, %llu rejected\n",
-			(unsigned long long)done, (unsigned long long)rejected);
-	free(events);
-	free(lines);
-	free(results);
+			(unsigned long long)pb.done,
+			(unsigned long long)pb.rejected);
+	free(pb.events);
+	free(pb.lines);
+	free(pb.results);
 	free(br.text);
 	if (br.in != stdin)
 		fclose(br.in);
-	if (code == EXIT_DONE && rejected > 0)
+	if (code == EXIT_DONE && pb.rejected > 0)
 		code = EXIT_REJECTED;
 	return code;
 }
