@@ -744,9 +744,8 @@ static int cmd_id(struct cli *c)
 		return usage("id TEXT");
 	ledger_id_t id = ledger_id_from_text(c->argv[0], strlen(c->argv[0]));
 	char text[LEDGER_ID_TEXT_MAX];
-	if (c->json)
-		printf("{\"text\":\"%s\",\"id\":\"%s\"}\n", c->argv[0],
-		       ledger_id_format(id, text));
+	if (c->json) /* the text itself is not echoed: it needs no escaping */
+		printf("{\"id\":\"%s\"}\n", ledger_id_format(id, text));
 	else
 		printf("%s\n", ledger_id_format(id, text));
 	return EXIT_DONE;
