@@ -67,10 +67,7 @@ static int process_account(ledger_t *l, const void *events, uint32_t i,
 	if (s != NULL) {
 		stored = s->rec;
 	} else {
-		uint8_t key[16];
-		key_put_id(key, a->id);
-		rc = ledger_get_record(b->txn, l->db_accounts, key,
-				       sizeof(key), &stored, sizeof(stored));
+		rc = ledger_account_read(l, b->txn, a->id, true, &stored);
 		if (rc != 0 && rc != PS_ENOTFOUND)
 			return rc;
 	}
@@ -116,7 +113,7 @@ static int accounts_batch(ledger_t *l, void *arg)
 	};
 	rc = ledger_batch_run(l, &events, call->count, call->results);
 	if (rc == 0)
-		rc = ledger_accounts_write(l, MDB_NOOVERWRITE);
+		rc = ledger_accounts_write(l, true);
 	return rc != 0 ? rc : ledger_batch_store_clock(l);
 }
 
@@ -153,11 +150,8 @@ static int closed_batch(ledger_t *l, void *arg)
 {
 	struct closed_call *call = arg;
 	struct batch *b = &l->batch;
-	uint8_t key[16];
-	key_put_id(key, call->id);
 	struct account_record rec;
-	int rc = ledger_get_record(b->txn, l->db_accounts, key, sizeof(key),
-				   &rec, sizeof(rec));
+	int rc = ledger_account_read(l, b->txn, call->id, false, &rec);
 	if (rc == PS_ENOTFOUND) {
 		call->result = LEDGER_ACCOUNT_NOT_FOUND;
 		return 0;
@@ -169,8 +163,13 @@ static int closed_batch(ledger_t *l, void *arg)
 		rec.account.flags |= LEDGER_ACCOUNT_CLOSED;
 	else
 		rec.account.flags &= (uint16_t)~LEDGER_ACCOUNT_CLOSED;
-	MDB_val k = {sizeof(key), key}, v = {sizeof(rec), &rec};
-	return ledger_map_mdb(mdb_put(b->txn, l->db_accounts, &k, &v, 0));
+	MDB_cursor *cur;
+	rc = mdb_cursor_open(b->txn, l->db_accounts, &cur);
+	if (rc != 0)
+		return ledger_map_mdb(rc);
+	rc = ledger_account_put(l, cur, &rec, false, 0);
+	mdb_cursor_close(cur);
+	return rc;
 }
 
 int ledger_account_set_closed(ledger_t *l, ledger_id_t id, bool closed,
@@ -192,11 +191,8 @@ int ledger_account_get(ledger_t *l, ledger_id_t id, ledger_account_t *out)
 	int rc = ledger_read_begin(l, &txn);
 	if (rc != 0)
 		return rc;
-	uint8_t key[16];
-	key_put_id(key, id);
 	struct account_record rec;
-	rc = ledger_get_record(txn, l->db_accounts, key, sizeof(key), &rec,
-			       sizeof(rec));
+	rc = ledger_account_read(l, txn, id, true, &rec);
 	ledger_read_end(l);
 	if (rc == 0)
 		*out = rec.account;
@@ -224,13 +220,19 @@ int ledger_scan_accounts(ledger_t *l, ledger_id_t after_id,
 	MDB_val k = {sizeof(key), key}, v;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && *count < cap) {
-		if (k.mv_size != 16 || v.mv_size != sizeof(struct account_record)) {
+		if (k.mv_size != 16) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		if (!ledger_id_equal(key_get_id(k.mv_data), after_id)) {
+		ledger_id_t id = key_get_id(k.mv_data);
+		if (!ledger_id_equal(id, after_id)) {
 			struct account_record rec;
-			memcpy(&rec, v.mv_data, sizeof(rec));
+			int arc = ledger_account_read(l, txn, id, true, &rec);
+			if (arc != 0) {
+				mdb_cursor_close(cur);
+				ledger_read_end(l);
+				return arc;
+			}
 			out[(*count)++] = rec.account;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

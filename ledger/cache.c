@@ -153,10 +153,9 @@ int ledger_account_load(ledger_t *l, ledger_id_t id, struct account_slot **out)
 		*out = s;
 		return 0;
 	}
-	uint8_t key[16];
-	key_put_id(key, id);
-	int rc = ledger_get_record(b->txn, l->db_accounts, key, sizeof(key),
-				   &s->rec, sizeof(s->rec));
+	/* Transfers need only the hot part; the cold one stays zero here
+	 * and is never written back from a transfer batch. */
+	int rc = ledger_account_read(l, b->txn, id, false, &s->rec);
 	if (rc != 0 && rc != PS_ENOTFOUND)
 		return rc;
 	s->id = id;
@@ -164,8 +163,6 @@ int ledger_account_load(ledger_t *l, ledger_id_t id, struct account_slot **out)
 	/* A miss is cached too: within one transfer batch no account can
 	 * appear, so asking the store again would be wasted. */
 	s->flags = SLOT_USED | (rc == 0 ? SLOT_FOUND : 0);
-	if (rc == PS_ENOTFOUND)
-		memset(&s->rec, 0, sizeof(s->rec));
 	*out = s;
 	return 0;
 }
@@ -282,13 +279,14 @@ static int prefetch_one(ledger_t *l, MDB_cursor *cur, ledger_id_t id)
 	s->id = id;
 	s->gen = b->gen;
 	s->flags = SLOT_USED;
-	if (rc == MDB_NOTFOUND) {
-		memset(&s->rec, 0, sizeof(s->rec));
+	memset(&s->rec, 0, sizeof(s->rec));
+	if (rc == MDB_NOTFOUND)
 		return 0;
-	}
-	if (v.mv_size != sizeof(s->rec))
+	struct account_hot hot;
+	if (v.mv_size != sizeof(hot))
 		return LEDGER_ECORRUPT;
-	memcpy(&s->rec, v.mv_data, sizeof(s->rec));
+	memcpy(&hot, v.mv_data, sizeof(hot));
+	account_hot_decode(id, &hot, &s->rec);
 	s->flags |= SLOT_FOUND;
 	return 0;
 }
@@ -321,7 +319,7 @@ int ledger_accounts_prefetch(ledger_t *l, const ledger_transfer_t *t,
 	return rc;
 }
 
-int ledger_accounts_write(ledger_t *l, unsigned int put_flags)
+int ledger_accounts_write(ledger_t *l, bool created)
 {
 	struct batch *b = &l->batch;
 	uint32_t n = b->account_dirty_count;
@@ -337,15 +335,11 @@ int ledger_accounts_write(ledger_t *l, unsigned int put_flags)
 		return ledger_map_mdb(rc);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
 		struct account_slot *s = &b->accounts[b->sorted[i].slot];
-		uint8_t key[16];
-		key_put_id(key, s->id);
-		MDB_val k = {sizeof(key), key}, v = {sizeof(s->rec), &s->rec};
-		rc = mdb_cursor_put(cur, &k, &v, put_flags);
-		/* Creation checked every id first: a clash is a bug. */
-		PS_ASSERT(rc != MDB_KEYEXIST);
+		rc = ledger_account_put(l, cur, &s->rec, created,
+					created ? MDB_NOOVERWRITE : 0);
 	}
 	mdb_cursor_close(cur);
-	return ledger_map_mdb(rc);
+	return rc;
 }
 
 /* ---- new transfers --------------------------------------------------------- */

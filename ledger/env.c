@@ -11,8 +11,9 @@
 #include "ledger_int.h"
 
 static const char *const db_names[] = {
-	"ledger.accounts", "ledger.transfers", "ledger.transfer_ids",
-	"ledger.pending",  "ledger.expiry",    "ledger.meta",
+	"ledger.accounts", "ledger.account_info", "ledger.transfers",
+	"ledger.transfer_ids", "ledger.pending", "ledger.expiry",
+	"ledger.meta",
 };
 
 void ledger_options_init(ledger_options_t *options)
@@ -95,8 +96,11 @@ static int open_databases(ledger_t *l)
 	}
 	if (rc != 0)
 		return ledger_map_mdb(rc);
-	MDB_dbi *dbis[] = {&l->db_accounts, &l->db_transfers, &l->db_ids,
-			   &l->db_pending,  &l->db_expiry,    &l->db_meta};
+	MDB_dbi *dbis[] = {&l->db_accounts, &l->db_account_info,
+			   &l->db_transfers, &l->db_ids, &l->db_pending,
+			   &l->db_expiry, &l->db_meta};
+	_Static_assert(PS_ARRAY_LEN(dbis) == PS_ARRAY_LEN(db_names),
+		       "a handle for every database");
 	for (size_t i = 0; i < PS_ARRAY_LEN(dbis) && rc == 0; i++)
 		rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, dbis[i]);
 	uint32_t version = 0;
@@ -359,6 +363,52 @@ int ledger_write_in(ledger_t *l, MDB_txn *txn,
 	int rc = fn(l, arg);
 	l->batch.txn = NULL;
 	return rc;
+}
+
+int ledger_account_read(ledger_t *l, MDB_txn *txn, ledger_id_t id,
+			bool with_info, struct account_record *out)
+{
+	uint8_t key[16];
+	key_put_id(key, id);
+	struct account_hot hot;
+	memset(out, 0, sizeof(*out));
+	int rc = ledger_get_record(txn, l->db_accounts, key, sizeof(key), &hot,
+				   sizeof(hot));
+	if (rc != 0)
+		return rc;
+	account_hot_decode(id, &hot, out);
+	if (!with_info)
+		return 0;
+	struct account_cold cold;
+	rc = ledger_get_record(txn, l->db_account_info, key, sizeof(key),
+			       &cold, sizeof(cold));
+	if (rc == PS_ENOTFOUND)
+		return LEDGER_ECORRUPT; /* the two parts go together */
+	if (rc == 0)
+		account_cold_decode(&cold, out);
+	return rc;
+}
+
+int ledger_account_put(ledger_t *l, MDB_cursor *hot_cursor,
+		       const struct account_record *r, bool with_info,
+		       unsigned int put_flags)
+{
+	uint8_t key[16];
+	key_put_id(key, r->account.id);
+	struct account_hot hot;
+	account_hot_encode(r, &hot);
+	MDB_val k = {sizeof(key), key}, v = {sizeof(hot), &hot};
+	int rc = mdb_cursor_put(hot_cursor, &k, &v, put_flags);
+	if (rc == 0 && with_info) {
+		struct account_cold cold;
+		account_cold_encode(r, &cold);
+		MDB_val cv = {sizeof(cold), &cold};
+		rc = mdb_put(mdb_cursor_txn(hot_cursor), l->db_account_info,
+			     &k, &cv, put_flags);
+	}
+	/* Creation checked every id first: a clash is a bug. */
+	PS_ASSERT(rc != MDB_KEYEXIST);
+	return ledger_map_mdb(rc);
 }
 
 int ledger_get_record(MDB_txn *txn, MDB_dbi dbi, const void *key,

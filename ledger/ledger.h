@@ -388,7 +388,7 @@ int ledger_open(ledger_t **out, const char *path,
  * Opens the ledger inside an LMDB environment the caller already opened,
  * in named databases "ledger.*", so that the caller can put its own
  * writes and a ledger batch in one transaction (ledger_*_txn below). The
- * environment must have been opened with MDB_NOTLS and with room for six
+ * environment must have been opened with MDB_NOTLS and with room for seven
  * more named databases (mdb_env_set_maxdbs); no write transaction may be
  * open on it during this call. The environment stays the caller's: its
  * flags are the durability, its map is never grown by the ledger (a full

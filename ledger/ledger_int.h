@@ -4,7 +4,8 @@
  * scratch space (account cache, new transfers, pending states, undo log).
  *
  * Storage (one LMDB environment, named databases):
- *   ledger.accounts      id (16 bytes, big-endian)     -> account_record
+ *   ledger.accounts      id (16 bytes, big-endian)     -> account_hot
+ *   ledger.account_info  id (16 bytes, big-endian)     -> account_cold
  *   ledger.transfers     timestamp (8, big-endian)     -> transfer_record
  *   ledger.transfer_ids  id (16, big-endian)           -> timestamp (native)
  *   ledger.pending       pending's timestamp (8, BE)   -> pending_record
@@ -13,6 +14,12 @@
  * Keys are big-endian so that LMDB's byte order is numeric order: the
  * ledger-assigned timestamp only grows, so transfers are appended
  * (MDB_APPEND) and never inserted in the middle of the tree.
+ *
+ * An account is split in two: the part every transfer reads and writes
+ * (balances, ledger, code, flags, history head: 48 bytes) and the part
+ * written once at creation (user data, timestamp). A batch rewrites every
+ * account page it touches, so the smaller the hot record, the fewer pages
+ * each commit writes: the split halves them.
  */
 #ifndef PAYSWITCH_LEDGER_INT_H
 #define PAYSWITCH_LEDGER_INT_H
@@ -24,10 +31,28 @@
 
 #define LEDGER_FORMAT_VERSION 1u
 
-/* An account as stored: the public record plus the head of its history. */
+/* An account in memory: the public record plus the head of its history. */
 struct account_record {
 	ledger_account_t account;
 	uint64_t last_transfer_ts; /* newest transfer touching it; 0 none */
+};
+
+/* The stored parts of an account (see the top of this file). */
+struct account_hot {
+	uint64_t debits_pending;
+	uint64_t debits_posted;
+	uint64_t credits_pending;
+	uint64_t credits_posted;
+	uint64_t last_transfer_ts;
+	uint32_t ledger;
+	uint16_t code;
+	uint16_t flags;
+};
+
+struct account_cold {
+	ledger_id_t user_data_128;
+	uint64_t user_data_64;
+	uint64_t timestamp;
 };
 
 /* A transfer as stored: the public record plus its links in the history
@@ -51,6 +76,8 @@ struct pending_record {
 _Static_assert(sizeof(ledger_account_t) == 88, "account layout");
 _Static_assert(sizeof(ledger_transfer_t) == 120, "transfer layout");
 _Static_assert(sizeof(struct account_record) == 96, "account record");
+_Static_assert(sizeof(struct account_hot) == 48, "account hot part");
+_Static_assert(sizeof(struct account_cold) == 32, "account cold part");
 _Static_assert(sizeof(struct transfer_record) == 136, "transfer record");
 _Static_assert(sizeof(struct pending_record) == 32, "pending record");
 
@@ -156,7 +183,8 @@ struct batch {
 
 struct ledger {
 	MDB_env *env;
-	MDB_dbi db_accounts;
+	MDB_dbi db_accounts;       /* the hot parts */
+	MDB_dbi db_account_info;   /* the cold parts */
 	MDB_dbi db_transfers;
 	MDB_dbi db_ids;
 	MDB_dbi db_pending;
@@ -200,6 +228,52 @@ static inline bool id_is_max(ledger_id_t id)
 	return id.hi == UINT64_MAX && id.lo == UINT64_MAX;
 }
 
+static inline void account_hot_encode(const struct account_record *r,
+				      struct account_hot *h)
+{
+	const ledger_account_t *a = &r->account;
+	h->debits_pending = a->debits_pending;
+	h->debits_posted = a->debits_posted;
+	h->credits_pending = a->credits_pending;
+	h->credits_posted = a->credits_posted;
+	h->last_transfer_ts = r->last_transfer_ts;
+	h->ledger = a->ledger;
+	h->code = a->code;
+	h->flags = a->flags;
+}
+
+/* Fills r's hot fields and id; leaves its cold fields alone. */
+static inline void account_hot_decode(ledger_id_t id, const struct account_hot *h,
+				      struct account_record *r)
+{
+	ledger_account_t *a = &r->account;
+	a->id = id;
+	a->debits_pending = h->debits_pending;
+	a->debits_posted = h->debits_posted;
+	a->credits_pending = h->credits_pending;
+	a->credits_posted = h->credits_posted;
+	r->last_transfer_ts = h->last_transfer_ts;
+	a->ledger = h->ledger;
+	a->code = h->code;
+	a->flags = h->flags;
+}
+
+static inline void account_cold_encode(const struct account_record *r,
+				       struct account_cold *c)
+{
+	c->user_data_128 = r->account.user_data_128;
+	c->user_data_64 = r->account.user_data_64;
+	c->timestamp = r->account.timestamp;
+}
+
+static inline void account_cold_decode(const struct account_cold *c,
+				       struct account_record *r)
+{
+	r->account.user_data_128 = c->user_data_128;
+	r->account.user_data_64 = c->user_data_64;
+	r->account.timestamp = c->timestamp;
+}
+
 /* ---- env.c ------------------------------------------------------------- */
 
 /* Maps an LMDB return code to a ledger error (0 stays 0). */
@@ -224,6 +298,18 @@ int ledger_batch_begin(ledger_t *ledger, MDB_txn *txn);
 /* Stores the last assigned timestamp. */
 int ledger_batch_store_clock(ledger_t *ledger);
 
+/*
+ * Reads account id into *out (zeroed first): the hot part, and the cold
+ * part too when with_info. PS_ENOTFOUND when there is no such account,
+ * LEDGER_ECORRUPT when one part is missing or malformed.
+ */
+int ledger_account_read(ledger_t *ledger, MDB_txn *txn, ledger_id_t id,
+			bool with_info, struct account_record *out);
+/* Writes an account's hot part (and its cold part when with_info). */
+int ledger_account_put(ledger_t *ledger, MDB_cursor *hot,
+		       const struct account_record *r, bool with_info,
+		       unsigned int put_flags);
+
 /* ---- cache.c ------------------------------------------------------------ */
 
 int ledger_batch_alloc(struct batch *b, uint32_t batch_max);
@@ -243,8 +329,9 @@ struct account_slot *ledger_account_cached(struct batch *b, ledger_id_t id);
  */
 int ledger_accounts_prefetch(ledger_t *ledger, const ledger_transfer_t *t,
 			     uint32_t count);
-/* Writes every dirty account back, in id order, with put_flags. */
-int ledger_accounts_write(ledger_t *ledger, unsigned int put_flags);
+/* Writes every dirty account back, in id order: the hot parts, and for
+ * accounts this batch created the cold parts too. */
+int ledger_accounts_write(ledger_t *ledger, bool created);
 /* A fresh account slot for a new account (the id must not be cached). */
 struct account_slot *ledger_account_add(struct batch *b, ledger_id_t id);
 uint32_t ledger_account_slot_index(const struct batch *b,

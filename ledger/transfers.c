@@ -261,7 +261,7 @@ static int process_one(ledger_t *l, const void *events, uint32_t i,
 static int write_back(ledger_t *l)
 {
 	struct batch *b = &l->batch;
-	int rc = ledger_accounts_write(l, 0);
+	int rc = ledger_accounts_write(l, false);
 	if (rc != 0 || b->new_count == 0)
 		return rc;
 

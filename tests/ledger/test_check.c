@@ -2,7 +2,7 @@
  * test_check.c: ledger_check finds a broken book. Each test builds a sound
  * book, then breaks one thing behind the ledger's back through LMDB (a
  * balance, an index entry, a pending state, a history link) and expects
- * the check to name it.
+ * the check to name it (and the reads to refuse a half-stored account).
  */
 #include "ledger_test.h"
 
@@ -88,9 +88,10 @@ static void add_one_credit(MDB_txn *txn,
 	account_key(key, 3);
 	MDB_val k = {16, key}, v;
 	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	struct account_record rec;
+	struct account_hot rec;
+	assert_int_equal(v.mv_size, sizeof(rec));
 	memcpy(&rec, v.mv_data, sizeof(rec));
-	rec.account.credits_posted += 1; /* money from nowhere */
+	rec.credits_posted += 1; /* money from nowhere */
 	v.mv_data = &rec;
 	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
 }
@@ -156,7 +157,8 @@ static void break_history(MDB_txn *txn, MDB_dbi (*open)(MDB_txn *, const char *)
 	account_key(key, 2);
 	MDB_val k = {16, key}, v;
 	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	struct account_record rec;
+	struct account_hot rec;
+	assert_int_equal(v.mv_size, sizeof(rec));
 	memcpy(&rec, v.mv_data, sizeof(rec));
 	rec.last_transfer_ts = 0; /* the account forgets its transfers */
 	v.mv_data = &rec;
@@ -169,6 +171,27 @@ static void test_broken_history(void **state)
 	build_book(f);
 	tamper(f, break_history);
 	expect_problem(f, "account 2 history chain broken");
+}
+
+static void drop_account_info(MDB_txn *txn,
+			      MDB_dbi (*open)(MDB_txn *, const char *))
+{
+	MDB_dbi dbi = open(txn, "ledger.account_info");
+	uint8_t key[16];
+	account_key(key, 1);
+	MDB_val k = {16, key};
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+}
+
+static void test_lost_account_info(void **state)
+{
+	struct fixture *f = *state;
+	build_book(f);
+	tamper(f, drop_account_info);
+	expect_problem(f, "account 1 has no info record");
+	ledger_account_t a;
+	assert_int_equal(ledger_account_get(f->l, ledger_id_from_u64(1), &a),
+			 LEDGER_ECORRUPT);
 }
 
 static void drop_expiry(MDB_txn *txn, MDB_dbi (*open)(MDB_txn *, const char *))
@@ -197,6 +220,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_broken_history,
 						fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_expiry,
+						fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_account_info,
 						fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
