@@ -16,7 +16,11 @@
  * post or void after expiry is rejected with PENDING_TRANSFER_EXPIRED.
  *
  * Linked events: an event with the LINKED flag is chained to the next one
- * in the same batch; a chain succeeds or fails as a whole, in order.
+ * in the same batch; a chain succeeds or fails as a whole, in order. When
+ * a chain fails, its failing event keeps its result and every other event
+ * of it gets LINKED_EVENT_FAILED; a batch that ends inside a chain gives
+ * its last event LINKED_EVENT_CHAIN_OPEN. Inside a chain EXISTS counts as
+ * success, so retrying a committed chain answers EXISTS for each event.
  *
  * Batches: ledger_create_accounts() and ledger_create_transfers() take up
  * to the handle's batch_max events (LEDGER_BATCH_MAX at most), apply them
@@ -351,7 +355,7 @@ enum ledger_durability {
 	LEDGER_DURABILITY_NOMETASYNC,
 	/* Nothing is flushed at commit (the OS writes back in its own time,
 	 * or at ledger_sync()): a machine crash may lose every commit since
-	 * the last flush. On a filesystem that keeps write order the book
+	 * the last flush. On a filesystem that preserves write order the book
 	 * stays consistent (an older state); on one that does not it may be
 	 * corrupt. The speed of memory; for simulators, tests, benchmarks. */
 	LEDGER_DURABILITY_NOSYNC,
@@ -379,7 +383,9 @@ void ledger_options_init(ledger_options_t *options);
  * ledger in directory path and returns the handle in *out. options may be
  * NULL for the defaults. Allocates the batch scratch space here, once.
  * Errors: PS_EINVAL (bad option), PS_ENOMEM, PS_EIO (open or mkdir
- * failed; errno kept), LEDGER_EVERSION, LEDGER_EREADERS.
+ * failed; errno kept), LEDGER_EVERSION, LEDGER_EREADERS. Wherever a call
+ * returns PS_EIO for an LMDB failure, the ledger logs LMDB's own message
+ * (ps_log, event "ledger_storage_error").
  */
 int ledger_open(ledger_t **out, const char *path,
 		const ledger_options_t *options);
