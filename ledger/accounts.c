@@ -1,6 +1,6 @@
 /*
- * accounts.c: creating accounts (validation, idempotency, linked chains),
- * closing and reopening them, and reading them back.
+ * accounts.c: creating accounts (validation, idempotency; linked chains
+ * through batch.c), closing and reopening them, reading and paging them.
  */
 #include <string.h>
 
@@ -52,9 +52,10 @@ static uint32_t compare_account(const ledger_account_t *a,
 	return LEDGER_ACCOUNT_EXISTS;
 }
 
-static int process_account(ledger_t *l, const ledger_account_t *a,
+static int process_account(ledger_t *l, const void *events, uint32_t i,
 			   ledger_result_t *out)
 {
+	const ledger_account_t *a = (const ledger_account_t *)events + i;
 	struct batch *b = &l->batch;
 	out->timestamp = 0;
 	out->result = validate_account(a);
@@ -66,10 +67,7 @@ static int process_account(ledger_t *l, const ledger_account_t *a,
 	if (s != NULL) {
 		stored = s->rec;
 	} else {
-		uint8_t key[16];
-		key_put_id(key, a->id);
-		rc = ledger_get_record(b->txn, l->db_accounts, key,
-				       sizeof(key), &stored, sizeof(stored));
+		rc = ledger_account_read(l, b->txn, a->id, true, &stored);
 		if (rc != 0 && rc != PS_ENOTFOUND)
 			return rc;
 	}
@@ -92,65 +90,31 @@ struct accounts_call {
 	ledger_result_t *results;
 };
 
+static bool account_linked(const void *events, uint32_t i)
+{
+	return ((const ledger_account_t *)events)[i].flags &
+	       LEDGER_ACCOUNT_LINKED;
+}
+
 static int accounts_batch(ledger_t *l, void *arg)
 {
 	struct accounts_call *call = arg;
-	struct batch *b = &l->batch;
-	int rc = ledger_batch_begin(l, b->txn);
+	int rc = ledger_batch_begin(l, l->batch.txn);
 	if (rc != 0)
 		return rc;
-	const ledger_account_t *in = call->accounts;
-	ledger_result_t *out = call->results;
-	struct chain_mark mark;
-	uint32_t chain_start = 0, culprit = 0;
-	bool chain_failed = false;
-	for (uint32_t i = 0; i < call->count; i++) {
-		bool linked = (in[i].flags & LEDGER_ACCOUNT_LINKED) != 0;
-		if (!b->chain_active && linked) {
-			b->chain_active = true;
-			chain_start = i;
-			chain_failed = false;
-			ledger_chain_mark(b, &mark);
-		}
-		out[i].reserved = 0;
-		if (b->chain_active && chain_failed) {
-			out[i].result = LEDGER_ACCOUNT_LINKED_EVENT_FAILED;
-			out[i].timestamp = 0;
-		} else {
-			rc = process_account(l, &in[i], &out[i]);
-			if (rc != 0)
-				return rc;
-			if (b->chain_active &&
-			    out[i].result != LEDGER_ACCOUNT_OK &&
-			    out[i].result != LEDGER_ACCOUNT_EXISTS) {
-				chain_failed = true;
-				culprit = i;
-				ledger_chain_rollback(b, &mark);
-			}
-		}
-		if (!b->chain_active)
-			continue;
-		bool last = i + 1 == call->count;
-		if (linked && !last)
-			continue;
-		if (linked && last && !chain_failed) {
-			ledger_chain_rollback(b, &mark);
-			chain_failed = true;
-			culprit = i;
-			out[i].result = LEDGER_ACCOUNT_LINKED_EVENT_CHAIN_OPEN;
-		}
-		for (uint32_t j = chain_start; chain_failed && j <= i; j++) {
-			if (j != culprit)
-				out[j].result =
-					LEDGER_ACCOUNT_LINKED_EVENT_FAILED;
-			out[j].timestamp = 0;
-		}
-		b->chain_active = false;
-	}
-	rc = ledger_accounts_write(l, MDB_NOOVERWRITE);
-	if (rc != 0)
-		return rc;
-	return ledger_batch_store_clock(l);
+	const struct batch_events events = {
+		.events = call->accounts,
+		.process = process_account,
+		.linked = account_linked,
+		.ok = LEDGER_ACCOUNT_OK,
+		.exists = LEDGER_ACCOUNT_EXISTS,
+		.linked_event_failed = LEDGER_ACCOUNT_LINKED_EVENT_FAILED,
+		.linked_event_chain_open = LEDGER_ACCOUNT_LINKED_EVENT_CHAIN_OPEN,
+	};
+	rc = ledger_batch_run(l, &events, call->count, call->results);
+	if (rc == 0)
+		rc = ledger_accounts_write(l, true);
+	return rc != 0 ? rc : ledger_batch_store_clock(l);
 }
 
 int ledger_create_accounts(ledger_t *l, const ledger_account_t *accounts,
@@ -164,6 +128,18 @@ int ledger_create_accounts(ledger_t *l, const ledger_account_t *accounts,
 	return ledger_write(l, accounts_batch, &call);
 }
 
+int ledger_create_accounts_txn(ledger_t *l, MDB_txn *txn,
+			       const ledger_account_t *accounts,
+			       uint32_t count, ledger_result_t *results)
+{
+	if (l == NULL || txn == NULL || accounts == NULL || results == NULL)
+		return PS_EINVAL;
+	if (count == 0 || count > l->options.batch_max)
+		return PS_ELIMIT;
+	struct accounts_call call = {accounts, count, results};
+	return ledger_write_in(l, txn, accounts_batch, &call);
+}
+
 struct closed_call {
 	ledger_id_t id;
 	bool closed;
@@ -174,11 +150,8 @@ static int closed_batch(ledger_t *l, void *arg)
 {
 	struct closed_call *call = arg;
 	struct batch *b = &l->batch;
-	uint8_t key[16];
-	key_put_id(key, call->id);
 	struct account_record rec;
-	int rc = ledger_get_record(b->txn, l->db_accounts, key, sizeof(key),
-				   &rec, sizeof(rec));
+	int rc = ledger_account_read(l, b->txn, call->id, false, &rec);
 	if (rc == PS_ENOTFOUND) {
 		call->result = LEDGER_ACCOUNT_NOT_FOUND;
 		return 0;
@@ -190,8 +163,13 @@ static int closed_batch(ledger_t *l, void *arg)
 		rec.account.flags |= LEDGER_ACCOUNT_CLOSED;
 	else
 		rec.account.flags &= (uint16_t)~LEDGER_ACCOUNT_CLOSED;
-	MDB_val k = {sizeof(key), key}, v = {sizeof(rec), &rec};
-	return ledger_map_mdb(mdb_put(b->txn, l->db_accounts, &k, &v, 0));
+	MDB_cursor *cur;
+	rc = mdb_cursor_open(b->txn, l->db_accounts, &cur);
+	if (rc != 0)
+		return ledger_map_mdb(rc);
+	rc = ledger_account_put(l, cur, &rec, false, 0);
+	mdb_cursor_close(cur);
+	return rc;
 }
 
 int ledger_account_set_closed(ledger_t *l, ledger_id_t id, bool closed,
@@ -213,11 +191,8 @@ int ledger_account_get(ledger_t *l, ledger_id_t id, ledger_account_t *out)
 	int rc = ledger_read_begin(l, &txn);
 	if (rc != 0)
 		return rc;
-	uint8_t key[16];
-	key_put_id(key, id);
 	struct account_record rec;
-	rc = ledger_get_record(txn, l->db_accounts, key, sizeof(key), &rec,
-			       sizeof(rec));
+	rc = ledger_account_read(l, txn, id, true, &rec);
 	ledger_read_end(l);
 	if (rc == 0)
 		*out = rec.account;
@@ -245,13 +220,19 @@ int ledger_scan_accounts(ledger_t *l, ledger_id_t after_id,
 	MDB_val k = {sizeof(key), key}, v;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && *count < cap) {
-		if (k.mv_size != 16 || v.mv_size != sizeof(struct account_record)) {
+		if (k.mv_size != 16) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		if (!ledger_id_equal(key_get_id(k.mv_data), after_id)) {
+		ledger_id_t id = key_get_id(k.mv_data);
+		if (!ledger_id_equal(id, after_id)) {
 			struct account_record rec;
-			memcpy(&rec, v.mv_data, sizeof(rec));
+			int arc = ledger_account_read(l, txn, id, true, &rec);
+			if (arc != 0) {
+				mdb_cursor_close(cur);
+				ledger_read_end(l);
+				return arc;
+			}
 			out[(*count)++] = rec.account;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

@@ -88,15 +88,26 @@ static int load_accounts(struct audit *a)
 	while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0 &&
 	       a->account_count < n) {
 		op = MDB_NEXT;
-		if (k.mv_size != 16 || v.mv_size != sizeof(struct account_record)) {
+		if (k.mv_size != 16 || v.mv_size != sizeof(struct account_hot)) {
 			problem(a, "account record of %zu bytes", v.mv_size);
 			continue;
 		}
 		struct replay *r = &a->accounts[a->account_count++];
-		memcpy(&r->rec, v.mv_data, sizeof(r->rec));
-		if (!ledger_id_equal(r->rec.account.id, key_get_id(k.mv_data)))
-			problem(a, "account key and id differ");
+		ledger_id_t id = key_get_id(k.mv_data);
+		int arc = ledger_account_read(a->l, a->txn, id, true, &r->rec);
+		if (arc == LEDGER_ECORRUPT) {
+			char text[LEDGER_ID_TEXT_MAX];
+			problem(a, "account %s has no info record",
+				ledger_id_format(id, text));
+		} else if (arc != 0) {
+			mdb_cursor_close(cur);
+			return arc;
+		}
 	}
+	if (db_entries(a, a->l->db_account_info) != n)
+		problem(a, "account info holds %llu records for %zu accounts",
+			(unsigned long long)db_entries(a, a->l->db_account_info),
+			n);
 	mdb_cursor_close(cur);
 	a->report->accounts = a->account_count;
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : ledger_map_mdb(rc);

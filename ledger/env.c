@@ -11,8 +11,9 @@
 #include "ledger_int.h"
 
 static const char *const db_names[] = {
-	"ledger.accounts", "ledger.transfers", "ledger.transfer_ids",
-	"ledger.pending",  "ledger.expiry",    "ledger.meta",
+	"ledger.accounts", "ledger.account_info", "ledger.transfers",
+	"ledger.transfer_ids", "ledger.pending", "ledger.expiry",
+	"ledger.meta",
 };
 
 void ledger_options_init(ledger_options_t *options)
@@ -40,6 +41,9 @@ int ledger_map_mdb(int rc)
 	case MDB_BAD_VALSIZE: return LEDGER_ECORRUPT;
 	case ENOMEM: return PS_ENOMEM;
 	}
+	/* PS_EIO says little: log what LMDB (or the system) said. */
+	ps_logf(PS_LOG_ERROR, "ledger_storage_error", "%s (%d)",
+		mdb_strerror(rc), rc);
 	return PS_EIO;
 }
 
@@ -76,14 +80,27 @@ static int check_options(const ledger_options_t *o)
 }
 
 /* Opens the databases and checks (or writes) the format version. */
+static int adopt_map_size(ledger_t *l);
+
 static int open_databases(ledger_t *l)
 {
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+	/* Other processes may grow the map between our open and here; each
+	 * growth doubles it, so a few rounds always suffice. */
+	for (int round = 0; rc == MDB_MAP_RESIZED && round < 8; round++) {
+		rc = adopt_map_size(l);
+		if (rc != 0)
+			return rc;
+		rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+	}
 	if (rc != 0)
 		return ledger_map_mdb(rc);
-	MDB_dbi *dbis[] = {&l->db_accounts, &l->db_transfers, &l->db_ids,
-			   &l->db_pending,  &l->db_expiry,    &l->db_meta};
+	MDB_dbi *dbis[] = {&l->db_accounts, &l->db_account_info,
+			   &l->db_transfers, &l->db_ids, &l->db_pending,
+			   &l->db_expiry, &l->db_meta};
+	_Static_assert(PS_ARRAY_LEN(dbis) == PS_ARRAY_LEN(db_names),
+		       "a handle for every database");
 	for (size_t i = 0; i < PS_ARRAY_LEN(dbis) && rc == 0; i++)
 		rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, dbis[i]);
 	uint32_t version = 0;
@@ -174,13 +191,53 @@ fail:
 	return rc;
 }
 
+int ledger_open_env(ledger_t **out, MDB_env *env,
+		    const ledger_options_t *options)
+{
+	if (out == NULL || env == NULL)
+		return PS_EINVAL;
+	*out = NULL;
+	unsigned int flags = 0;
+	/* Our reader is reused across calls and threads: it needs NOTLS. */
+	if (mdb_env_get_flags(env, &flags) != 0 || !(flags & MDB_NOTLS))
+		return PS_EINVAL;
+	ledger_options_t o;
+	ledger_options_init(&o);
+	if (options != NULL) {
+		o.batch_max = options->batch_max ? options->batch_max
+						 : LEDGER_BATCH_MAX;
+		o.clock_ns = options->clock_ns;
+		o.clock_context = options->clock_context;
+	}
+	if (o.clock_ns == NULL)
+		o.clock_ns = wall_clock_ns;
+	int rc = check_options(&o);
+	if (rc != 0)
+		return rc;
+	ledger_t *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return PS_ENOMEM;
+	l->options = o;
+	l->env = env;
+	l->env_shared = true;
+	rc = ledger_batch_alloc(&l->batch, o.batch_max);
+	if (rc == 0)
+		rc = open_databases(l);
+	if (rc != 0) {
+		ledger_close(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
 void ledger_close(ledger_t *l)
 {
 	if (l == NULL)
 		return;
 	if (l->read_txn != NULL)
 		mdb_txn_abort(l->read_txn);
-	if (l->env != NULL)
+	if (l->env != NULL && !l->env_shared)
 		mdb_env_close(l->env);
 	ledger_batch_free(&l->batch);
 	free(l);
@@ -213,7 +270,7 @@ static int adopt_map_size(ledger_t *l)
 int ledger_read_begin(ledger_t *l, MDB_txn **txn)
 {
 	int rc;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < 8; attempt++) {
 		if (l->read_txn != NULL)
 			rc = mdb_txn_renew(l->read_txn);
 		else
@@ -245,7 +302,7 @@ void ledger_read_end(ledger_t *l)
 
 static int grow_map(ledger_t *l)
 {
-	if (l->map_bytes >= l->options.map_bytes_max)
+	if (l->env_shared || l->map_bytes >= l->options.map_bytes_max)
 		return LEDGER_EMAPFULL;
 	uint64_t bytes = PS_MIN(l->map_bytes * 2, l->options.map_bytes_max);
 	/* A read transaction merely reset still pins the old map. */
@@ -297,6 +354,63 @@ int ledger_write(ledger_t *l, int (*fn)(ledger_t *, void *), void *arg)
 	return PS_EIO;
 }
 
+int ledger_write_in(ledger_t *l, MDB_txn *txn,
+		    int (*fn)(ledger_t *, void *), void *arg)
+{
+	if (!l->env_shared || mdb_txn_env(txn) != l->env)
+		return PS_EINVAL;
+	l->batch.txn = txn;
+	int rc = fn(l, arg);
+	l->batch.txn = NULL;
+	return rc;
+}
+
+int ledger_account_read(ledger_t *l, MDB_txn *txn, ledger_id_t id,
+			bool with_info, struct account_record *out)
+{
+	uint8_t key[16];
+	key_put_id(key, id);
+	struct account_hot hot;
+	memset(out, 0, sizeof(*out));
+	int rc = ledger_get_record(txn, l->db_accounts, key, sizeof(key), &hot,
+				   sizeof(hot));
+	if (rc != 0)
+		return rc;
+	account_hot_decode(id, &hot, out);
+	if (!with_info)
+		return 0;
+	struct account_cold cold;
+	rc = ledger_get_record(txn, l->db_account_info, key, sizeof(key),
+			       &cold, sizeof(cold));
+	if (rc == PS_ENOTFOUND)
+		return LEDGER_ECORRUPT; /* the two parts go together */
+	if (rc == 0)
+		account_cold_decode(&cold, out);
+	return rc;
+}
+
+int ledger_account_put(ledger_t *l, MDB_cursor *hot_cursor,
+		       const struct account_record *r, bool with_info,
+		       unsigned int put_flags)
+{
+	uint8_t key[16];
+	key_put_id(key, r->account.id);
+	struct account_hot hot;
+	account_hot_encode(r, &hot);
+	MDB_val k = {sizeof(key), key}, v = {sizeof(hot), &hot};
+	int rc = mdb_cursor_put(hot_cursor, &k, &v, put_flags);
+	if (rc == 0 && with_info) {
+		struct account_cold cold;
+		account_cold_encode(r, &cold);
+		MDB_val cv = {sizeof(cold), &cold};
+		rc = mdb_put(mdb_cursor_txn(hot_cursor), l->db_account_info,
+			     &k, &cv, put_flags);
+	}
+	/* Creation checked every id first: a clash is a bug. */
+	PS_ASSERT(rc != MDB_KEYEXIST);
+	return ledger_map_mdb(rc);
+}
+
 int ledger_get_record(MDB_txn *txn, MDB_dbi dbi, const void *key,
 		      size_t key_size, void *out, size_t size)
 {
@@ -327,6 +441,7 @@ int ledger_batch_begin(ledger_t *l, MDB_txn *txn)
 	/* The largest stored transfer id: an id above it needs no lookup
 	 * and can be appended to the index. */
 	b->transfer_id_max = (ledger_id_t){0, 0};
+	b->id_max = b->transfer_id_max;
 	MDB_cursor *cur;
 	rc = mdb_cursor_open(txn, l->db_ids, &cur);
 	if (rc != 0)
@@ -338,6 +453,7 @@ int ledger_batch_begin(ledger_t *l, MDB_txn *txn)
 		if (k.mv_size != 16)
 			return LEDGER_ECORRUPT;
 		b->transfer_id_max = key_get_id(k.mv_data);
+		b->id_max = b->transfer_id_max;
 	} else if (rc != MDB_NOTFOUND) {
 		return ledger_map_mdb(rc);
 	}

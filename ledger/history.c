@@ -59,11 +59,8 @@ static int walk_history(MDB_txn *txn, ledger_t *l, ledger_id_t account_id,
 			uint64_t before, ledger_transfer_t *out, uint32_t cap,
 			uint32_t *count)
 {
-	uint8_t key[16];
-	key_put_id(key, account_id);
 	struct account_record acct;
-	int rc = ledger_get_record(txn, l->db_accounts, key, sizeof(key),
-				   &acct, sizeof(acct));
+	int rc = ledger_account_read(l, txn, account_id, false, &acct);
 	if (rc != 0)
 		return rc;
 	uint64_t ts = acct.last_transfer_ts;

@@ -16,7 +16,11 @@
  * post or void after expiry is rejected with PENDING_TRANSFER_EXPIRED.
  *
  * Linked events: an event with the LINKED flag is chained to the next one
- * in the same batch; a chain succeeds or fails as a whole, in order.
+ * in the same batch; a chain succeeds or fails as a whole, in order. When
+ * a chain fails, its failing event keeps its result and every other event
+ * of it gets LINKED_EVENT_FAILED; a batch that ends inside a chain gives
+ * its last event LINKED_EVENT_CHAIN_OPEN. Inside a chain EXISTS counts as
+ * success, so retrying a committed chain answers EXISTS for each event.
  *
  * Batches: ledger_create_accounts() and ledger_create_transfers() take up
  * to the handle's batch_max events (LEDGER_BATCH_MAX at most), apply them
@@ -43,11 +47,22 @@
  *  - The ledger grows its LMDB map on demand up to map_bytes_max; a batch
  *    that would pass it fails with LEDGER_EMAPFULL and commits nothing.
  *  - Ids 0 and all-ones (2^128 - 1) are reserved.
- *  - Ids that grow with time (e.g. ledger_id_from_time-style ULIDs or a
- *    counter) make inserts and the idempotency check cheapest; random ids
- *    work, at the cost of a B-tree search per transfer.
+ *  - Ids that grow with time (a counter, or a time-ordered id such as a
+ *    ULID) make inserts and the idempotency check cheapest: an id above
+ *    every stored id needs no lookup. Random ids (ledger_id_from_text)
+ *    work, at the cost of a B-tree search and insert per transfer.
  *  - An account's history is a chain through its transfers, newest first;
  *    reading it costs a lookup per transfer returned.
+ *  - Ownership: every record a call returns is copied into the caller's
+ *    storage (nothing points into LMDB); input arrays are only read during
+ *    the call; result arrays are the caller's, count entries long.
+ *  - A write call waits while another handle or process holds the
+ *    environment's one write transaction. Each handle keeps one LMDB
+ *    reader slot (126 per environment by default); stale slots of killed
+ *    processes are cleared at open.
+ *  - A batch rewrites every B-tree page it touches: with many more
+ *    accounts than a batch touches (millions), commits grow to one page
+ *    per account touched. docs/ledger.md has the numbers.
  *
  * This module never includes uv.h and never allocates on the hot path:
  * the scratch space for a batch of batch_max events is allocated at open.
@@ -85,7 +100,8 @@
 enum ledger_err {
 	LEDGER_EMAPFULL = -201,  /* the map reached map_bytes_max */
 	LEDGER_EVERSION = -202,  /* the directory holds another format */
-	LEDGER_ECORRUPT = -203,  /* a stored record has the wrong size */
+	LEDGER_ECORRUPT = -203,  /* a stored record is malformed, or an index
+				    names a record that is not there */
 	LEDGER_EREADERS = -204,  /* too many LMDB readers */
 };
 
@@ -339,7 +355,7 @@ enum ledger_durability {
 	LEDGER_DURABILITY_NOMETASYNC,
 	/* Nothing is flushed at commit (the OS writes back in its own time,
 	 * or at ledger_sync()): a machine crash may lose every commit since
-	 * the last flush. On a filesystem that keeps write order the book
+	 * the last flush. On a filesystem that preserves write order the book
 	 * stays consistent (an older state); on one that does not it may be
 	 * corrupt. The speed of memory; for simulators, tests, benchmarks. */
 	LEDGER_DURABILITY_NOSYNC,
@@ -367,10 +383,28 @@ void ledger_options_init(ledger_options_t *options);
  * ledger in directory path and returns the handle in *out. options may be
  * NULL for the defaults. Allocates the batch scratch space here, once.
  * Errors: PS_EINVAL (bad option), PS_ENOMEM, PS_EIO (open or mkdir
- * failed; errno kept), LEDGER_EVERSION, LEDGER_EREADERS.
+ * failed; errno kept), LEDGER_EVERSION, LEDGER_EREADERS. Wherever a call
+ * returns PS_EIO for an LMDB failure, the ledger logs LMDB's own message
+ * (ps_log, event "ledger_storage_error").
  */
 int ledger_open(ledger_t **out, const char *path,
 		const ledger_options_t *options);
+
+/*
+ * Opens the ledger inside an LMDB environment the caller already opened,
+ * in named databases "ledger.*", so that the caller can put its own
+ * writes and a ledger batch in one transaction (ledger_*_txn below). The
+ * environment must have been opened with MDB_NOTLS and with room for seven
+ * more named databases (mdb_env_set_maxdbs); no write transaction may be
+ * open on it during this call. The environment stays the caller's: its
+ * flags are the durability, its map is never grown by the ledger (a full
+ * map gives LEDGER_EMAPFULL), and ledger_close() leaves it open. options
+ * may be NULL; its durability and map sizes are ignored here.
+ */
+struct MDB_env;
+struct MDB_txn;
+int ledger_open_env(ledger_t **out, struct MDB_env *env,
+		    const ledger_options_t *options);
 
 /* Closes the handle and frees everything it holds. NULL is a no-op. */
 void ledger_close(ledger_t *ledger);
@@ -402,6 +436,21 @@ int ledger_create_accounts(ledger_t *ledger, const ledger_account_t *accounts,
 int ledger_create_transfers(ledger_t *ledger,
 			    const ledger_transfer_t *transfers,
 			    uint32_t count, ledger_result_t *results);
+
+/*
+ * The same two calls inside the caller's write transaction txn, on a
+ * ledger opened with ledger_open_env() on txn's environment: nothing is
+ * committed here, and the results hold only if the caller commits txn.
+ * After an error the caller must abort txn (part of the batch may have
+ * been written). The ledger keeps no state between calls, so an abort
+ * leaves the handle as good as before.
+ */
+int ledger_create_accounts_txn(ledger_t *ledger, struct MDB_txn *txn,
+			       const ledger_account_t *accounts,
+			       uint32_t count, ledger_result_t *results);
+int ledger_create_transfers_txn(ledger_t *ledger, struct MDB_txn *txn,
+				const ledger_transfer_t *transfers,
+				uint32_t count, ledger_result_t *results);
 
 /*
  * Closes (closed true) or reopens an account. *result is LEDGER_ACCOUNT_OK

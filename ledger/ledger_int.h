@@ -4,7 +4,8 @@
  * scratch space (account cache, new transfers, pending states, undo log).
  *
  * Storage (one LMDB environment, named databases):
- *   ledger.accounts      id (16 bytes, big-endian)     -> account_record
+ *   ledger.accounts      id (16 bytes, big-endian)     -> account_hot
+ *   ledger.account_info  id (16 bytes, big-endian)     -> account_cold
  *   ledger.transfers     timestamp (8, big-endian)     -> transfer_record
  *   ledger.transfer_ids  id (16, big-endian)           -> timestamp (native)
  *   ledger.pending       pending's timestamp (8, BE)   -> pending_record
@@ -13,6 +14,12 @@
  * Keys are big-endian so that LMDB's byte order is numeric order: the
  * ledger-assigned timestamp only grows, so transfers are appended
  * (MDB_APPEND) and never inserted in the middle of the tree.
+ *
+ * An account is split in two: the part every transfer reads and writes
+ * (balances, ledger, code, flags, history head: 48 bytes) and the part
+ * written once at creation (user data, timestamp). A batch rewrites every
+ * account page it touches, so the smaller the hot record, the fewer pages
+ * each commit writes: the split halves them.
  */
 #ifndef PAYSWITCH_LEDGER_INT_H
 #define PAYSWITCH_LEDGER_INT_H
@@ -24,10 +31,28 @@
 
 #define LEDGER_FORMAT_VERSION 1u
 
-/* An account as stored: the public record plus the head of its history. */
+/* An account in memory: the public record plus the head of its history. */
 struct account_record {
 	ledger_account_t account;
 	uint64_t last_transfer_ts; /* newest transfer touching it; 0 none */
+};
+
+/* The stored parts of an account (see the top of this file). */
+struct account_hot {
+	uint64_t debits_pending;
+	uint64_t debits_posted;
+	uint64_t credits_pending;
+	uint64_t credits_posted;
+	uint64_t last_transfer_ts;
+	uint32_t ledger;
+	uint16_t code;
+	uint16_t flags;
+};
+
+struct account_cold {
+	ledger_id_t user_data_128;
+	uint64_t user_data_64;
+	uint64_t timestamp;
 };
 
 /* A transfer as stored: the public record plus its links in the history
@@ -51,6 +76,8 @@ struct pending_record {
 _Static_assert(sizeof(ledger_account_t) == 88, "account layout");
 _Static_assert(sizeof(ledger_transfer_t) == 120, "transfer layout");
 _Static_assert(sizeof(struct account_record) == 96, "account record");
+_Static_assert(sizeof(struct account_hot) == 48, "account hot part");
+_Static_assert(sizeof(struct account_cold) == 32, "account cold part");
 _Static_assert(sizeof(struct transfer_record) == 136, "transfer record");
 _Static_assert(sizeof(struct pending_record) == 32, "pending record");
 
@@ -123,6 +150,7 @@ struct batch {
 	uint64_t now_ns;           /* the clock read once per batch */
 	uint64_t next_ts;          /* next timestamp to assign */
 	ledger_id_t transfer_id_max; /* largest stored transfer id */
+	ledger_id_t id_max;        /* largest id stored or new in the batch */
 	bool chain_active;         /* inside a linked chain: log undo */
 
 	struct account_slot *accounts; /* open addressing, pow2 slots */
@@ -147,13 +175,16 @@ struct batch {
 	uint32_t undo_cap;
 
 	struct id_ref *sorted;     /* 2 * batch_max ids, sorted for LMDB */
+	struct id_ref *sort_scratch; /* the radix sort's other half */
+	uint32_t *radix_count;     /* the radix sort's histogram */
 
 	MDB_txn *txn;              /* the batch's write transaction */
 };
 
 struct ledger {
 	MDB_env *env;
-	MDB_dbi db_accounts;
+	MDB_dbi db_accounts;       /* the hot parts */
+	MDB_dbi db_account_info;   /* the cold parts */
 	MDB_dbi db_transfers;
 	MDB_dbi db_ids;
 	MDB_dbi db_pending;
@@ -162,6 +193,7 @@ struct ledger {
 	MDB_txn *read_txn;         /* reset between calls, renewed */
 	ledger_options_t options;
 	uint64_t map_bytes;
+	bool env_shared;           /* the caller's env: never closed, grown */
 	struct batch batch;
 };
 
@@ -196,6 +228,52 @@ static inline bool id_is_max(ledger_id_t id)
 	return id.hi == UINT64_MAX && id.lo == UINT64_MAX;
 }
 
+static inline void account_hot_encode(const struct account_record *r,
+				      struct account_hot *h)
+{
+	const ledger_account_t *a = &r->account;
+	h->debits_pending = a->debits_pending;
+	h->debits_posted = a->debits_posted;
+	h->credits_pending = a->credits_pending;
+	h->credits_posted = a->credits_posted;
+	h->last_transfer_ts = r->last_transfer_ts;
+	h->ledger = a->ledger;
+	h->code = a->code;
+	h->flags = a->flags;
+}
+
+/* Fills r's hot fields and id; leaves its cold fields alone. */
+static inline void account_hot_decode(ledger_id_t id, const struct account_hot *h,
+				      struct account_record *r)
+{
+	ledger_account_t *a = &r->account;
+	a->id = id;
+	a->debits_pending = h->debits_pending;
+	a->debits_posted = h->debits_posted;
+	a->credits_pending = h->credits_pending;
+	a->credits_posted = h->credits_posted;
+	r->last_transfer_ts = h->last_transfer_ts;
+	a->ledger = h->ledger;
+	a->code = h->code;
+	a->flags = h->flags;
+}
+
+static inline void account_cold_encode(const struct account_record *r,
+				       struct account_cold *c)
+{
+	c->user_data_128 = r->account.user_data_128;
+	c->user_data_64 = r->account.user_data_64;
+	c->timestamp = r->account.timestamp;
+}
+
+static inline void account_cold_decode(const struct account_cold *c,
+				       struct account_record *r)
+{
+	r->account.user_data_128 = c->user_data_128;
+	r->account.user_data_64 = c->user_data_64;
+	r->account.timestamp = c->timestamp;
+}
+
 /* ---- env.c ------------------------------------------------------------- */
 
 /* Maps an LMDB return code to a ledger error (0 stays 0). */
@@ -209,6 +287,9 @@ void ledger_read_end(ledger_t *ledger);
  * depend only on the store and its arguments.
  */
 int ledger_write(ledger_t *ledger, int (*fn)(ledger_t *, void *), void *arg);
+/* Runs fn inside the caller's write transaction, without committing. */
+int ledger_write_in(ledger_t *ledger, MDB_txn *txn,
+		    int (*fn)(ledger_t *, void *), void *arg);
 /* Loads a stored record by key into out (exact size checked). */
 int ledger_get_record(MDB_txn *txn, MDB_dbi dbi, const void *key,
 		      size_t key_size, void *out, size_t size);
@@ -216,6 +297,18 @@ int ledger_get_record(MDB_txn *txn, MDB_dbi dbi, const void *key,
 int ledger_batch_begin(ledger_t *ledger, MDB_txn *txn);
 /* Stores the last assigned timestamp. */
 int ledger_batch_store_clock(ledger_t *ledger);
+
+/*
+ * Reads account id into *out (zeroed first): the hot part, and the cold
+ * part too when with_info. PS_ENOTFOUND when there is no such account,
+ * LEDGER_ECORRUPT when one part is missing or malformed.
+ */
+int ledger_account_read(ledger_t *ledger, MDB_txn *txn, ledger_id_t id,
+			bool with_info, struct account_record *out);
+/* Writes an account's hot part (and its cold part when with_info). */
+int ledger_account_put(ledger_t *ledger, MDB_cursor *hot,
+		       const struct account_record *r, bool with_info,
+		       unsigned int put_flags);
 
 /* ---- cache.c ------------------------------------------------------------ */
 
@@ -236,8 +329,9 @@ struct account_slot *ledger_account_cached(struct batch *b, ledger_id_t id);
  */
 int ledger_accounts_prefetch(ledger_t *ledger, const ledger_transfer_t *t,
 			     uint32_t count);
-/* Writes every dirty account back, in id order, with put_flags. */
-int ledger_accounts_write(ledger_t *ledger, unsigned int put_flags);
+/* Writes every dirty account back, in id order: the hot parts, and for
+ * accounts this batch created the cold parts too. */
+int ledger_accounts_write(ledger_t *ledger, bool created);
 /* A fresh account slot for a new account (the id must not be cached). */
 struct account_slot *ledger_account_add(struct batch *b, ledger_id_t id);
 uint32_t ledger_account_slot_index(const struct batch *b,
@@ -256,6 +350,22 @@ void ledger_pending_touch(struct batch *b, struct pending_slot *slot);
 /* Linked chains: mark the start, roll back to the mark. */
 void ledger_chain_mark(const struct batch *b, struct chain_mark *mark);
 void ledger_chain_rollback(struct batch *b, const struct chain_mark *mark);
+
+/* ---- batch.c -------------------------------------------------------------- */
+
+/* What the batch driver needs to know of one kind of event. */
+struct batch_events {
+	const void *events;
+	/* Applies event i (or rejects it) into *out; an error aborts. */
+	int (*process)(ledger_t *ledger, const void *events, uint32_t i,
+		       ledger_result_t *out);
+	bool (*linked)(const void *events, uint32_t i);
+	uint32_t ok, exists, linked_event_failed, linked_event_chain_open;
+};
+
+/* Runs count events in order with linked-chain semantics. */
+int ledger_batch_run(ledger_t *ledger, const struct batch_events *events,
+		     uint32_t count, ledger_result_t *out);
 
 /* ---- transfers.c / two_phase.c ------------------------------------------ */
 

@@ -1,8 +1,8 @@
 /*
  * transfers.c: ledger_create_transfers(): validation of each transfer,
- * idempotency, single-phase and pending transfers, linked chains, and the
- * write-back of a batch (accounts once, transfers appended in timestamp
- * order, ids indexed) in one LMDB write transaction.
+ * idempotency, single-phase and pending transfers, and the write-back of a
+ * batch (accounts once, transfers appended in timestamp order, ids
+ * indexed) in one LMDB write transaction. Linked chains: batch.c.
  */
 #include <string.h>
 
@@ -103,13 +103,16 @@ int ledger_transfer_find(ledger_t *l, ledger_id_t id,
 			 struct transfer_record *out)
 {
 	struct batch *b = &l->batch;
+	/* Above every id stored or added by this batch: new for certain.
+	 * This is what makes growing ids cost no lookup at all. */
+	if (ledger_id_compare(id, b->id_max) > 0)
+		return PS_ENOTFOUND;
 	int64_t index = ledger_new_transfer_find(b, id);
 	if (index >= 0) {
 		*out = b->new_transfers[index];
 		return 0;
 	}
-	/* Above the largest stored id: it cannot be stored. This is what
-	 * makes growing ids cost no lookup at all. */
+	/* Above the largest stored id: it cannot be stored. */
 	if (ledger_id_compare(id, b->transfer_id_max) > 0)
 		return PS_ENOTFOUND;
 	uint8_t key[16];
@@ -222,9 +225,10 @@ static int apply_transfer(ledger_t *l, const ledger_transfer_t *t,
 }
 
 /* One transfer: its result, or an error that aborts the batch. */
-static int process_one(ledger_t *l, const ledger_transfer_t *t,
+static int process_one(ledger_t *l, const void *events, uint32_t i,
 		       ledger_result_t *out)
 {
+	const ledger_transfer_t *t = (const ledger_transfer_t *)events + i;
 	uint32_t result = validate_fields(t);
 	out->timestamp = 0;
 	if (result != LEDGER_TRANSFER_OK) {
@@ -257,7 +261,7 @@ static int process_one(ledger_t *l, const ledger_transfer_t *t,
 static int write_back(ledger_t *l)
 {
 	struct batch *b = &l->batch;
-	int rc = ledger_accounts_write(l, 0);
+	int rc = ledger_accounts_write(l, false);
 	if (rc != 0 || b->new_count == 0)
 		return rc;
 
@@ -306,77 +310,31 @@ struct transfers_call {
 	ledger_result_t *results;
 };
 
-/* Marks the events of a failed chain [start, end]: the culprit keeps its
- * result, the others become linked_event_failed. */
-static void fail_chain(ledger_result_t *results, uint32_t start,
-		       uint32_t end, uint32_t culprit)
+static bool transfer_linked(const void *events, uint32_t i)
 {
-	for (uint32_t j = start; j <= end; j++) {
-		if (j != culprit)
-			results[j].result = LEDGER_TRANSFER_LINKED_EVENT_FAILED;
-		results[j].timestamp = 0;
-	}
+	return ((const ledger_transfer_t *)events)[i].flags &
+	       LEDGER_TRANSFER_LINKED;
 }
 
 static int transfers_batch(ledger_t *l, void *arg)
 {
 	struct transfers_call *call = arg;
-	struct batch *b = &l->batch;
-	int rc = ledger_batch_begin(l, b->txn);
+	int rc = ledger_batch_begin(l, l->batch.txn);
+	if (rc == 0)
+		rc = ledger_accounts_prefetch(l, call->transfers, call->count);
 	if (rc != 0)
 		return rc;
-	const ledger_transfer_t *in = call->transfers;
-	ledger_result_t *out = call->results;
-	rc = ledger_accounts_prefetch(l, in, call->count);
-	if (rc != 0)
-		return rc;
-	struct chain_mark mark;
-	uint32_t chain_start = 0;
-	bool chain_failed = false;
-	uint32_t culprit = 0;
-	for (uint32_t i = 0; i < call->count; i++) {
-		bool linked = (in[i].flags & LEDGER_TRANSFER_LINKED) != 0;
-		if (!b->chain_active && linked) {
-			b->chain_active = true;
-			chain_start = i;
-			chain_failed = false;
-			ledger_chain_mark(b, &mark);
-		}
-		out[i].reserved = 0;
-		if (b->chain_active && chain_failed) {
-			out[i].result = LEDGER_TRANSFER_LINKED_EVENT_FAILED;
-			out[i].timestamp = 0;
-		} else {
-			rc = process_one(l, &in[i], &out[i]);
-			if (rc != 0)
-				return rc;
-			/* In a chain, EXISTS is success: a retried chain
-			 * answers EXISTS for each of its events. */
-			if (b->chain_active &&
-			    !ledger_transfer_result_is_success(out[i].result)) {
-				chain_failed = true;
-				culprit = i;
-				ledger_chain_rollback(b, &mark);
-			}
-		}
-		if (!b->chain_active)
-			continue;
-		bool last = i + 1 == call->count;
-		if (!linked || last) {
-			if (linked && last && !chain_failed) {
-				/* The batch ended inside the chain. */
-				ledger_chain_rollback(b, &mark);
-				chain_failed = true;
-				culprit = i;
-				out[i].result =
-					LEDGER_TRANSFER_LINKED_EVENT_CHAIN_OPEN;
-			}
-			if (chain_failed)
-				fail_chain(out, chain_start, i, culprit);
-			b->chain_active = false;
-		}
-	}
-	return write_back(l);
+	const struct batch_events events = {
+		.events = call->transfers,
+		.process = process_one,
+		.linked = transfer_linked,
+		.ok = LEDGER_TRANSFER_OK,
+		.exists = LEDGER_TRANSFER_EXISTS,
+		.linked_event_failed = LEDGER_TRANSFER_LINKED_EVENT_FAILED,
+		.linked_event_chain_open = LEDGER_TRANSFER_LINKED_EVENT_CHAIN_OPEN,
+	};
+	rc = ledger_batch_run(l, &events, call->count, call->results);
+	return rc != 0 ? rc : write_back(l);
 }
 
 int ledger_create_transfers(ledger_t *l, const ledger_transfer_t *transfers,
@@ -388,4 +346,16 @@ int ledger_create_transfers(ledger_t *l, const ledger_transfer_t *transfers,
 		return PS_ELIMIT;
 	struct transfers_call call = {transfers, count, results};
 	return ledger_write(l, transfers_batch, &call);
+}
+
+int ledger_create_transfers_txn(ledger_t *l, MDB_txn *txn,
+				const ledger_transfer_t *transfers,
+				uint32_t count, ledger_result_t *results)
+{
+	if (l == NULL || txn == NULL || transfers == NULL || results == NULL)
+		return PS_EINVAL;
+	if (count == 0 || count > l->options.batch_max)
+		return PS_ELIMIT;
+	struct transfers_call call = {transfers, count, results};
+	return ledger_write_in(l, txn, transfers_batch, &call);
 }

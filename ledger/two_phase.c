@@ -302,7 +302,7 @@ static int expire_batch(ledger_t *l, void *arg)
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return ledger_map_mdb(rc);
-	rc = ledger_accounts_write(l, 0);
+	rc = ledger_accounts_write(l, false);
 	if (rc != 0)
 		return rc;
 	return ledger_pending_write(l);

@@ -10,7 +10,8 @@
  * id is there, and that every chain is all there or not at all. Rounds
  * alternate the synced and the fast durability mode: a process crash must
  * lose nothing in either. LEDGER_CRASH_ROUNDS sets a longer soak,
- * LEDGER_CRASH_SEED replays one.
+ * LEDGER_CRASH_SEED replays one. A second test runs two writer processes
+ * on one ledger at once.
  */
 #include "ledger_test.h"
 
@@ -273,10 +274,86 @@ static void test_sigkill_rounds(void **state)
 	fixture_rmdir(dir);
 }
 
+/* Two processes write the same ledger at once: LMDB serialises their
+ * transactions, and neither may trust anything cached from before its
+ * own transaction began (timestamps, the largest id, balances). */
+static void test_two_writers(void **state)
+{
+	(void)state;
+	char dir[512];
+	fixture_tmpdir(dir, sizeof(dir), "ledger-writers");
+	ledger_t *l;
+	ledger_options_t o;
+	ledger_options_init(&o);
+	o.durability = LEDGER_DURABILITY_NOSYNC;
+	o.map_bytes = 1 << 20; /* both grow the map under each other */
+	assert_int_equal(ledger_open(&l, dir, &o), 0);
+	ledger_account_t a[3] = {make_account(1, 0), make_account(2, 0),
+				 make_account(3, 0)};
+	ledger_result_t r[100];
+	assert_int_equal(ledger_create_accounts(l, a, 3, r), 0);
+	ledger_close(l);
+	enum { WRITERS = 2, BATCHES = 60, PER_BATCH = 100 };
+	pid_t pids[WRITERS];
+	for (int w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		assert_true(pids[w] >= 0);
+		if (pids[w] != 0)
+			continue;
+		ledger_t *cl;
+		int orc = ledger_open(&cl, dir, &o);
+		if (orc != 0) {
+			fprintf(stderr, "writer %d: open: %s\n", w,
+				ledger_strerror(orc));
+			_exit(2);
+		}
+		ledger_transfer_t t[PER_BATCH];
+		for (uint64_t b = 0; b < BATCHES; b++) {
+			/* Interleaved ids: each writer's ids fall below the
+			 * other's, so the no-lookup shortcut must not fire on
+			 * a stale maximum. */
+			for (uint64_t i = 0; i < PER_BATCH; i++)
+				t[i] = make_transfer(
+					1 + ((b * PER_BATCH + i) * WRITERS +
+					     (uint64_t)w),
+					1 + (uint64_t)w, 3, 1);
+			if (ledger_create_transfers(cl, t, PER_BATCH, r) != 0)
+				_exit(3);
+			for (int i = 0; i < PER_BATCH; i++)
+				if (r[i].result != LEDGER_TRANSFER_OK)
+					_exit(4);
+		}
+		ledger_close(cl);
+		_exit(0);
+	}
+	for (int w = 0; w < WRITERS; w++) {
+		int status;
+		assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(ledger_open(&l, dir, NULL), 0);
+	ledger_check_report_t report;
+	assert_int_equal(ledger_check(l, &report), 0);
+	if (!report.ok)
+		fail_msg("%s", report.first_problem);
+	assert_int_equal(report.transfers, WRITERS * BATCHES * PER_BATCH);
+	ledger_account_t got;
+	assert_int_equal(ledger_account_get(l, ledger_id_from_u64(3), &got), 0);
+	assert_int_equal(got.credits_posted, WRITERS * BATCHES * PER_BATCH);
+	/* A retry of any of them, from either writer, is answered exists. */
+	ledger_transfer_t t = make_transfer(2, 2, 3, 1);
+	assert_int_equal(ledger_create_transfers(l, &t, 1, r), 0);
+	assert_int_equal(r[0].result, LEDGER_TRANSFER_EXISTS);
+	ledger_close(l);
+	fixture_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigkill_rounds),
+		cmocka_unit_test(test_two_writers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -366,6 +366,46 @@ static void test_batch_bounds_and_history(void **state)
 	assert_book_sound(f);
 }
 
+static void test_random_wide_ids(void **state)
+{
+	struct fixture *f = *state;
+	/* Ids over the whole 128-bit range (hashed text), so the sort of a
+	 * batch's accounts works on every digit, and transfer ids that do
+	 * not grow, so every idempotency check searches the index. */
+	enum { ACCOUNTS = 300, TRANSFERS = 2000 };
+	static ledger_account_t a[ACCOUNTS];
+	static ledger_transfer_t t[TRANSFERS];
+	static ledger_result_t r[TRANSFERS];
+	char text[32];
+	for (int i = 0; i < ACCOUNTS; i++) {
+		a[i] = make_account(1, 0);
+		snprintf(text, sizeof(text), "account-%d", i);
+		a[i].id = ledger_id_from_text(text, strlen(text));
+	}
+	assert_int_equal(ledger_create_accounts(f->l, a, ACCOUNTS, r), 0);
+	for (int i = 0; i < ACCOUNTS; i++)
+		assert_int_equal(r[i].result, LEDGER_ACCOUNT_OK);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < TRANSFERS; i++) {
+			t[i] = make_transfer(0, 0, 0, 1 + (uint64_t)i % 7);
+			snprintf(text, sizeof(text), "transfer-%d-%d", round, i);
+			t[i].id = ledger_id_from_text(text, strlen(text));
+			t[i].debit_account_id = a[(i * 7) % ACCOUNTS].id;
+			t[i].credit_account_id = a[(i * 13 + 1) % ACCOUNTS].id;
+		}
+		assert_int_equal(ledger_create_transfers(f->l, t, TRANSFERS, r),
+				 0);
+		for (int i = 0; i < TRANSFERS; i++)
+			assert_int_equal(r[i].result, LEDGER_TRANSFER_OK);
+		/* The same batch again: every one found, none posted. */
+		assert_int_equal(ledger_create_transfers(f->l, t, TRANSFERS, r),
+				 0);
+		for (int i = 0; i < TRANSFERS; i++)
+			assert_int_equal(r[i].result, LEDGER_TRANSFER_EXISTS);
+	}
+	assert_book_sound(f);
+}
+
 static void test_ids_and_names(void **state)
 {
 	(void)state;
@@ -420,6 +460,8 @@ int main(void)
 			test_linked_chain_sees_its_own_effects, fixture_setup,
 			fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_batch_bounds_and_history,
+						fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_random_wide_ids,
 						fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_ids_and_names),
 	};
