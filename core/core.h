@@ -27,8 +27,10 @@
 
 /*
  * Error codes shared by modules that have no richer error of their own.
- * They are negative so that "rc < 0" reads as failure everywhere; modules
- * with their own codes (iso8583, ledger) keep them in their own ranges.
+ * They are negative so that "rc < 0" reads as failure everywhere. Modules
+ * with codes of their own keep them in their own range, so a code never
+ * means two things: core -1..-99, iso8583 -1xx, routing -2xx, ledger -3xx,
+ * adapters -4xx.
  */
 enum ps_err {
 	PS_OK = 0,

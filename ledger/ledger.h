@@ -98,11 +98,11 @@
  * such record, PS_EIO storage failure) or one of these.
  */
 enum ledger_err {
-	LEDGER_EMAPFULL = -201,  /* the map reached map_bytes_max */
-	LEDGER_EVERSION = -202,  /* the directory holds another format */
-	LEDGER_ECORRUPT = -203,  /* a stored record is malformed, or an index
+	LEDGER_EMAPFULL = -301,  /* the map reached map_bytes_max */
+	LEDGER_EVERSION = -302,  /* the directory holds another format */
+	LEDGER_ECORRUPT = -303,  /* a stored record is malformed, or an index
 				    names a record that is not there */
-	LEDGER_EREADERS = -204,  /* too many LMDB readers */
+	LEDGER_EREADERS = -304,  /* too many LMDB readers */
 };
 
 /* Message for a LEDGER_E* or PS_E* code; never NULL. */
