@@ -408,12 +408,16 @@ bool ts_recv_line(int fd, char *out, size_t cap, int timeout_ms)
 			stash_len[fd] -= n + 1;
 			return true;
 		}
-		uint64_t now = ts_now_ms();
-		if (now >= end || stash_len[fd] == sizeof(stash[fd]))
+		if (stash_len[fd] == sizeof(stash[fd]))
 			return false;
+		/* A zero timeout still reads what is already there. */
+		uint64_t now = ts_now_ms();
 		struct pollfd pfd = {fd, POLLIN, 0};
-		if (poll(&pfd, 1, (int)(end - now)) <= 0)
+		if (poll(&pfd, 1, now >= end ? 0 : (int)(end - now)) <= 0) {
+			if (ts_now_ms() >= end)
+				return false;
 			continue;
+		}
 		ssize_t r = recv(fd, stash[fd] + stash_len[fd],
 				 sizeof(stash[fd]) - stash_len[fd], 0);
 		if (r <= 0) {
