@@ -10,6 +10,7 @@
 #                   FUZZ_SECONDS seconds (default 60)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 60
 CTEST_ARGS ?=
 
@@ -20,9 +21,14 @@ all: build
 deps:
 	@scripts/deps.sh
 
+# The build's own output goes to build/build.log (shown if it fails); V=1
+# shows it as it happens.
 build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build build -j $(JOBS)
+	@if [ "$(V)" = 1 ]; then cmake --build build -j $(JOBS); \
+	else echo "building (build/build.log)"; \
+	  cmake --build build -j $(JOBS) > build/build.log 2>&1 || \
+	  { tail -50 build/build.log; exit 1; }; fi
 
 demo: build
 	@scripts/demo.sh

@@ -190,7 +190,7 @@ typedef struct txn {
 	/* Final answer. */
 	char response[3];       /* field 39 / "code" */
 	char auth_code[7];      /* field 38 */
-	char reason[64];        /* text for JSON answers */
+	char reason[128];       /* text for JSON answers */
 
 	txn_leg_t leg[TXN_LEGS_MAX];
 } txn_t;

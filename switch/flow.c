@@ -530,7 +530,7 @@ static void refund_start(sw_server_t *sw, sw_txn_t *st)
 	    p->refunded + p->refund_pending + t->amount > p->amount) {
 		snprintf(text, sizeof(text),
 			 "amount: refunds would exceed the payment (paid %" PRId64
-			 ", refunded %" PRId64 ", in flight %" PRId64 ")",
+			 ", refunded %" PRId64 ", in flight %" PRId64 " fen)",
 			 p->amount, p->refunded, p->refund_pending);
 		sw_flow_let_go(sw, pay);
 		finish(sw, st, "13", text);

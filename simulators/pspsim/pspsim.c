@@ -104,15 +104,19 @@ static void describe(const char *line, char *out, size_t cap)
 		return;
 	}
 	const char *op = member(r, "op");
-	json_int_t amount = json_integer_value(json_object_get(r, "amount"));
+	json_t *a = json_object_get(r, "amount");
+	char money[48];
+	if (json_is_integer(a))
+		snprintf(money, sizeof(money), "%lld.%02lld", (long long)(json_integer_value(a) / 100),
+			 (long long)(json_integer_value(a) % 100));
+	else /* shown as sent: the switch will say what is wrong with it */
+		snprintf(money, sizeof(money), "amount %g", json_number_value(a));
 	if (strcmp(op, "pay") == 0)
-		snprintf(out, cap, "pay %lld.%02lld %s %s -> %s", (long long)(amount / 100),
-			 (long long)(amount % 100), member(r, "currency"),
+		snprintf(out, cap, "pay %s %s %s -> %s", money, member(r, "currency"),
 			 member(json_object_get(r, "payer"), "account"),
 			 member(json_object_get(r, "payee"), "account"));
 	else if (strcmp(op, "refund") == 0)
-		snprintf(out, cap, "refund %lld.%02lld of %s", (long long)(amount / 100),
-			 (long long)(amount % 100), member(r, "original"));
+		snprintf(out, cap, "refund %s of %s", money, member(r, "original"));
 	else if (strcmp(op, "query") == 0)
 		snprintf(out, cap, "query %s", member(r, "target"));
 	else
@@ -135,8 +139,11 @@ static void report(psp_t *p, pending_t *req, const char *answer_line)
 	const char *reason = member(a, "reason");
 	const char *state = member(a, "state");
 	json_t *inner = json_object_get(a, "answer");
-	printf("%-22s %-52s %-9s %-3s %s%s%s%s\n", req ? req->id : member(a, "id"), what,
-	       status, code, reason, state[0] ? state : "",
+	char txn[32] = "";
+	if (member(a, "txn")[0] != '\0')
+		snprintf(txn, sizeof(txn), "txn %s", member(a, "txn"));
+	printf("%-12s %-52s %-9s %-3s %-12s %s%s%s%s\n", req ? req->id : member(a, "id"), what,
+	       status, code, txn, reason, state[0] ? state : "",
 	       inner ? " -> " : "", inner ? member(inner, "status") : "");
 	json_decref(a);
 }
