@@ -67,8 +67,9 @@ static void transmit_now(char out[11])
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	snprintf(out, 11, "%02d%02d%02d%02d%02d", (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
-		 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+	snprintf(out, 11, "%02u%02u%02u%02u%02u", (unsigned)(tm.tm_mon + 1) % 100u,
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }
 
 static int send_purchase(bench_t *b, int c)

@@ -35,15 +35,16 @@ bool sw_conn_alive(const sw_conn_t *conn, uint32_t gen)
 
 static void conn_write_cb(uv_write_t *req, int status)
 {
-	sw_wbuf_t *wb = req->data;
-	sw_conn_t *conn = wb->conn;
+	sw_wbatch_t *b = req->data;
+	sw_conn_t *conn = b->conn;
 	conn->writes_pending--;
-	sw_wbuf_put(wb->sw, wb);
+	sw_wbatch_free(b->sw, b);
 	if (status < 0 && status != UV_ECANCELED)
 		sw_conn_close(conn, uv_strerror(status));
 }
 
-int sw_conn_write(sw_conn_t *conn, uint32_t gen, sw_wbuf_t *wb)
+/* Writes a batch of answers; on failure the caller still owns it. */
+int sw_conn_write(sw_conn_t *conn, uint32_t gen, sw_wbatch_t *b)
 {
 	if (!sw_conn_alive(conn, gen))
 		return PS_ECLOSED;
@@ -51,9 +52,9 @@ int sw_conn_write(sw_conn_t *conn, uint32_t gen, sw_wbuf_t *wb)
 		sw_conn_close(conn, "peer not reading its answers");
 		return PS_ELIMIT;
 	}
-	uv_buf_t buf = uv_buf_init((char *)wb->data, (unsigned)wb->len);
-	wb->req.data = wb;
-	int rc = uv_write(&wb->req, (uv_stream_t *)&conn->tcp, &buf, 1,
+	b->conn = conn;
+	b->req.data = b;
+	int rc = uv_write(&b->req, (uv_stream_t *)&conn->tcp, b->buf, b->count,
 			  conn_write_cb);
 	if (rc != 0) {
 		sw_conn_close(conn, uv_strerror(rc));

@@ -93,22 +93,22 @@ static void set_state(sw_link_t *link, uint8_t state)
 
 static void link_write_cb(uv_write_t *req, int status)
 {
-	sw_wbuf_t *wb = req->data;
-	sw_link_t *link = wb->link;
+	sw_wbatch_t *b = req->data;
+	sw_link_t *link = b->link;
 	link->writes_pending--;
-	sw_wbuf_put(wb->sw, wb);
+	sw_wbatch_free(b->sw, b);
 	if (status < 0 && status != UV_ECANCELED)
 		link_fail(link, uv_strerror(status));
 }
 
-int sw_link_write(sw_link_t *link, sw_wbuf_t *wb)
+/* Writes a batch of messages; on failure the caller still owns it. */
+int sw_link_write(sw_link_t *link, sw_wbatch_t *b)
 {
 	if (link->state != SW_LINK_UP && link->state != SW_LINK_SIGNING_ON)
 		return PS_ECLOSED;
-	wb->link = link;
-	wb->req.data = wb;
-	uv_buf_t buf = uv_buf_init((char *)wb->data, (unsigned)wb->len);
-	int rc = uv_write(&wb->req, (uv_stream_t *)&link->tcp, &buf, 1,
+	b->link = link;
+	b->req.data = b;
+	int rc = uv_write(&b->req, (uv_stream_t *)&link->tcp, b->buf, b->count,
 			  link_write_cb);
 	if (rc != 0) {
 		link_fail(link, uv_strerror(rc));
@@ -119,15 +119,33 @@ int sw_link_write(sw_link_t *link, sw_wbuf_t *wb)
 	return 0;
 }
 
-int sw_endpoint_write(sw_endpoint_t *ep, sw_wbuf_t *wb)
+/* One message now, outside the outbox (network management). The buffer
+ * is taken in every case. */
+int sw_link_send(sw_link_t *link, sw_wbuf_t *wb)
+{
+	sw_server_t *sw = link->endpoint->sw;
+	sw_wbatch_t *b = sw_wbatch_get(sw);
+	if (b == NULL) {
+		sw_wbuf_put(sw, wb);
+		return PS_ELIMIT;
+	}
+	sw_wbatch_add(b, wb);
+	int rc = sw_link_write(link, b);
+	if (rc != 0)
+		sw_wbatch_free(sw, b);
+	return rc;
+}
+
+/* The next link that is up, round-robin; NULL when none is. */
+sw_link_t *sw_endpoint_pick(sw_endpoint_t *ep)
 {
 	uint32_t n = ep->cfg.connections;
 	for (uint32_t tries = 0; tries < n; tries++) {
 		sw_link_t *link = &ep->link[ep->rr++ % n];
 		if (link->state == SW_LINK_UP)
-			return sw_link_write(link, wb);
+			return link;
 	}
-	return PS_ECLOSED;
+	return NULL;
 }
 
 /* ---- network management ------------------------------------------------ */
@@ -151,15 +169,15 @@ static int send_network(sw_link_t *link, const char *code, uint32_t *stan)
 	int rc = txn_leg_to_iso(&t, 0, &ep->dialect, &msg);
 	if (rc == 0)
 		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, &msg, &ierr);
-	if (rc == 0)
-		rc = sw_link_write(link, wb);
-	else
+	if (rc != 0) {
 		ps_logf(PS_LOG_ERROR, "encode_error", "0800 for %s: %s",
 			ep->cfg.name, iso8583_strerror(rc));
-	if (rc != 0) {
-		sw_wbuf_put(sw, wb); /* a failed write never takes the buffer */
+		sw_wbuf_put(sw, wb);
 		return rc;
 	}
+	rc = sw_link_send(link, wb);
+	if (rc != 0)
+		return rc;
 	*stan = t.leg[0].stan;
 	return 0;
 }
@@ -183,9 +201,11 @@ static void answer_network(sw_link_t *link, const iso8583_msg_t *msg)
 	iso8583_msg_t out;
 	iso8583_error_t ierr;
 	if (txn_answer_to_iso(&req, &ep->dialect, &out) != 0 ||
-	    sw_wbuf_pack(wb, &ep->cfg.chan.framing, &out, &ierr) != 0 ||
-	    sw_link_write(link, wb) != 0)
+	    sw_wbuf_pack(wb, &ep->cfg.chan.framing, &out, &ierr) != 0) {
 		sw_wbuf_put(ep->sw, wb);
+		return;
+	}
+	sw_link_send(link, wb);
 }
 
 static void handle_network_response(sw_link_t *link, const txn_response_t *r)

@@ -203,6 +203,8 @@ int sw_server_create(sw_config_t *cfg, const sw_options_t *opts,
 	uint32_t wbufs = cfg->inflight_max + cfg->saf_inflight_max + 1024;
 	if (sw_table_init(&sw->table, capacity) != 0 ||
 	    ps_pool_init(&sw->wbufs, sizeof(sw_wbuf_t), wbufs) != 0 ||
+	    /* at most one batch per message in flight */
+	    ps_pool_init(&sw->wbatches, sizeof(sw_wbatch_t), wbufs) != 0 ||
 	    sw_saf_init(sw) != 0) {
 		snprintf(err, err_cap, "out of memory for limits.inflight_max %u",
 			 cfg->inflight_max);
@@ -332,6 +334,7 @@ void sw_server_destroy(sw_server_t *sw)
 	sw_saf_free(sw);
 	sw_table_free(&sw->table);
 	ps_pool_free(&sw->wbufs);
+	ps_pool_free(&sw->wbatches);
 	sw_config_free(sw->cfg);
 	free(sw);
 }

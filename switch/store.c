@@ -464,28 +464,84 @@ static int try_commit(sw_server_t *sw)
 	return rc;
 }
 
+/* The write batches of one flush, one per target still open. */
+#define FLUSH_TARGETS_MAX 64
+
+typedef struct flush {
+	sw_wbatch_t *open[FLUSH_TARGETS_MAX];
+	uint32_t gen[FLUSH_TARGETS_MAX];
+	uint32_t count;
+} flush_t;
+
+static void submit(sw_server_t *sw, sw_wbatch_t *b, uint32_t gen)
+{
+	int rc = b->conn != NULL ? sw_conn_write(b->conn, gen, b)
+				 : sw_link_write(b->link, b);
+	/* A target that is gone drops its messages: answers to a closed
+	 * connection, or requests to a link that went down (their legs time
+	 * out and are reversed). */
+	if (rc != 0)
+		sw_wbatch_free(sw, b);
+}
+
+static void submit_at(sw_server_t *sw, flush_t *f, uint32_t i)
+{
+	submit(sw, f->open[i], f->gen[i]);
+	f->open[i] = f->open[--f->count];
+	f->gen[i] = f->gen[f->count];
+}
+
+/* Adds wb to the open batch for its target, opening one if needed. */
+static void batch_message(sw_server_t *sw, flush_t *f, sw_wbuf_t *wb)
+{
+	sw_conn_t *conn = wb->conn;
+	sw_link_t *link = wb->link;
+	if (conn != NULL && !sw_conn_alive(conn, wb->conn_gen)) {
+		sw_wbuf_put(sw, wb);
+		return;
+	}
+	if (conn == NULL && link == NULL)
+		link = sw_endpoint_pick(wb->endpoint);
+	if (conn == NULL && link == NULL) {
+		sw_wbuf_put(sw, wb);
+		return;
+	}
+	uint32_t i = 0;
+	while (i < f->count && (f->open[i]->conn != conn || f->open[i]->link != link))
+		i++;
+	if (i == f->count) {
+		if (f->count == FLUSH_TARGETS_MAX)
+			submit_at(sw, f, 0);
+		sw_wbatch_t *b = sw_wbatch_get(sw);
+		if (b == NULL) { /* sized so it cannot happen; drop, never block */
+			sw_wbuf_put(sw, wb);
+			return;
+		}
+		b->conn = conn;
+		b->link = link;
+		i = f->count++;
+		f->open[i] = b;
+		f->gen[i] = wb->conn_gen;
+	}
+	sw_wbatch_add(f->open[i], wb);
+	if (f->open[i]->count == SW_WBATCH_MAX)
+		submit_at(sw, f, i);
+}
+
 static void flush_outbox(sw_server_t *sw)
 {
 	sw_store_t *s = &sw->store;
 	sw_wbuf_t *wb = s->outbox_head;
 	s->outbox_head = s->outbox_tail = NULL;
 	s->outbox_len = 0;
+	flush_t f = {.count = 0};
 	while (wb != NULL) {
 		sw_wbuf_t *next = wb->next;
-		int rc;
-		if (wb->conn != NULL)
-			rc = sw_conn_write(wb->conn, wb->conn_gen, wb);
-		else if (wb->link != NULL)
-			rc = sw_link_write(wb->link, wb);
-		else
-			rc = sw_endpoint_write(wb->endpoint, wb);
-		/* A target that is gone drops its message: an answer to a
-		 * closed connection, or a request to an endpoint with no link
-		 * up (its leg then times out and is reversed). */
-		if (rc != 0)
-			sw_wbuf_put(sw, wb);
+		batch_message(sw, &f, wb);
 		wb = next;
 	}
+	while (f.count > 0)
+		submit_at(sw, &f, f.count - 1);
 }
 
 static void finish_batch(sw_server_t *sw)
@@ -587,6 +643,29 @@ sw_wbuf_t *sw_wbuf_get(sw_server_t *sw)
 void sw_wbuf_put(sw_server_t *sw, sw_wbuf_t *wb)
 {
 	ps_pool_put(&sw->wbufs, wb);
+}
+
+sw_wbatch_t *sw_wbatch_get(sw_server_t *sw)
+{
+	sw_wbatch_t *b = ps_pool_get(&sw->wbatches);
+	if (b != NULL)
+		b->sw = sw;
+	return b;
+}
+
+void sw_wbatch_add(sw_wbatch_t *b, sw_wbuf_t *wb)
+{
+	PS_ASSERT(b->count < SW_WBATCH_MAX);
+	b->wb[b->count] = wb;
+	b->buf[b->count] = uv_buf_init((char *)wb->data, (unsigned)wb->len);
+	b->count++;
+}
+
+void sw_wbatch_free(sw_server_t *sw, sw_wbatch_t *b)
+{
+	for (uint32_t i = 0; i < b->count; i++)
+		sw_wbuf_put(sw, b->wb[i]);
+	ps_pool_put(&sw->wbatches, b);
 }
 
 int sw_wbuf_pack(sw_wbuf_t *wb, const iso8583_framing_t *framing,

@@ -120,11 +120,11 @@ typedef struct sw_link sw_link_t;
 
 /*
  * A message on its way out: encoded once, held in the outbox until the
- * batch that justifies it is committed, then written; returned to the pool
- * in the write callback (libuv owns it until then).
+ * batch that justifies it is committed, then written as part of a write
+ * batch; returned to the pool in the batch's write callback (libuv owns
+ * it until then).
  */
 typedef struct sw_wbuf {
-	uv_write_t req;
 	struct sw_wbuf *next;      /* outbox chain */
 	sw_server_t *sw;
 	sw_conn_t *conn;           /* target: an inbound connection ... */
@@ -134,6 +134,23 @@ typedef struct sw_wbuf {
 	size_t len;
 	uint8_t data[SW_WBUF_BYTES];
 } sw_wbuf_t;
+
+/*
+ * One write to one socket: the messages of a turn for the same target go
+ * out in a single writev, so a busy link costs one syscall a turn, not one
+ * a message.
+ */
+#define SW_WBATCH_MAX 32
+
+typedef struct sw_wbatch {
+	uv_write_t req;
+	sw_server_t *sw;
+	sw_conn_t *conn;           /* the target: a connection ... */
+	sw_link_t *link;           /* ... or a link */
+	uint32_t count;
+	sw_wbuf_t *wb[SW_WBATCH_MAX];
+	uv_buf_t buf[SW_WBATCH_MAX];
+} sw_wbatch_t;
 
 /* ---- in-memory transactions ------------------------------------------- */
 
@@ -338,6 +355,7 @@ struct sw_server {
 	sw_store_t store;
 	sw_table_t table;
 	ps_pool_t wbufs;
+	ps_pool_t wbatches;
 	sw_listener_t *listener[SW_LISTENERS_MAX * 2]; /* live and retired */
 	uint32_t listener_count;
 	sw_endpoint_t *endpoint[SW_ENDPOINTS_MAX * 2];
@@ -421,6 +439,10 @@ uint32_t sw_txn_count(const sw_server_t *sw);
 /* wbuf helpers (store.c) */
 sw_wbuf_t *sw_wbuf_get(sw_server_t *sw);
 void sw_wbuf_put(sw_server_t *sw, sw_wbuf_t *wb);
+sw_wbatch_t *sw_wbatch_get(sw_server_t *sw);
+void sw_wbatch_add(sw_wbatch_t *b, sw_wbuf_t *wb);
+/* Returns the batch and every message in it to their pools. */
+void sw_wbatch_free(sw_server_t *sw, sw_wbatch_t *b);
 int sw_wbuf_pack(sw_wbuf_t *wb, const iso8583_framing_t *framing,
 		 const iso8583_msg_t *msg, iso8583_error_t *err);
 
@@ -429,7 +451,7 @@ int sw_listener_start(sw_server_t *sw, const sw_listener_cfg_t *cfg,
 		      sw_listener_t **out, char *err, size_t err_cap);
 void sw_listener_retire(sw_listener_t *l);
 bool sw_conn_alive(const sw_conn_t *conn, uint32_t gen);
-int sw_conn_write(sw_conn_t *conn, uint32_t gen, sw_wbuf_t *wb);
+int sw_conn_write(sw_conn_t *conn, uint32_t gen, sw_wbatch_t *b);
 void sw_conn_request_begin(sw_conn_t *conn);
 void sw_conn_request_done(sw_conn_t *conn, uint32_t gen);
 void sw_conn_close(sw_conn_t *conn, const char *why);
@@ -445,8 +467,9 @@ void sw_endpoint_retire(sw_endpoint_t *ep);
 sw_endpoint_t *sw_endpoint_find(sw_server_t *sw, const char *name);
 bool sw_endpoint_up(const sw_endpoint_t *ep);
 uint32_t sw_endpoint_links_up(const sw_endpoint_t *ep);
-int sw_endpoint_write(sw_endpoint_t *ep, sw_wbuf_t *wb);
-int sw_link_write(sw_link_t *link, sw_wbuf_t *wb);
+sw_link_t *sw_endpoint_pick(sw_endpoint_t *ep);
+int sw_link_write(sw_link_t *link, sw_wbatch_t *b);
+int sw_link_send(sw_link_t *link, sw_wbuf_t *wb);
 void sw_endpoint_close_all(sw_server_t *sw);
 bool sw_endpoints_closed(const sw_server_t *sw);
 void sw_endpoint_free_all(sw_server_t *sw);
