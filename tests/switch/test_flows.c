@@ -219,6 +219,90 @@ static void test_live_route_change(void **state)
 	expect_purchase_code("9999000000000002", 100, "15");
 }
 
+/* A route's primary endpoint down: its alternate takes the traffic; all
+ * down: 91. */
+static void test_route_alternates(void **state)
+{
+	(void)state;
+	assert_int_equal(fx_switchctl(&fx, NULL, 0, "routes", "add", "--prefix", "6222029",
+				      "--endpoint", "bank_gone", "--alt", "bank_a", NULL), 0);
+	/* bank_a does not know the card: 14 proves the alternate carried it */
+	expect_purchase_code(A_UNKNOWN, 100, "14");
+	assert_int_equal(fx_switchctl(&fx, NULL, 0, "routes", "add", "--prefix", "6222029",
+				      "--endpoint", "bank_gone", "--alt", "bank_also_gone",
+				      NULL), 0);
+	expect_purchase_code(A_UNKNOWN, 100, "91");
+	assert_int_equal(fx_switchctl(&fx, NULL, 0, "routes", "del", "--prefix", "6222029",
+				      NULL), 0);
+	expect_purchase_code(A_UNKNOWN, 100, "14");
+}
+
+/* An acquirer's reversal advice (0420) for an approved purchase: the
+ * switch reverses it at the issuer and acknowledges (0430). */
+static void test_reversal_advice(void **state)
+{
+	(void)state;
+	int64_t before = fx_balance(&fx, BANK_A, A_SPARE);
+	iso8583_msg_t r;
+	uint8_t buf[2048];
+	assert_true(fx_purchase(&fx, A_SPARE, 4321, 7001, &r, buf, sizeof(buf)));
+	assert_string_equal(fx_field(&r, 39), "00");
+	assert_int_equal(fx_balance(&fx, BANK_A, A_SPARE), before - 4321);
+	const iso8583_dialect_t *d = iso8583_dialect_builtin("ascii");
+	iso8583_msg_t m;
+	iso8583_msg_init(&m, d);
+	iso8583_set_mti(&m, "0420");
+	iso8583_set_str(&m, 2, A_SPARE);
+	iso8583_set_str(&m, 3, "000000");
+	iso8583_set_str(&m, 4, "000000004321");
+	iso8583_set_str(&m, 7, "1125103100");
+	iso8583_set_str(&m, 11, "007002");
+	iso8583_set_str(&m, 32, "48020000");
+	iso8583_set_str(&m, 49, "156");
+	/* the original: MTI, STAN 007001, field 7, acquirer, forwarder */
+	iso8583_set_str(&m, 90, "0200" "007001" "1125103000" "00048020000" "00000000000");
+	int fd = ts_connect(fx.acq, 5000);
+	ts_iso_send(fd, &m);
+	assert_true(ts_iso_recv(fd, d, &r, buf, sizeof(buf), 5000));
+	assert_memory_equal(r.mti, "0430", 4);
+	assert_string_equal(fx_field(&r, 39), "00");
+	assert_string_equal(fx_field(&r, 11), "007002");
+	/* A repeat (0421) is answered the same and reverses nothing twice. */
+	iso8583_set_mti(&m, "0421");
+	ts_iso_send(fd, &m);
+	assert_true(ts_iso_recv(fd, d, &r, buf, sizeof(buf), 5000));
+	assert_string_equal(fx_field(&r, 39), "00");
+	/* An advice for a purchase the switch never saw is acknowledged. */
+	iso8583_set_mti(&m, "0420");
+	iso8583_set_str(&m, 11, "007003");
+	iso8583_set_str(&m, 90, "0200" "009999" "1125103000" "00048020000" "00000000000");
+	ts_iso_send(fd, &m);
+	assert_true(ts_iso_recv(fd, d, &r, buf, sizeof(buf), 5000));
+	assert_string_equal(fx_field(&r, 39), "00");
+	close(fd);
+	assert_true(fx_wait_balance(&fx, BANK_A, A_SPARE, before, 5000));
+	assert_true(fx_wait_saf_empty(&fx, 5000));
+}
+
+/* The logs name accounts masked: first 6 and last 4 digits only. */
+static void test_logs_mask_pans(void **state)
+{
+	(void)state;
+	char log[600];
+	snprintf(log, sizeof(log), "%s/switchd.log", fx.dir);
+	FILE *f = fopen(log, "r");
+	assert_non_null(f);
+	static char text[1 << 22];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_non_null(strstr(text, "622202******0007")); /* the reversals logged it */
+	const char *pans[] = {A_RICH, A_DROP, A_DELAY, A_SPARE, B_SHOP, B_DROP};
+	for (size_t i = 0; i < sizeof(pans) / sizeof(pans[0]); i++)
+		if (strstr(text, pans[i]) != NULL)
+			fail_msg("the switch log shows %s unmasked", pans[i]);
+}
+
 /* The bank posts but never answers: 68, then a reversal voids it. */
 static void test_timeout_reversal(void **state)
 {
@@ -334,6 +418,9 @@ int main(void)
 		cmocka_unit_test(test_credit_timeout_reverses_both),
 		cmocka_unit_test(test_late_response),
 		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_route_alternates),
+		cmocka_unit_test(test_reversal_advice),
+		cmocka_unit_test(test_logs_mask_pans),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
