@@ -6,6 +6,9 @@
 #   make demo       build, then run the demo (scripts/demo.sh)
 #   make test       sanitized build in build/test, then every test (ctest)
 #   make bench      build, then the benchmarks (numbers, never pass/fail)
+#   make bench-js   the codec beside a JavaScript ISO 8583 library (npm)
+#   make bench-pg   the ledger beside PostgreSQL doing the same work
+#   make soak       the switch's kill -9 test, SOAK_ROUNDS seeds
 #   make fuzz       clang libFuzzer build in build/fuzz, each target for
 #                   FUZZ_SECONDS seconds (default 60)
 
@@ -14,7 +17,7 @@ MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 60
 CTEST_ARGS ?=
 
-.PHONY: all build deps demo test bench fuzz clean
+.PHONY: all build deps demo test bench bench-js bench-pg soak fuzz clean
 
 all: build
 
@@ -40,6 +43,19 @@ test: deps
 
 bench: build
 	@scripts/bench.sh
+
+# Comparisons that need more than the project's packages: a JavaScript
+# ISO 8583 library (node, npm) and PostgreSQL doing the ledger's work.
+bench-js: build
+	@scripts/bench-js.sh
+
+bench-pg: build
+	@scripts/bench-ledger-pg.sh
+
+# The kill -9 test, many times with different seeds (the test build).
+SOAK_ROUNDS ?= 20
+soak: test
+	@scripts/soak.sh $(SOAK_ROUNDS)
 
 fuzz: deps
 	@CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPS_FUZZ=ON >/dev/null
