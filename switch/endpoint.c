@@ -264,11 +264,12 @@ static void handle_frame(sw_link_t *link, const uint8_t *data, size_t len)
 			ep->cfg.name, err.field, err.reason);
 		return;
 	}
-	ep->received++;
-	if (strcmp(resp.mti, "0810") == 0)
+	if (strcmp(resp.mti, "0810") == 0) {
 		handle_network_response(link, &resp);
-	else
-		sw_flow_response(ep->sw, ep, &resp);
+		return;
+	}
+	ep->received++; /* like sent: legs only, not network management */
+	sw_flow_response(ep->sw, ep, &resp);
 }
 
 static void link_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
