@@ -87,6 +87,14 @@ static void start_bank(fx_t *fx, int i)
 	int n = 15;
 	if (i == 0 && fx->two_phase_a)
 		argv[n++] = "--two-phase";
+	if (i == 1) {
+		/* bank B speaks jPOS's binary dialect behind a 4-digit ASCII
+		 * length: the switch translates between its channels. */
+		argv[n++] = "--dialect";
+		argv[n++] = "binary";
+		argv[n++] = "--framing";
+		argv[n++] = "ascii4";
+	}
 	for (int k = 0; i == 0 && fx->extra_bank_a_args[k] != NULL; k++)
 		argv[n++] = (char *)fx->extra_bank_a_args[k];
 	argv[n] = NULL;
@@ -132,7 +140,8 @@ void fx_write_config(fx_t *fx)
 		 "  {\"name\": \"bank_a\", \"address\": \"127.0.0.1:%u\", \"dialect\": \"ascii\",\n"
 		 "   \"institution\": \"01020000\", \"timeout_ms\": %d, \"echo_interval_ms\": 1000,\n"
 		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200, \"two_phase\": %s},\n"
-		 "  {\"name\": \"bank_b\", \"address\": \"127.0.0.1:%u\", \"dialect\": \"ascii\",\n"
+		 "  {\"name\": \"bank_b\", \"address\": \"127.0.0.1:%u\", \"dialect\": \"binary\",\n"
+		 "   \"framing\": {\"length\": \"ascii4\"},\n"
 		 "   \"institution\": \"01030000\", \"timeout_ms\": %d, \"echo_interval_ms\": 1000,\n"
 		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200}\n"
 		 " ]\n"

@@ -1,9 +1,10 @@
 /*
  * fixture.h: a payment chain on loopback for switch tests: two banksim
- * banks (A: prefix 622202, institution 01020000; B: prefix 621700,
- * institution 01030000), switchd with a PSP listener (JSON) and an
- * acquirer listener (ISO 8583, ascii dialect), and the routes between
- * them, all on ports the kernel picked. Processes die with the test.
+ * banks (A: prefix 622202, institution 01020000, ascii dialect; B: prefix
+ * 621700, institution 01030000, binary dialect with ASCII lengths),
+ * switchd with a PSP listener (JSON) and an acquirer listener (ISO 8583,
+ * ascii dialect), and the routes between them, all on ports the kernel
+ * picked. Processes die with the test.
  */
 #ifndef PAYSWITCH_TEST_SWITCH_FIXTURE_H
 #define PAYSWITCH_TEST_SWITCH_FIXTURE_H

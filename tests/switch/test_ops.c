@@ -215,6 +215,59 @@ static void test_drain(void **state)
 	assert_true(fx_wait_balance(&fx, 0, A_DROP, 100000, 5000));
 }
 
+static bool wait_endpoint_state(const char *name, const char *state, int timeout_ms)
+{
+	uint64_t end = ts_now_ms() + (uint64_t)timeout_ms;
+	while (ts_now_ms() < end) {
+		json_t *j = ts_control(fx.control, "endpoints");
+		size_t i;
+		json_t *e;
+		bool match = false;
+		json_array_foreach(json_object_get(j, "endpoints"), i, e)
+			if (strcmp(fx_str(e, "name"), name) == 0 &&
+			    strcmp(fx_str(e, "state"), state) == 0)
+				match = true;
+		json_decref(j);
+		if (match)
+			return true;
+		ts_sleep_ms(50);
+	}
+	return false;
+}
+
+/*
+ * A bank that hangs (SIGSTOP: its TCP connections stay open, it answers
+ * nothing). The pay in flight gets 68 and its reversal is queued; unanswered
+ * echo tests take the bank's links down, so new requests get 91 at once;
+ * when the bank thaws, the links come back, the reversal is repeated until
+ * acknowledged, and the money the bank posted late is given back.
+ */
+static void test_frozen_bank(void **state)
+{
+	(void)state;
+	int64_t before = fx_balance(&fx, 0, A_SPARE);
+	int64_t repeats_before = fx_stat(&fx, "stats", "reversals_acknowledged");
+	ts_proc_signal(&fx.bank[0].proc, SIGSTOP);
+	json_t *a = fx_pay(&fx, "FZ-1", A_SPARE, B_SHOP, 1234);
+	assert_string_equal(fx_str(a, "code"), "68");
+	json_decref(a);
+	assert_true(wait_endpoint_state("bank_a", "down", 15000));
+	uint64_t t0 = ts_now_ms();
+	a = fx_pay(&fx, "FZ-2", A_SPARE, B_SHOP, 1);
+	assert_string_equal(fx_str(a, "code"), "91");
+	assert_true(ts_now_ms() - t0 < 500);
+	json_decref(a);
+	assert_true(fx_stat(&fx, "status", "saf_entries") >= 1);
+	ts_proc_signal(&fx.bank[0].proc, SIGCONT);
+	assert_true(wait_endpoint_state("bank_a", "up", 15000));
+	assert_true(fx_wait_saf_empty(&fx, 15000));
+	assert_true(fx_stat(&fx, "stats", "reversals_acknowledged") > repeats_before);
+	assert_true(fx_wait_balance(&fx, 0, A_SPARE, before, 5000));
+	a = fx_pay(&fx, "FZ-3", A_SPARE, B_SHOP, 1);
+	assert_string_equal(fx_str(a, "code"), "00");
+	json_decref(a);
+}
+
 static int setup_bounded(void **state)
 {
 	(void)state;
@@ -306,6 +359,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metrics_and_control, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_drain, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_frozen_bank, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup_bounded, teardown),
 		cmocka_unit_test_setup_teardown(test_two_phase_completion, setup_two_phase,
 						teardown),
