@@ -37,10 +37,13 @@ static void conn_write_cb(uv_write_t *req, int status)
 {
 	sw_wbatch_t *b = req->data;
 	sw_conn_t *conn = b->conn;
+	sw_server_t *sw = b->sw;
 	conn->writes_pending--;
-	sw_wbatch_free(b->sw, b);
+	sw_wbatch_free(sw, b);
 	if (status < 0 && status != UV_ECANCELED)
 		sw_conn_close(conn, uv_strerror(status));
+	else if (sw->stopped && conn->writes_pending == 0)
+		sw_conn_close(conn, "server stopping");
 }
 
 /* Writes a batch of answers; on failure the caller still owns it. */
@@ -494,13 +497,26 @@ void sw_conn_close_idle(sw_server_t *sw)
 	}
 }
 
-void sw_conn_close_all(sw_server_t *sw)
+/*
+ * Closes every connection; without force, those still writing their last
+ * answers are left to close in their write callback, so stopping never
+ * cancels an answer already decided. Returns how many were left open.
+ */
+uint32_t sw_conn_close_all(sw_server_t *sw, bool force)
 {
+	uint32_t lingering = 0;
 	for (uint32_t i = 0; i < sw->listener_count; i++) {
 		sw_conn_t *next;
 		for (sw_conn_t *c = sw->listener[i]->live; c != NULL; c = next) {
 			next = c->next;
+			if (c->closing)
+				continue;
+			if (!force && c->writes_pending > 0) {
+				lingering++;
+				continue;
+			}
 			sw_conn_close(c, "server stopping");
 		}
 	}
+	return lingering;
 }

@@ -249,6 +249,21 @@ static void close_if(uv_handle_t *h)
 		uv_close(h, NULL);
 }
 
+/* How long stopping waits for peers to take their last answers. */
+#define LINGER_MS 2000
+
+static void on_linger_timeout(uv_timer_t *timer)
+{
+	sw_server_t *sw = timer->data;
+	uint32_t left = sw_conn_close_all(sw, false);
+	if (left > 0) {
+		ps_logf(PS_LOG_WARN, "linger_timeout",
+			"%u connections did not take their last answers", left);
+		sw_conn_close_all(sw, true);
+	}
+	close_if((uv_handle_t *)&sw->drain_timer);
+}
+
 /* Everything in flight is answered (or the drain timed out): commit and
  * close every handle, so uv_run() returns. */
 static void stop_now(sw_server_t *sw)
@@ -262,7 +277,7 @@ static void stop_now(sw_server_t *sw)
 	ps_log_uint(l, "saf_entries", sw_saf_entries(sw));
 	ps_log_end(l);
 	sw_listener_close_all(sw);
-	sw_conn_close_all(sw);
+	uint32_t lingering = sw_conn_close_all(sw, false);
 	sw_endpoint_close_all(sw);
 	sw_control_close(sw);
 	sw_metrics_close(sw);
@@ -270,8 +285,11 @@ static void stop_now(sw_server_t *sw)
 	close_if((uv_handle_t *)&sw->batch_idle);
 	close_if((uv_handle_t *)&sw->commit_retry);
 	close_if((uv_handle_t *)&sw->deadline_timer);
-	close_if((uv_handle_t *)&sw->drain_timer);
 	close_if((uv_handle_t *)&sw->saf_timer);
+	if (lingering > 0) /* last answers still being written: wait a little */
+		uv_timer_start(&sw->drain_timer, on_linger_timeout, LINGER_MS, 0);
+	else
+		close_if((uv_handle_t *)&sw->drain_timer);
 	if (sw->signals) {
 		close_if((uv_handle_t *)&sw->sig_hup);
 		close_if((uv_handle_t *)&sw->sig_term);

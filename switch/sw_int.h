@@ -456,7 +456,7 @@ void sw_conn_request_begin(sw_conn_t *conn);
 void sw_conn_request_done(sw_conn_t *conn, uint32_t gen);
 void sw_conn_close(sw_conn_t *conn, const char *why);
 void sw_conn_close_idle(sw_server_t *sw);
-void sw_conn_close_all(sw_server_t *sw);
+uint32_t sw_conn_close_all(sw_server_t *sw, bool force);
 void sw_listener_close_all(sw_server_t *sw);
 
 /* endpoint.c */
