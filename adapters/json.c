@@ -316,6 +316,30 @@ static int parse_line(const char *line, size_t len, json_t **root,
 		    jerr.column, jerr.text);
 }
 
+/* Parses a line in the arena and hands the tree to decode; the tree is
+ * gone when this returns. */
+static int parse_and_decode(const char *line, size_t len, txn_error_t *err,
+			    int (*decode)(json_t *, void *, txn_error_t *),
+			    void *out)
+{
+	int rc = arena_begin();
+	if (rc != 0)
+		return fail(err, rc, "96", "", "no memory for the parse arena");
+	json_t *root;
+	rc = parse_line(line, len, &root, err);
+	if (rc == 0) {
+		rc = decode(root, out, err);
+		json_decref(root);
+	}
+	arena_end();
+	return rc;
+}
+
+static int decode_request_any(json_t *root, void *txn, txn_error_t *err)
+{
+	return decode_request(root, txn, err);
+}
+
 int txn_from_json(const char *line, size_t len, txn_t *txn, txn_error_t *err)
 {
 	txn_init(txn, TXN_KIND_NONE);
@@ -324,17 +348,7 @@ int txn_from_json(const char *line, size_t len, txn_t *txn, txn_error_t *err)
 	if (len >= TXN_JSON_LINE_MAX)
 		return fail(err, TXN_EFORMAT, "30", "",
 			    "line longer than %d bytes", TXN_JSON_LINE_MAX - 1);
-	int rc = arena_begin();
-	if (rc != 0)
-		return fail(err, rc, "96", "", "no memory for the parse arena");
-	json_t *root;
-	rc = parse_line(line, len, &root, err);
-	if (rc == 0) {
-		rc = decode_request(root, txn, err);
-		json_decref(root);
-	}
-	arena_end();
-	return rc;
+	return parse_and_decode(line, len, err, decode_request_any, txn);
 }
 
 /* ---- writing answers ------------------------------------------------- */
@@ -620,20 +634,15 @@ static int decode_answer(json_t *root, txn_answer_t *a, txn_error_t *err)
 	return 0;
 }
 
+static int decode_answer_any(json_t *root, void *answer, txn_error_t *err)
+{
+	return decode_answer(root, answer, err);
+}
+
 int txn_answer_from_json(const char *line, size_t len, txn_answer_t *answer,
 			 txn_error_t *err)
 {
 	memset(answer, 0, sizeof(*answer));
 	memset(err, 0, sizeof(*err));
-	int rc = arena_begin();
-	if (rc != 0)
-		return fail(err, rc, "96", "", "no memory for the parse arena");
-	json_t *root;
-	rc = parse_line(line, len, &root, err);
-	if (rc == 0) {
-		rc = decode_answer(root, answer, err);
-		json_decref(root);
-	}
-	arena_end();
-	return rc;
+	return parse_and_decode(line, len, err, decode_answer_any, answer);
 }

@@ -144,6 +144,9 @@ int ps_parse_u64(const char *s, size_t len, uint64_t *out);
  */
 int ps_format_u64(char *out, size_t width, uint64_t value);
 
+/* The value of one hex digit (either case), or -1. */
+int ps_hex_digit(char c);
+
 /* Upper-case hex of len bytes into out (2*len chars, NUL added). */
 void ps_hex_encode(const uint8_t *in, size_t len, char *out);
 /*
@@ -162,6 +165,17 @@ void ps_mask_pan(const char *pan, size_t len, char *out);
 
 /* Copies at most cap-1 bytes of src and terminates; returns bytes copied. */
 size_t ps_strlcpy(char *dst, const char *src, size_t cap);
+
+/* ---- client sockets (tools, simulators) ------------------------------ */
+
+/*
+ * A blocking connection to address: "host:port" with an IP literal,
+ * "[v6]:port", or "unix:/path". For command-line tools and clients, never
+ * for the event loops. *fd is the caller's to close. PS_EINVAL for an
+ * address that is none of those, PS_EIO when the connect fails (errno
+ * says why).
+ */
+int ps_tcp_connect(const char *address, int *fd);
 
 /* ---- structured logging ---------------------------------------------- */
 

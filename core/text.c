@@ -49,7 +49,7 @@ void ps_hex_encode(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int hex_value(char c)
+int ps_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -67,8 +67,8 @@ int ps_hex_decode(const char *in, size_t len, uint8_t *out, size_t out_cap)
 	if (len / 2 > out_cap)
 		return PS_ENOSPC;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex_value(in[i]);
-		int lo = hex_value(in[i + 1]);
+		int hi = ps_hex_digit(in[i]);
+		int lo = ps_hex_digit(in[i + 1]);
 		if (hi < 0 || lo < 0)
 			return PS_EINVAL;
 		out[i / 2] = (uint8_t)(hi << 4 | lo);

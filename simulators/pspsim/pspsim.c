@@ -13,16 +13,12 @@
  * Exit codes: 0 every request answered, 2 usage, 3 some request got no
  * answer within --timeout-ms, 4 cannot connect or the switch closed.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,32 +57,6 @@ static void usage(FILE *out)
 	      "Sends the script's JSON request lines to switchd's PSP listener and\n"
 	      "prints each answer. docs/protocol.md describes the messages.\n",
 	      out);
-}
-
-static int connect_to(const char *address)
-{
-	const char *colon = strrchr(address, ':');
-	if (colon == NULL)
-		return -1;
-	char host[64];
-	size_t n = (size_t)(colon - address);
-	if (n >= sizeof(host))
-		return -1;
-	memcpy(host, address, n);
-	host[n] = '\0';
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)atoi(colon + 1))};
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
-		return -1;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
 }
 
 static const char *member(json_t *o, const char *key)
@@ -264,8 +234,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pspsim: %s: %s\n", script, strerror(errno));
 		return 2;
 	}
-	p.fd = connect_to(connect_addr);
-	if (p.fd < 0) {
+	if (ps_tcp_connect(connect_addr, &p.fd) != 0) {
 		fprintf(stderr, "pspsim: cannot connect to %s\n", connect_addr);
 		return 4;
 	}

@@ -307,16 +307,10 @@ int ts_run(char *const argv[], const char *stdin_text, char *out, size_t cap,
 
 int ts_try_connect(uint16_t port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
+	char address[32];
+	snprintf(address, sizeof(address), "127.0.0.1:%u", port);
+	int fd;
+	return ps_tcp_connect(address, &fd) == 0 ? fd : -1;
 }
 
 int ts_connect(uint16_t port, int timeout_ms)

@@ -28,17 +28,6 @@ void tool_fail_codec(tool_error_t *e, const iso8583_error_t *err)
 	tool_fail(e, "%s", iso8583_error_format(err, line, sizeof(line)));
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int hex_text_to_bytes(const char *text, size_t len, uint8_t *out, size_t cap,
 		      size_t *out_len, tool_error_t *e)
 {
@@ -48,7 +37,7 @@ int hex_text_to_bytes(const char *text, size_t len, uint8_t *out, size_t cap,
 		char c = text[i];
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
 			continue;
-		int v = hex_nibble(c);
+		int v = ps_hex_digit(c);
 		if (v < 0) {
 			tool_fail(e, "input: '%c' at position %zu is not a hex digit",
 				  c >= 0x20 && c < 0x7F ? c : '?', i);

@@ -10,37 +10,10 @@
  */
 #include "tool.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-static int connect_to(const char *address)
-{
-	const char *colon = strrchr(address, ':');
-	char host[64];
-	if (colon == NULL || (size_t)(colon - address) >= sizeof(host))
-		return -1;
-	memcpy(host, address, (size_t)(colon - address));
-	host[colon - address] = '\0';
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)atoi(colon + 1))};
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
-		return -1;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
-}
 
 /* Reads until one frame is whole or the deadline passes: 1, 0 timeout,
  * -1 closed or a framing error. */
@@ -72,8 +45,8 @@ static int read_frame(int fd, iso8583_framer_t *f, iso8583_frame_t *frame,
 int send_run(const char *address, const iso8583_dialect_t *d,
 	     const iso8583_framing_t *framing, int timeout_ms, bool pretty)
 {
-	int fd = connect_to(address);
-	if (fd < 0) {
+	int fd;
+	if (ps_tcp_connect(address, &fd) != 0) {
 		fprintf(stderr, "iso8583: send: cannot connect to %s\n", address);
 		return 4;
 	}

@@ -6,12 +6,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -52,45 +49,6 @@ static int resolve_control(sc_ctx_t *ctx, char *out, size_t cap)
 		       "which switch? give --control ADDR or --config FILE, or set SWITCHCTL_CONTROL");
 }
 
-static int connect_to(const char *address)
-{
-	if (strncmp(address, "unix:", 5) == 0) {
-		struct sockaddr_un un = {.sun_family = AF_UNIX};
-		if (strlen(address + 5) >= sizeof(un.sun_path))
-			return -1;
-		strcpy(un.sun_path, address + 5);
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&un, sizeof(un)) != 0) {
-			close(fd);
-			return -1;
-		}
-		return fd;
-	}
-	char host[256];
-	const char *colon = strrchr(address, ':');
-	if (colon == NULL || (size_t)(colon - address) >= sizeof(host))
-		return -1;
-	memcpy(host, address, (size_t)(colon - address));
-	host[colon - address] = '\0';
-	char *h = host;
-	if (h[0] == '[') { /* [::1]:7001 */
-		h++;
-		h[strlen(h) - 1] = '\0';
-	}
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-	struct addrinfo *res;
-	if (getaddrinfo(h, colon + 1, &hints, &res) != 0)
-		return -1;
-	int fd = socket(res->ai_family, SOCK_STREAM, 0);
-	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
 /* Sends {"cmd":cmd} and reads one answer line, within the timeout. */
 static int ask(sc_ctx_t *ctx, const char *cmd, json_t **answer)
 {
@@ -98,8 +56,8 @@ static int ask(sc_ctx_t *ctx, const char *cmd, json_t **answer)
 	int rc = resolve_control(ctx, address, sizeof(address));
 	if (rc != SC_EXIT_OK)
 		return rc;
-	int fd = connect_to(address);
-	if (fd < 0)
+	int fd;
+	if (ps_tcp_connect(address, &fd) != 0)
 		return sc_fail(ctx, SC_EXIT_IO, "cannot reach switchd at %s: %s",
 			       address, strerror(errno));
 	char line[128];
