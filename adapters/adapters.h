@@ -67,10 +67,10 @@ enum txn_kind {
 
 /* Where a transaction stands, as stored before each message leaves. */
 enum txn_state {
-	TXN_STATE_NEW = 0,    /* decoded, not yet routed */
-	TXN_STATE_ACTIVE,     /* legs in progress */
-	TXN_STATE_REVERSING,  /* a leg failed; earlier legs being reversed */
-	TXN_STATE_DONE,       /* final answer decided (txn.response) */
+	TXN_STATE_NEW = 0,    /* decoded, not yet recorded */
+	TXN_STATE_ACTIVE,     /* recorded; legs in progress */
+	TXN_STATE_DONE,       /* final answer decided (txn.response); legs
+				 that failed are being reversed in the SAF */
 };
 
 enum txn_leg_state {

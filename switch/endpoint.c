@@ -528,15 +528,6 @@ void sw_endpoint_close_all(sw_server_t *sw)
 	}
 }
 
-bool sw_endpoints_closed(const sw_server_t *sw)
-{
-	for (uint32_t i = 0; i < sw->endpoint_count; i++)
-		for (uint32_t j = 0; j < SW_LINKS_MAX; j++)
-			if (sw->endpoint[i]->link[j].tcp_open)
-				return false;
-	return true;
-}
-
 void sw_endpoint_free_all(sw_server_t *sw)
 {
 	for (uint32_t i = 0; i < sw->endpoint_count; i++) {

@@ -365,7 +365,6 @@ static void finish(sw_server_t *sw, sw_txn_t *st, const char *code,
 		sw_conn_request_done(st->origin, st->origin_gen);
 		st->origin = NULL;
 	}
-	st->answered = true;
 	sw->requests_inflight--;
 	sw_metrics_latency(&sw->metrics, ps_mono_ns() - st->started_ns);
 	if (ps_log_enabled(PS_LOG_DEBUG)) {
@@ -500,7 +499,6 @@ sw_txn_t *sw_flow_load(sw_server_t *sw, uint64_t id)
 	sw_txn_index_id(sw, st);
 	if (st->t.request_id[0] != '\0')
 		sw_txn_index_idem(sw, st);
-	st->answered = true;
 	return st;
 }
 

@@ -189,13 +189,11 @@ int sw_server_create(sw_config_t *cfg, const sw_options_t *opts,
 	}
 	*out = sw;
 	sw->cfg = cfg;
-	sw->opts = *opts;
 	if (opts->config_path != NULL)
 		ps_strlcpy(sw->config_path, opts->config_path, sizeof(sw->config_path));
 	if (opts->ready_file != NULL)
 		ps_strlcpy(sw->ready_file, opts->ready_file, sizeof(sw->ready_file));
 	ps_log_setup("switchd", (enum ps_log_level)cfg->log_level, 2);
-	sw->started_wall_ms = ps_wall_ms();
 	sw->started_mono_ms = ps_mono_ms();
 	uv_loop_init(&sw->loop);
 	sw->loop_open = true;

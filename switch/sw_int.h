@@ -45,7 +45,6 @@
 #define SW_WBUF_BYTES 2048
 #define SW_BATCH_ARENA_BYTES (4u * 1024 * 1024)
 #define SW_BATCH_OPS_MAX 65536
-#define SW_CONTROL_LINE_MAX 4096
 
 enum sw_protocol { SW_PROTO_ISO8583 = 0, SW_PROTO_JSON };
 
@@ -177,7 +176,6 @@ typedef struct sw_txn {
 	bool release;            /* free once the batch is committed */
 	bool release_queued;     /* in the store's release list */
 	bool saf_done;           /* reversal acknowledged: SAF key deleted */
-	bool answered;           /* the origin's answer is queued */
 	uint16_t pins;           /* refunds holding this pay in memory */
 	uint8_t saf_key[16];     /* reversal transmissions: their SAF key */
 	uint64_t started_ns;     /* intake time, for the latency histogram */
@@ -305,7 +303,6 @@ struct sw_endpoint {
 	sw_server_t *sw;
 	sw_endpoint_cfg_t cfg;
 	iso8583_dialect_t dialect;   /* own copy: outlives config reloads */
-	uint32_t index;
 	sw_link_t link[SW_LINKS_MAX];
 	uint32_t rr;
 	uint32_t inflight;
@@ -349,7 +346,6 @@ struct sw_server {
 	uv_loop_t loop;
 	bool loop_open;
 	sw_config_t *cfg;
-	sw_options_t opts;
 	char config_path[SW_PATH_MAX];
 	char ready_file[SW_PATH_MAX];
 	sw_store_t store;
@@ -373,7 +369,6 @@ struct sw_server {
 	sw_http_t *http;
 	sw_metrics_t metrics;
 	saf_due_t *saf_scratch;   /* saf.c: due entries of one tick */
-	uint64_t started_wall_ms;
 	uint64_t started_mono_ms;
 	bool draining;
 	bool stopped;
@@ -471,7 +466,6 @@ sw_link_t *sw_endpoint_pick(sw_endpoint_t *ep);
 int sw_link_write(sw_link_t *link, sw_wbatch_t *b);
 int sw_link_send(sw_link_t *link, sw_wbuf_t *wb);
 void sw_endpoint_close_all(sw_server_t *sw);
-bool sw_endpoints_closed(const sw_server_t *sw);
 void sw_endpoint_free_all(sw_server_t *sw);
 const char *sw_link_state_name(int state);
 
