@@ -96,7 +96,9 @@ enum txn_flags {
 	TXN_F_PIN = 1u << 0,    /* pin_block holds field 52 */
 	TXN_F_REPEAT = 1u << 1, /* a repeat (0401, 0421) */
 	TXN_F_ON_US = 1u << 2,  /* payer and payee at the same bank */
-	TXN_F_BALANCE = 1u << 3 /* balance holds an amount (field 54) */
+	TXN_F_BALANCE = 1u << 3, /* balance holds an amount (field 54) */
+	TXN_F_ADVICE = 1u << 4   /* a reversal sent as an advice: 0420/0421
+				    (an acquirer's advice passed on) */
 };
 
 const char *txn_kind_name(int kind);          /* "pay", "purchase", ... */
@@ -236,7 +238,8 @@ int txn_from_iso(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err);
 /*
  * Encodes the request for leg i of txn into msg (initialised here for the
  * dialect). Financial legs give 0200; a reversal (txn kind REVERSAL) gives
- * 0400, or 0401 when TXN_F_REPEAT is set, with field 90; a completion
+ * 0400, or 0401 when TXN_F_REPEAT is set (0420/0421 with TXN_F_ADVICE),
+ * with field 90; a completion
  * (kind COMPLETION) gives 0220, or 0221, with field 90; a network txn
  * gives 0800 with field 70. The fields point into txn, which must outlive
  * the pack.

@@ -456,7 +456,10 @@ static int encode_leg(const txn_t *txn, const txn_leg_t *l, iso8583_msg_t *msg)
 	bool repeat = (txn->flags & TXN_F_REPEAT) != 0;
 	bool advice = txn->kind == TXN_KIND_REVERSAL ||
 		      txn->kind == TXN_KIND_COMPLETION;
-	const char *mti = txn->kind == TXN_KIND_REVERSAL     ? (repeat ? "0401" : "0400")
+	bool as_advice = (txn->flags & TXN_F_ADVICE) != 0;
+	const char *mti = txn->kind == TXN_KIND_REVERSAL
+				  ? (as_advice ? (repeat ? "0421" : "0420")
+					       : (repeat ? "0401" : "0400"))
 			  : txn->kind == TXN_KIND_COMPLETION ? (repeat ? "0221" : "0220")
 							     : "0200";
 	int rc;

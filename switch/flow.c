@@ -412,7 +412,7 @@ static void two_leg_step(sw_server_t *sw, sw_txn_t *st, unsigned leg)
 		 * its completion advice, sent (and repeated) through the SAF. */
 		sw_endpoint_t *debit_ep = sw_endpoint_find(sw, t->leg[0].endpoint);
 		if (debit_ep != NULL && debit_ep->cfg.two_phase)
-			sw_saf_queue(sw, t, 0, TXN_KIND_COMPLETION);
+			sw_saf_queue(sw, t, 0, TXN_KIND_COMPLETION, 0);
 		take_authorisation(t, 0);
 		finish(sw, st, "00", NULL);
 		return;
@@ -588,8 +588,13 @@ static void advice_start(sw_server_t *sw, sw_txn_t *st)
 		what = "original in flight: timed out and reversed";
 	} else if (orig != NULL && orig->t.leg_count > 0 &&
 		   orig->t.leg[0].state == TXN_LEG_APPROVED) {
-		sw_saf_reverse(sw, &orig->t, 0);
-		what = "original approved: reversal queued";
+		/* Passed on as the acquirer sent it: an advice as an advice
+		 * (0420, repeated 0421), a reversal request as 0400/0401. */
+		bool advice = st->t.kind == TXN_KIND_REVERSAL_ADVICE;
+		sw_saf_queue(sw, &orig->t, 0, TXN_KIND_REVERSAL,
+			     advice ? TXN_F_ADVICE : 0);
+		what = advice ? "original approved: advice passed on to the issuer"
+			      : "original approved: reversal queued";
 	} else if (orig != NULL) {
 		what = "original not approved: nothing to reverse";
 	}

@@ -100,7 +100,8 @@ static bool transmit(sw_server_t *sw, const txn_t *rec, const uint8_t *old_key)
 	return true;
 }
 
-int sw_saf_queue(sw_server_t *sw, const txn_t *parent, unsigned leg, int kind)
+int sw_saf_queue(sw_server_t *sw, const txn_t *parent, unsigned leg, int kind,
+		 uint16_t flags)
 {
 	PS_ASSERT(leg < TXN_LEGS_MAX && sw_is_saf_kind(kind));
 	const txn_leg_t *pl = &parent->leg[leg];
@@ -112,7 +113,9 @@ int sw_saf_queue(sw_server_t *sw, const txn_t *parent, unsigned leg, int kind)
 	rev.protocol = parent->protocol;
 	rev.parent_id = parent->id;
 	rev.parent_leg = (uint8_t)leg;
-	memcpy(rev.mti, kind == TXN_KIND_REVERSAL ? "0400" : "0220", 5);
+	rev.flags = flags;
+	memcpy(rev.mti, kind == TXN_KIND_COMPLETION ? "0220"
+			: (flags & TXN_F_ADVICE) ? "0420" : "0400", 5);
 	ps_strlcpy(rev.request_id, parent->request_id, sizeof(rev.request_id));
 	ps_strlcpy(rev.participant, parent->participant, sizeof(rev.participant));
 	ps_strlcpy(rev.payer, parent->payer, sizeof(rev.payer));

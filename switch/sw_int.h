@@ -485,11 +485,14 @@ void sw_format_transmit(uint64_t wall_ms, char out[11]);
 void sw_format_local(uint64_t wall_ms, char time_out[7], char date_out[5]);
 
 /* saf.c */
-int sw_saf_queue(sw_server_t *sw, const txn_t *parent, unsigned leg, int kind);
+/* Queues a reversal or a completion advice of the parent's leg; flags
+ * (TXN_F_ADVICE) go on the queued record. */
+int sw_saf_queue(sw_server_t *sw, const txn_t *parent, unsigned leg, int kind,
+		 uint16_t flags);
 static inline int sw_saf_reverse(sw_server_t *sw, const txn_t *parent,
 				 unsigned leg)
 {
-	return sw_saf_queue(sw, parent, leg, TXN_KIND_REVERSAL);
+	return sw_saf_queue(sw, parent, leg, TXN_KIND_REVERSAL, 0);
 }
 /* Reversals and completion advices live in the SAF queue, not inflight. */
 static inline bool sw_is_saf_kind(int kind)

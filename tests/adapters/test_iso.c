@@ -176,15 +176,21 @@ static void test_reversal_and_completion(void **state)
 	const struct {
 		int kind;
 		bool repeat;
+		uint16_t flags;
 		const char *mti;
-	} cases[] = {{TXN_KIND_REVERSAL, false, "0400"},
-		     {TXN_KIND_REVERSAL, true, "0401"},
-		     {TXN_KIND_COMPLETION, false, "0220"},
-		     {TXN_KIND_COMPLETION, true, "0221"}};
-	for (size_t i = 0; i < 4; i++) {
+		int decoded;
+		const char *answer;
+	} cases[] = {
+		{TXN_KIND_REVERSAL, false, 0, "0400", TXN_KIND_REVERSAL, "0410"},
+		{TXN_KIND_REVERSAL, true, 0, "0401", TXN_KIND_REVERSAL, "0410"},
+		{TXN_KIND_REVERSAL, false, TXN_F_ADVICE, "0420", TXN_KIND_REVERSAL_ADVICE, "0430"},
+		{TXN_KIND_REVERSAL, true, TXN_F_ADVICE, "0421", TXN_KIND_REVERSAL_ADVICE, "0430"},
+		{TXN_KIND_COMPLETION, false, 0, "0220", TXN_KIND_COMPLETION, "0230"},
+		{TXN_KIND_COMPLETION, true, 0, "0221", TXN_KIND_COMPLETION, "0230"}};
+	for (size_t i = 0; i < 6; i++) {
 		txn_t rev = t;
 		rev.kind = (uint8_t)cases[i].kind;
-		rev.flags = cases[i].repeat ? TXN_F_REPEAT : 0;
+		rev.flags = (uint16_t)((cases[i].repeat ? TXN_F_REPEAT : 0) | cases[i].flags);
 		strcpy(rev.original_data, od);
 		rev.leg[0].kind = (uint8_t)cases[i].kind;
 		rev.leg[0].stan = 124;
@@ -196,7 +202,7 @@ static void test_reversal_and_completion(void **state)
 		txn_t bank;
 		txn_error_t err;
 		assert_int_equal(txn_from_iso(&back, &bank, &err), 0);
-		assert_int_equal(bank.kind, cases[i].kind);
+		assert_int_equal(bank.kind, cases[i].decoded);
 		assert_string_equal(bank.original_data, od);
 		assert_int_equal(bank.amount, 12850);
 		assert_int_equal((bank.flags & TXN_F_REPEAT) != 0, cases[i].repeat);
@@ -204,7 +210,7 @@ static void test_reversal_and_completion(void **state)
 		strcpy(bank.response, "00");
 		iso8583_msg_t ans;
 		assert_int_equal(txn_answer_to_iso(&bank, dialect, &ans), 0);
-		assert_memory_equal(ans.mti, cases[i].kind == TXN_KIND_REVERSAL ? "0410" : "0230", 4);
+		assert_memory_equal(ans.mti, cases[i].answer, 4);
 		assert_true(iso8583_has(&ans, 90));
 	}
 }
