@@ -471,6 +471,7 @@ static void config_defaults(sw_config_t *cfg)
 	cfg->reversal_attempts_max = 20;
 	cfg->reversal_expiry_ms = (uint64_t)86400000;
 	cfg->saf_scan_max = 256;
+	cfg->retention_ms = (uint64_t)30 * 86400000;
 	cfg->drain_ms = 15000;
 }
 
@@ -478,7 +479,8 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 {
 	static const char *const keys[] = {
 		"institution", "lmdb", "log", "control", "metrics", "limits",
-		"reversal", "drain_ms", "listeners", "endpoints", NULL};
+		"reversal", "retention_ms", "drain_ms", "listeners", "endpoints",
+		NULL};
 	sw_config_t *cfg = c->cfg;
 	int rc;
 	if (!json_is_object(root))
@@ -491,6 +493,8 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 	    (rc = get_str(c, root, "metrics", cfg->metrics,
 			  sizeof(cfg->metrics), false)) ||
 	    (rc = get_u32(c, root, "drain_ms", &cfg->drain_ms, 0, 3600000)) ||
+	    (rc = get_u64(c, root, "retention_ms", &cfg->retention_ms, 0,
+			  (uint64_t)3650 * 86400000)) ||
 	    (rc = parse_store_and_limits(c, root)))
 		return rc;
 	if (!ps_is_digits(cfg->institution, strlen(cfg->institution)) ||

@@ -201,7 +201,7 @@ static json_t *cmd_stats(sw_server_t *sw)
 				 ? (double)m->latency_sum_us / 1000.0 / (double)m->latency_count
 				 : 0.0;
 	return json_pack(
-		"{s:b, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+		"{s:b, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
 		"ok", 1, "requests", requests, "answers", answers,
 		"format_errors", (json_int_t)m->format_errors,
 		"duplicates", (json_int_t)m->duplicates,
@@ -211,6 +211,7 @@ static json_t *cmd_stats(sw_server_t *sw)
 		"reversals_queued", (json_int_t)m->reversals_queued,
 		"reversals_acknowledged", (json_int_t)m->reversals_acked,
 		"reversals_expired", (json_int_t)m->reversals_expired,
+		"purged", (json_int_t)m->purged,
 		"commits", (json_int_t)m->commits,
 		"commit_failures", (json_int_t)m->commit_failures,
 		"latency_mean_ms", mean_ms);

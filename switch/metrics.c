@@ -142,6 +142,8 @@ int sw_metrics_render(sw_server_t *sw, ps_buf_t *out)
 		m->reversals_acked);
 	counter(out, "reversals_expired_total", "Reversals given up (need an operator).",
 		m->reversals_expired);
+	counter(out, "purged_total", "Finished transactions forgotten after retention_ms.",
+		m->purged);
 	counter(out, "commits_total", "Group commits.", m->commits);
 	counter(out, "commit_failures_total", "Group commits that failed.",
 		m->commit_failures);

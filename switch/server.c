@@ -139,7 +139,7 @@ static int start_handles(sw_server_t *sw)
 	uint64_t every = sw->cfg->reversal_retry_ms / 2;
 	every = every < 20 ? 20 : every > 1000 ? 1000 : every;
 	uv_timer_start(&sw->saf_timer, sw_saf_tick, every, every);
-	return 0;
+	return sw_retain_start(sw);
 }
 
 static int start_network(sw_server_t *sw, char *err, size_t err_cap)
@@ -284,6 +284,7 @@ static void stop_now(sw_server_t *sw)
 	close_if((uv_handle_t *)&sw->commit_retry);
 	close_if((uv_handle_t *)&sw->deadline_timer);
 	close_if((uv_handle_t *)&sw->saf_timer);
+	close_if((uv_handle_t *)&sw->retain_timer);
 	if (lingering > 0) /* last answers still being written: wait a little */
 		uv_timer_start(&sw->drain_timer, on_linger_timeout, LINGER_MS, 0);
 	else
@@ -348,6 +349,7 @@ void sw_server_destroy(sw_server_t *sw)
 	sw_endpoint_free_all(sw);
 	free(sw->control);
 	sw_saf_free(sw);
+	sw_retain_free(sw);
 	sw_table_free(&sw->table);
 	ps_pool_free(&sw->wbufs);
 	ps_pool_free(&sw->wbatches);

@@ -102,6 +102,7 @@ struct sw_config {
 	uint32_t reversal_attempts_max;
 	uint64_t reversal_expiry_ms;
 	uint32_t saf_scan_max;
+	uint64_t retention_ms;          /* finished records kept; 0 forever */
 	uint32_t drain_ms;
 	uint32_t listener_count;
 	sw_listener_cfg_t listener[SW_LISTENERS_MAX];
@@ -325,6 +326,7 @@ typedef struct sw_metrics {
 	uint64_t reversals_queued;
 	uint64_t reversals_acked;
 	uint64_t reversals_expired;
+	uint64_t purged;                 /* finished records past retention */
 	uint64_t commits;
 	uint64_t commit_failures;
 	uint64_t batch_ops;
@@ -362,6 +364,7 @@ struct sw_server {
 	uv_timer_t commit_retry;  /* wakes the loop after a failed commit */
 	uv_timer_t deadline_timer;
 	uv_timer_t saf_timer;
+	uv_timer_t retain_timer;
 	uv_timer_t drain_timer;
 	uv_signal_t sig_hup, sig_term, sig_int;
 	bool signals;
@@ -369,6 +372,7 @@ struct sw_server {
 	sw_http_t *http;
 	sw_metrics_t metrics;
 	saf_due_t *saf_scratch;   /* saf.c: due entries of one tick */
+	txn_t *retain_scratch;    /* retain.c: expired records of one tick */
 	uint64_t started_mono_ms;
 	bool draining;
 	bool stopped;
@@ -505,6 +509,9 @@ void sw_saf_deadline(sw_server_t *sw, sw_txn_t *rev);
 void sw_saf_tick(uv_timer_t *timer);
 int sw_recover(sw_server_t *sw, char *err, size_t err_cap);
 int sw_saf_init(sw_server_t *sw);
+/* retain.c */
+int sw_retain_start(sw_server_t *sw);
+void sw_retain_free(sw_server_t *sw);
 void sw_saf_free(sw_server_t *sw);
 
 /* control.c */

@@ -112,7 +112,10 @@ static void start_bank(fx_t *fx, int i)
 void fx_write_config(fx_t *fx)
 {
 	char text[4096];
-	char psp2[256] = "";
+	char psp2[256] = "", retention[64] = "";
+	if (fx->retention_ms > 0)
+		snprintf(retention, sizeof(retention), " \"retention_ms\": %llu,\n",
+			 (unsigned long long)fx->retention_ms);
 	if (fx->second_psp_listener)
 		snprintf(psp2, sizeof(psp2),
 			 "  {\"name\": \"psp2\", \"address\": \"127.0.0.1:0\", \"protocol\": \"json\",\n"
@@ -127,6 +130,7 @@ void fx_write_config(fx_t *fx)
 		 " \"limits\": {\"inflight_max\": 2000},\n"
 		 " \"reversal\": {\"retry_ms\": 100, \"retry_max_ms\": 1000},\n"
 		 " \"drain_ms\": 5000,\n"
+		 "%s"
 		 " \"listeners\": [\n"
 		 "%s"
 		 "  {\"name\": \"psp\", \"address\": \"127.0.0.1:0\", \"protocol\": \"json\",\n"
@@ -146,7 +150,8 @@ void fx_write_config(fx_t *fx)
 		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200}\n"
 		 " ]\n"
 		 "}\n",
-		 fx->lmdb, fx->sync ? "true" : "false", psp2, fx->inflight_per_conn_max,
+		 fx->lmdb, fx->sync ? "true" : "false", retention, psp2,
+		 fx->inflight_per_conn_max,
 		 fx->connections_max, fx->inflight_per_conn_max, fx->bank[0].port,
 		 fx->timeout_ms, fx->two_phase_a ? "true" : "false", fx->bank[1].port,
 		 fx->timeout_ms);

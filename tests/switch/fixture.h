@@ -42,6 +42,7 @@ typedef struct fx {
 	bool sync;
 	bool two_phase_a;         /* bank A holds debits until a 0220 */
 	bool second_psp_listener; /* a listener "psp2" too (reload tests) */
+	uint64_t retention_ms;    /* 0: the switch's default */
 	const char *extra_bank_a_args[8];
 } fx_t;
 

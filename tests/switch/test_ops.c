@@ -320,6 +320,46 @@ static void test_bounds(void **state)
 	assert_true(fx_wait_saf_empty(&fx, 5000));
 }
 
+static int setup_retention(void **state)
+{
+	(void)state;
+	fx_init(&fx, "retain");
+	fx.retention_ms = 1500;
+	fx_start(&fx);
+	return 0;
+}
+
+/* Finished records are forgotten after retention_ms: a query then says
+ * unknown (25), and the same id is a new request. */
+static void test_retention(void **state)
+{
+	(void)state;
+	int64_t before = fx_balance(&fx, 0, A_RICH);
+	json_t *a = fx_pay(&fx, "RT-1", A_RICH, B_SHOP, 100);
+	assert_string_equal(fx_str(a, "code"), "00");
+	char first_txn[32];
+	snprintf(first_txn, sizeof(first_txn), "%s", fx_str(a, "txn"));
+	json_decref(a);
+	a = fx_call(&fx, "{\"op\":\"query\",\"id\":\"RQ-1\",\"target\":\"RT-1\"}");
+	assert_string_equal(fx_str(a, "state"), "done");
+	json_decref(a);
+	uint64_t end = ts_now_ms() + 15000;
+	bool forgotten = false;
+	while (!forgotten && ts_now_ms() < end) {
+		ts_sleep_ms(200);
+		a = fx_call(&fx, "{\"op\":\"query\",\"id\":\"RQ-2\",\"target\":\"RT-1\"}");
+		forgotten = strcmp(fx_str(a, "code"), "25") == 0;
+		json_decref(a);
+	}
+	assert_true(forgotten);
+	assert_true(fx_stat(&fx, "stats", "purged") >= 1);
+	a = fx_pay(&fx, "RT-1", A_RICH, B_SHOP, 100);
+	assert_string_equal(fx_str(a, "code"), "00");
+	assert_string_not_equal(fx_str(a, "txn"), first_txn);
+	json_decref(a);
+	assert_int_equal(fx_balance(&fx, 0, A_RICH), before - 200);
+}
+
 static int setup_two_phase(void **state)
 {
 	(void)state;
@@ -363,6 +403,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bounds, setup_bounded, teardown),
 		cmocka_unit_test_setup_teardown(test_two_phase_completion, setup_two_phase,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup_retention, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
