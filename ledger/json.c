@@ -225,11 +225,14 @@ static int transfer_field(const char *key, json_t *v, ledger_transfer_t *t,
 	FAIL(err, "%.48s: unknown key", key);
 }
 
-int ledger_json_parse_transfer(const char *text, size_t len,
-			       ledger_transfer_t *out, char *err)
+/*
+ * Parses one JSON object with field() for each key: the same bounds, the
+ * same "unknown key" and "id: missing" rules for accounts and transfers.
+ */
+static int parse_object(const char *text, size_t len, void *out,
+			int (*field)(const char *, json_t *, void *, char *),
+			char *err)
 {
-	PS_ASSERT(out != NULL && err != NULL);
-	memset(out, 0, sizeof(*out));
 	err[0] = '\0';
 	if (len > LEDGER_JSON_LINE_MAX)
 		FAIL(err, "line longer than %d bytes", LEDGER_JSON_LINE_MAX);
@@ -241,7 +244,7 @@ int ledger_json_parse_transfer(const char *text, size_t len,
 	int rc = 0;
 	json_object_foreach(root, key, v)
 	{
-		rc = transfer_field(key, v, out, err);
+		rc = field(key, v, out, err);
 		if (rc != 0)
 			break;
 	}
@@ -251,6 +254,19 @@ int ledger_json_parse_transfer(const char *text, size_t len,
 	}
 	json_decref(root);
 	return rc;
+}
+
+static int transfer_field_any(const char *key, json_t *v, void *t, char *err)
+{
+	return transfer_field(key, v, t, err);
+}
+
+int ledger_json_parse_transfer(const char *text, size_t len,
+			       ledger_transfer_t *out, char *err)
+{
+	PS_ASSERT(out != NULL && err != NULL);
+	memset(out, 0, sizeof(*out));
+	return parse_object(text, len, out, transfer_field_any, err);
 }
 
 static int account_field(const char *key, json_t *v, ledger_account_t *a,
@@ -291,32 +307,17 @@ static int account_field(const char *key, json_t *v, ledger_account_t *a,
 	FAIL(err, "%.48s: unknown key", key);
 }
 
+static int account_field_any(const char *key, json_t *v, void *a, char *err)
+{
+	return account_field(key, v, a, err);
+}
+
 int ledger_json_parse_account(const char *text, size_t len,
 			      ledger_account_t *out, char *err)
 {
 	PS_ASSERT(out != NULL && err != NULL);
 	memset(out, 0, sizeof(*out));
-	err[0] = '\0';
-	if (len > LEDGER_JSON_LINE_MAX)
-		FAIL(err, "line longer than %d bytes", LEDGER_JSON_LINE_MAX);
-	json_t *root = load_object(text, len, err);
-	if (root == NULL)
-		return PS_EFORMAT;
-	const char *key;
-	json_t *v;
-	int rc = 0;
-	json_object_foreach(root, key, v)
-	{
-		rc = account_field(key, v, out, err);
-		if (rc != 0)
-			break;
-	}
-	if (rc == 0 && json_object_get(root, "id") == NULL) {
-		snprintf(err, LEDGER_JSON_ERROR_MAX, "id: missing");
-		rc = PS_EFORMAT;
-	}
-	json_decref(root);
-	return rc;
+	return parse_object(text, len, out, account_field_any, err);
 }
 
 /* ---- output ------------------------------------------------------------ */

@@ -200,21 +200,13 @@ static json_t *cmd_stats(sw_server_t *sw)
 	double mean_ms = m->latency_count
 				 ? (double)m->latency_sum_us / 1000.0 / (double)m->latency_count
 				 : 0.0;
-	return json_pack(
-		"{s:b, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
-		"ok", 1, "requests", requests, "answers", answers,
-		"format_errors", (json_int_t)m->format_errors,
-		"duplicates", (json_int_t)m->duplicates,
-		"refused_bound", (json_int_t)m->refused_bound,
-		"timeouts", (json_int_t)m->timeouts,
-		"late_responses", (json_int_t)m->late_responses,
-		"reversals_queued", (json_int_t)m->reversals_queued,
-		"reversals_acknowledged", (json_int_t)m->reversals_acked,
-		"reversals_expired", (json_int_t)m->reversals_expired,
-		"purged", (json_int_t)m->purged,
-		"commits", (json_int_t)m->commits,
-		"commit_failures", (json_int_t)m->commit_failures,
-		"latency_mean_ms", mean_ms);
+	json_t *out = json_pack("{s:b, s:o, s:o}", "ok", 1, "requests", requests,
+				"answers", answers);
+	for (size_t i = 0; i < sw_counter_count; i++)
+		json_object_set_new(out, sw_counters[i].name,
+				    json_integer((json_int_t)sw_counter_value(m, &sw_counters[i])));
+	json_object_set_new(out, "latency_mean_ms", json_real(mean_ms));
+	return out;
 }
 
 static json_t *error_json(const char *fmt, const char *detail)

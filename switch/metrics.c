@@ -28,6 +28,32 @@ static void observe(uint64_t *buckets, uint64_t *count, uint64_t *sum_us,
 	*sum_us += us;
 }
 
+#define COUNTER(field, name, help) {name, help, offsetof(sw_metrics_t, field)}
+
+const sw_counter_t sw_counters[] = {
+	COUNTER(format_errors, "format_errors", "Requests that could not be decoded."),
+	COUNTER(duplicates, "duplicates", "Requests seen before."),
+	COUNTER(refused_bound, "refused", "Requests refused because a bound was reached."),
+	COUNTER(timeouts, "timeouts", "Legs with no response by their deadline."),
+	COUNTER(late_responses, "late_responses", "Responses after their deadline."),
+	COUNTER(reversals_queued, "reversals_queued", "Reversals and completion advices queued."),
+	COUNTER(reversals_acked, "reversals_acknowledged",
+		"Reversals and completion advices acknowledged."),
+	COUNTER(reversals_expired, "reversals_expired",
+		"Reversals and completion advices given up (need an operator)."),
+	COUNTER(purged, "purged", "Finished transactions forgotten after retention_ms."),
+	COUNTER(commits, "commits", "Group commits."),
+	COUNTER(commit_failures, "commit_failures", "Group commits that failed."),
+};
+const size_t sw_counter_count = PS_ARRAY_LEN(sw_counters);
+
+uint64_t sw_counter_value(const sw_metrics_t *m, const sw_counter_t *c)
+{
+	uint64_t v;
+	memcpy(&v, (const uint8_t *)m + c->offset, sizeof(v));
+	return v;
+}
+
 void sw_metrics_latency(sw_metrics_t *m, uint64_t elapsed_ns)
 {
 	observe(m->latency_bucket, &m->latency_count, &m->latency_sum_us,
@@ -62,13 +88,6 @@ static void histogram(ps_buf_t *out, const char *name, const char *help,
 		      name, cumulative);
 	ps_buf_printf(out, "payswitch_%s_sum %.6f\n", name, (double)sum_us / 1e6);
 	ps_buf_printf(out, "payswitch_%s_count %" PRIu64 "\n", name, count);
-}
-
-static void counter(ps_buf_t *out, const char *name, const char *help,
-		    uint64_t value)
-{
-	header(out, name, "counter", help);
-	ps_buf_printf(out, "payswitch_%s %" PRIu64 "\n", name, value);
 }
 
 static void gauge(ps_buf_t *out, const char *name, const char *help,
@@ -128,25 +147,14 @@ int sw_metrics_render(sw_server_t *sw, ps_buf_t *out)
 	gauge(out, "saf_entries", "Reversals waiting in the store-and-forward queue.",
 	      sw_saf_entries(sw));
 	gauge(out, "draining", "1 while the switch drains.", sw->draining);
-	counter(out, "format_errors_total", "Requests that could not be decoded.",
-		m->format_errors);
-	counter(out, "duplicates_total", "Requests seen before.", m->duplicates);
-	counter(out, "refused_total", "Requests refused because a bound was reached.",
-		m->refused_bound);
-	counter(out, "timeouts_total", "Legs with no response by their deadline.",
-		m->timeouts);
-	counter(out, "late_responses_total", "Responses after their deadline.",
-		m->late_responses);
-	counter(out, "reversals_queued_total", "Reversals queued.", m->reversals_queued);
-	counter(out, "reversals_acknowledged_total", "Reversals acknowledged.",
-		m->reversals_acked);
-	counter(out, "reversals_expired_total", "Reversals given up (need an operator).",
-		m->reversals_expired);
-	counter(out, "purged_total", "Finished transactions forgotten after retention_ms.",
-		m->purged);
-	counter(out, "commits_total", "Group commits.", m->commits);
-	counter(out, "commit_failures_total", "Group commits that failed.",
-		m->commit_failures);
+	for (size_t i = 0; i < sw_counter_count; i++) {
+		const sw_counter_t *c = &sw_counters[i];
+		ps_buf_printf(out, "# HELP payswitch_%s_total %s\n"
+			      "# TYPE payswitch_%s_total counter\n"
+			      "payswitch_%s_total %" PRIu64 "\n",
+			      c->name, c->help, c->name, c->name,
+			      sw_counter_value(m, c));
+	}
 	render_endpoints(sw, out);
 	return 0;
 }

@@ -528,6 +528,18 @@ void sw_metrics_latency(sw_metrics_t *m, uint64_t elapsed_ns);
 void sw_metrics_commit(sw_metrics_t *m, uint64_t elapsed_ns);
 int sw_metrics_render(sw_server_t *sw, ps_buf_t *out);
 
+/* The plain counters, once: Prometheus and `switchctl stats` both read
+ * this table, so a counter added here shows in both. */
+typedef struct sw_counter {
+	const char *name;   /* stats key; Prometheus adds "_total" */
+	const char *help;
+	size_t offset;      /* of its uint64_t in sw_metrics_t */
+} sw_counter_t;
+
+extern const sw_counter_t sw_counters[];
+extern const size_t sw_counter_count;
+uint64_t sw_counter_value(const sw_metrics_t *m, const sw_counter_t *c);
+
 /* server.c */
 void sw_server_maybe_finish_drain(sw_server_t *sw);
 int sw_parse_bind(const char *host, uint16_t port, struct sockaddr_storage *out);

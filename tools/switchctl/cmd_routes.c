@@ -278,6 +278,22 @@ static int routes_add(sc_ctx_t *ctx, int argc, char **argv)
 
 /* ---- del, enable, disable --------------------------------------------- */
 
+/* At most one positional argument and no options of its own (global
+ * options may still appear): *out is it, or NULL. */
+static int one_argument(sc_ctx_t *ctx, const char *command, int argc,
+			char **argv, const char **out)
+{
+	args_t a = {argc, argv, 0};
+	int rc;
+	*out = NULL;
+	while ((rc = next_arg(ctx, &a)) > 0) {
+		if (is_option(a.argv[a.i]) || *out != NULL)
+			return unknown_arg(ctx, command, a.argv[a.i]);
+		*out = a.argv[a.i++];
+	}
+	return rc < 0 ? -rc : SC_EXIT_OK;
+}
+
 /* The prefix as --prefix P or as the one positional argument. */
 static int parse_prefix_arg(sc_ctx_t *ctx, const char *command, int argc,
 			    char **argv, const char **prefix)
@@ -413,16 +429,10 @@ static void print_lookup_json(const char *pan, int code, const route_t *all,
 
 static int routes_lookup(sc_ctx_t *ctx, int argc, char **argv)
 {
-	args_t a = {argc, argv, 0};
-	const char *pan = NULL;
-	int rc;
-	while ((rc = next_arg(ctx, &a)) > 0) {
-		if (is_option(a.argv[a.i]) || pan != NULL)
-			return unknown_arg(ctx, "lookup", a.argv[a.i]);
-		pan = a.argv[a.i++];
-	}
-	if (rc < 0)
-		return -rc;
+	const char *pan;
+	int rc = one_argument(ctx, "lookup", argc, argv, &pan);
+	if (rc != SC_EXIT_OK)
+		return rc;
 	if (pan == NULL)
 		return sc_fail(ctx, SC_EXIT_USAGE, "routes lookup: which number? (routes lookup PAN)");
 	size_t len = strlen(pan);
@@ -611,16 +621,10 @@ static int write_routes(sc_ctx_t *ctx, MDB_txn *txn, FILE *out, size_t *count)
 
 static int routes_export(sc_ctx_t *ctx, int argc, char **argv)
 {
-	args_t a = {argc, argv, 0};
-	const char *path = NULL;
-	int rc;
-	while ((rc = next_arg(ctx, &a)) > 0) {
-		if (is_option(a.argv[a.i]) || path != NULL)
-			return unknown_arg(ctx, "export", a.argv[a.i]);
-		path = a.argv[a.i++];
-	}
-	if (rc < 0)
-		return -rc;
+	const char *path;
+	int rc = one_argument(ctx, "export", argc, argv, &path);
+	if (rc != SC_EXIT_OK)
+		return rc;
 	bool to_stdout = path == NULL || strcmp(path, "-") == 0;
 	if ((rc = sc_open_store(ctx, false)) != 0)
 		return rc;
