@@ -562,6 +562,7 @@ int txn_request_to_json(const txn_t *txn, char *out, size_t cap,
 	jw_str(&w, "op", txn_kind_name(txn->kind));
 	switch (txn->kind) {
 	case TXN_KIND_HELLO:
+		jw_opt(&w, "id", txn->request_id); /* optional on hello */
 		jw_str(&w, "participant", txn->participant);
 		break;
 	case TXN_KIND_PAY:

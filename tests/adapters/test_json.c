@@ -270,6 +270,13 @@ static void test_request_round_trip(void **state)
 	assert_int_equal(back.kind, TXN_KIND_REFUND);
 	assert_string_equal(back.original_id, "P9");
 	assert_int_equal(back.amount, 7);
+	/* A hello may carry an id; it must survive the trip (a fuzzer found
+	 * the encoder dropping it). */
+	assert_int_equal(decode("{\"op\":\"hello\",\"id\":\"H1\",\"participant\":\"PSP01\"}",
+				&t, &err), 0);
+	assert_int_equal(txn_request_to_json(&t, out, sizeof(out), &len), 0);
+	assert_int_equal(txn_from_json(out, len - 1, &back, &err), 0);
+	assert_memory_equal(&t, &back, sizeof(t));
 }
 
 static void test_hostile_input_is_bounded(void **state)
