@@ -38,6 +38,7 @@
 #include "iso8583.h"
 
 #define TXN_FORMAT 1
+#define TXN_HEADER_MAX 64 /* = the largest fixed header a channel may have */
 #define TXN_LEGS_MAX 3
 #define TXN_JSON_LINE_MAX (16 * 1024) /* a PSP line, newline included */
 #define TXN_AMOUNT_MAX 999999999999ll /* n12 */
@@ -173,6 +174,8 @@ typedef struct txn {
 	char original_data[43]; /* field 90: MTI, STAN, 7, 32, 33 of the
 				   original */
 	char receiver[12];      /* field 100 */
+	uint8_t header_len;     /* the origin's fixed frame header (TPDU...) */
+	uint8_t header[TXN_HEADER_MAX]; /* echoed on the answer */
 
 	/* Parties and money. */
 	char payer[20];         /* debited account or card (field 2/102) */

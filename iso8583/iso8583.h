@@ -398,5 +398,12 @@ size_t iso8583_frame_length_bytes(const iso8583_framing_t *cfg);
  */
 int iso8583_frame_write_length(const iso8583_framing_t *cfg, size_t body_len,
 			       uint8_t *out);
+/*
+ * The fixed header of an answer, from the request's header of len bytes:
+ * a copy, except that a 5-byte TPDU (id 0x60) has its destination and
+ * source addresses swapped, as terminals and NAC gateways expect. reply
+ * may not overlap request.
+ */
+void iso8583_header_reply(const uint8_t *request, size_t len, uint8_t *reply);
 
 #endif /* PAYSWITCH_ISO8583_H */

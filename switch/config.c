@@ -214,7 +214,7 @@ static int parse_framing(cfg_ctx_t *c, json_t *obj, sw_channel_cfg_t *chan)
 	}
 	chan->framing.length_header = (uint8_t)lh;
 	uint32_t header = 0;
-	if ((rc = get_u32(c, f, "header_bytes", &header, 0, 64)))
+	if ((rc = get_u32(c, f, "header_bytes", &header, 0, TXN_HEADER_MAX)))
 		goto out;
 	chan->framing.header_bytes = (uint16_t)header;
 out:

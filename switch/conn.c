@@ -150,7 +150,17 @@ static void conn_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
  * fault. Without field 11 no answer could be matched by the peer, so the
  * connection is closed instead: a clear signal beats a silent timeout.
  */
-static void answer_format_error(sw_conn_t *conn, const iso8583_msg_t *msg,
+/* The request's fixed frame header goes into the record, to be echoed
+ * on its answer. */
+static void keep_header(txn_t *req, const iso8583_frame_t *frame)
+{
+	PS_ASSERT(frame->header_len <= sizeof(req->header));
+	req->header_len = (uint8_t)frame->header_len;
+	memcpy(req->header, frame->header, frame->header_len);
+}
+
+static void answer_format_error(sw_conn_t *conn, const iso8583_frame_t *frame,
+				const iso8583_msg_t *msg,
 				const iso8583_error_t *ierr)
 {
 	char text[256];
@@ -163,6 +173,7 @@ static void answer_format_error(sw_conn_t *conn, const iso8583_msg_t *msg,
 	sw->metrics.format_errors++;
 	txn_t req;
 	txn_init(&req, TXN_KIND_NONE);
+	keep_header(&req, frame);
 	if (msg->mti[0] == '\0' || txn_mti_is_response(msg->mti) ||
 	    !iso8583_has(msg, 11)) {
 		sw_conn_close(conn, "undecodable message: no MTI or STAN to answer");
@@ -184,13 +195,14 @@ static void answer_format_error(sw_conn_t *conn, const iso8583_msg_t *msg,
 	sw_flow_answer_error(sw, conn, &req, &err);
 }
 
-static void handle_iso(sw_conn_t *conn, const uint8_t *data, size_t len)
+static void handle_iso(sw_conn_t *conn, const iso8583_frame_t *frame)
 {
 	sw_server_t *sw = conn->listener->sw;
 	iso8583_msg_t msg;
 	iso8583_error_t ierr;
-	if (iso8583_unpack(&msg, &conn->listener->dialect, data, len, &ierr) != 0) {
-		answer_format_error(conn, &msg, &ierr);
+	if (iso8583_unpack(&msg, &conn->listener->dialect, frame->message,
+			   frame->message_len, &ierr) != 0) {
+		answer_format_error(conn, frame, &msg, &ierr);
 		return;
 	}
 	if (txn_mti_is_response(msg.mti)) {
@@ -201,7 +213,9 @@ static void handle_iso(sw_conn_t *conn, const uint8_t *data, size_t len)
 	}
 	txn_t req;
 	txn_error_t err;
-	if (txn_from_iso(&msg, &req, &err) != 0) {
+	int rc = txn_from_iso(&msg, &req, &err);
+	keep_header(&req, frame);
+	if (rc != 0) {
 		sw->metrics.format_errors++;
 		sw_flow_answer_error(sw, conn, &req, &err);
 		return;
@@ -230,7 +244,7 @@ static void read_iso(sw_conn_t *conn, ssize_t nread)
 	int rc;
 	while (!conn->closing &&
 	       (rc = iso8583_framer_next(&conn->framer, &frame, &ierr)) == 1)
-		handle_iso(conn, frame.message, frame.message_len);
+		handle_iso(conn, &frame);
 	if (!conn->closing && rc < 0) {
 		char text[256];
 		sw_conn_close(conn, iso8583_error_format(&ierr, text, sizeof(text)));

@@ -168,7 +168,7 @@ static int send_network(sw_link_t *link, const char *code, uint32_t *stan)
 	iso8583_error_t ierr;
 	int rc = txn_leg_to_iso(&t, 0, &ep->dialect, &msg);
 	if (rc == 0)
-		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, &msg, &ierr);
+		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, NULL, &msg, &ierr);
 	if (rc != 0) {
 		ps_logf(PS_LOG_ERROR, "encode_error", "0800 for %s: %s",
 			ep->cfg.name, iso8583_strerror(rc));
@@ -183,7 +183,8 @@ static int send_network(sw_link_t *link, const char *code, uint32_t *stan)
 }
 
 /* Answers an 0800 the peer sent us with 0810, 39 = 00. */
-static void answer_network(sw_link_t *link, const iso8583_msg_t *msg)
+static void answer_network(sw_link_t *link, const iso8583_frame_t *frame,
+			   const iso8583_msg_t *msg)
 {
 	sw_endpoint_t *ep = link->endpoint;
 	txn_t req;
@@ -200,8 +201,10 @@ static void answer_network(sw_link_t *link, const iso8583_msg_t *msg)
 		return;
 	iso8583_msg_t out;
 	iso8583_error_t ierr;
+	uint8_t header[TXN_HEADER_MAX];
+	iso8583_header_reply(frame->header, frame->header_len, header);
 	if (txn_answer_to_iso(&req, &ep->dialect, &out) != 0 ||
-	    sw_wbuf_pack(wb, &ep->cfg.chan.framing, &out, &ierr) != 0) {
+	    sw_wbuf_pack(wb, &ep->cfg.chan.framing, header, &out, &ierr) != 0) {
 		sw_wbuf_put(ep->sw, wb);
 		return;
 	}
@@ -242,19 +245,20 @@ static void link_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 	buf->len = len;
 }
 
-static void handle_frame(sw_link_t *link, const uint8_t *data, size_t len)
+static void handle_frame(sw_link_t *link, const iso8583_frame_t *frame)
 {
 	sw_endpoint_t *ep = link->endpoint;
 	iso8583_msg_t msg;
 	iso8583_error_t ierr;
-	if (iso8583_unpack(&msg, &ep->dialect, data, len, &ierr) != 0) {
+	if (iso8583_unpack(&msg, &ep->dialect, frame->message,
+			   frame->message_len, &ierr) != 0) {
 		char text[256];
 		ps_logf(PS_LOG_WARN, "endpoint_format_error", "endpoint %s: %s",
 			ep->cfg.name, iso8583_error_format(&ierr, text, sizeof(text)));
 		return;
 	}
 	if (!txn_mti_is_response(msg.mti)) {
-		answer_network(link, &msg);
+		answer_network(link, frame, &msg);
 		return;
 	}
 	txn_response_t resp;
@@ -291,7 +295,7 @@ static void link_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 	int rc;
 	while (link->state != SW_LINK_CLOSING &&
 	       (rc = iso8583_framer_next(&link->framer, &frame, &ierr)) == 1)
-		handle_frame(link, frame.message, frame.message_len);
+		handle_frame(link, &frame);
 	if (link->state != SW_LINK_CLOSING && rc < 0) {
 		char text[256];
 		link_fail(link, iso8583_error_format(&ierr, text, sizeof(text)));

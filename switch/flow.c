@@ -103,9 +103,16 @@ static void answer(sw_server_t *sw, sw_conn_t *conn, uint32_t gen,
 	} else {
 		iso8583_msg_t msg;
 		iso8583_error_t ierr;
+		const iso8583_framing_t *framing = &l->cfg.chan.framing;
+		uint8_t header[TXN_HEADER_MAX];
+		bool echo = t->header_len == framing->header_bytes &&
+			    framing->header_bytes > 0;
+		if (echo)
+			iso8583_header_reply(t->header, t->header_len, header);
 		rc = txn_answer_to_iso(t, &l->dialect, &msg);
 		if (rc == 0)
-			rc = sw_wbuf_pack(wb, &l->cfg.chan.framing, &msg, &ierr);
+			rc = sw_wbuf_pack(wb, framing, echo ? header : NULL,
+					  &msg, &ierr);
 	}
 	if (rc != 0) {
 		ps_logf(PS_LOG_ERROR, "encode_error", "answer to %s: %d",
@@ -235,7 +242,7 @@ int sw_flow_transmit(sw_server_t *sw, sw_txn_t *st, unsigned i,
 	iso8583_error_t ierr;
 	int rc = txn_leg_to_iso(&st->t, i, &ep->dialect, &msg);
 	if (rc == 0)
-		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, &msg, &ierr);
+		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, NULL, &msg, &ierr);
 	if (rc != 0) {
 		char text[256];
 		ps_logf(PS_LOG_ERROR, "encode_error", "leg %u of txn %" PRIu64
@@ -632,6 +639,8 @@ static bool answer_duplicate(sw_server_t *sw, sw_conn_t *conn, txn_t *req)
 	/* The original answer, to this request's keys. */
 	seen.stan = req->stan;
 	memcpy(seen.transmit, req->transmit, sizeof(seen.transmit));
+	seen.header_len = req->header_len;
+	memcpy(seen.header, req->header, sizeof(seen.header));
 	answer(sw, conn, conn->gen, &seen, NULL);
 	return true;
 }

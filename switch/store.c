@@ -669,7 +669,8 @@ void sw_wbatch_free(sw_server_t *sw, sw_wbatch_t *b)
 }
 
 int sw_wbuf_pack(sw_wbuf_t *wb, const iso8583_framing_t *framing,
-		 const iso8583_msg_t *msg, iso8583_error_t *err)
+		 const uint8_t *header_bytes, const iso8583_msg_t *msg,
+		 iso8583_error_t *err)
 {
 	size_t prefix = iso8583_frame_length_bytes(framing);
 	size_t header = framing->header_bytes;
@@ -678,9 +679,13 @@ int sw_wbuf_pack(sw_wbuf_t *wb, const iso8583_framing_t *framing,
 			      sizeof(wb->data) - prefix - header, &len, err);
 	if (rc != 0)
 		return rc;
-	/* A fixed header is the peer's business (TPDU, network header);
-	 * links that need one fill it in their own adapters. Zeros here. */
-	memset(wb->data + prefix, 0, header);
+	/* Answers carry the request's header back (iso8583_header_reply);
+	 * what the switch originates has zeros until a link defines its
+	 * own header. */
+	if (header_bytes != NULL)
+		memcpy(wb->data + prefix, header_bytes, header);
+	else
+		memset(wb->data + prefix, 0, header);
 	rc = iso8583_frame_write_length(framing, header + len, wb->data);
 	if (rc != 0)
 		return rc;

@@ -52,7 +52,7 @@ static int pack(banksim_t *sim, bank_req_t *req)
 			  sizeof(req->answer) - head, &len, &ierr);
 	if (rc != 0)
 		return rc;
-	memcpy(req->answer + lb, req->header, req->header_len);
+	iso8583_header_reply(req->header, req->header_len, req->answer + lb);
 	rc = iso8583_frame_write_length(&sim->framing, req->header_len + len,
 					req->answer);
 	if (rc != 0)

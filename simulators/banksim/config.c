@@ -28,7 +28,7 @@ static const sim_opt_t options[] = {
 	OPT_STR("dialect", "NAME", dialect, "built-in ISO 8583 dialect: ascii (default), binary, ascii-binbitmap"),
 	OPT_STR("spec", "FILE", spec, "ISO 8583 dialect from a JSON file instead of --dialect"),
 	OPT_STR("framing", "KIND", framing, "length header: binary2 (default), ascii4, bcd2, none"),
-	OPT_UINT("header-bytes", "N", header_bytes, 0, BANKSIM_HEADER_BYTES_MAX, "fixed header after the length (e.g. 5 TPDU, 46); echoed back"),
+	OPT_UINT("header-bytes", "N", header_bytes, 0, BANKSIM_HEADER_BYTES_MAX, "fixed header after the length (e.g. 5 TPDU, 46); echoed back (TPDU addresses swapped)"),
 	OPT_STR("accounts", "FILE", accounts, "the accounts file (JSON; docs/banksim.md)"),
 	OPT_UINT("generate", "N", generate, 1, BANK_ACCOUNTS_MAX, "instead of --accounts: N accounts PREFIX + index"),
 	OPT_STR("prefix", "DIGITS", prefix, "generated accounts' prefix (default 622202)"),

@@ -301,12 +301,32 @@ static void test_unframed_stream_errors(void **state)
 	assert_non_null(strstr(err.reason, "no whole message within frame_bytes_max 296"));
 }
 
+/* An answer's header: a TPDU's addresses swap, anything else is copied. */
+static void test_header_reply(void **state)
+{
+	(void)state;
+	uint8_t out[46];
+	const uint8_t tpdu[5] = {0x60, 0x00, 0x03, 0x80, 0x00};
+	iso8583_header_reply(tpdu, 5, out);
+	assert_memory_equal(out, ((uint8_t[]){0x60, 0x80, 0x00, 0x00, 0x03}), 5);
+	const uint8_t other[5] = {0x61, 0x00, 0x03, 0x80, 0x00};
+	iso8583_header_reply(other, 5, out);
+	assert_memory_equal(out, other, 5);
+	uint8_t cups[46];
+	for (size_t i = 0; i < sizeof(cups); i++)
+		cups[i] = (uint8_t)i;
+	iso8583_header_reply(cups, sizeof(cups), out);
+	assert_memory_equal(out, cups, sizeof(cups));
+	iso8583_header_reply(tpdu, 0, out); /* no header: nothing to do */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_framing_any_chunking),
 		cmocka_unit_test(test_length_header_bytes),
 		cmocka_unit_test(test_frame_size_bound),
+		cmocka_unit_test(test_header_reply),
 		cmocka_unit_test(test_zero_and_bad_lengths),
 		cmocka_unit_test(test_unframed_stream_errors),
 	};

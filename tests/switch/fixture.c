@@ -138,7 +138,10 @@ void fx_write_config(fx_t *fx)
 		 "   \"connections_max\": %d},\n"
 		 "  {\"name\": \"acq\", \"address\": \"127.0.0.1:0\", \"protocol\": \"iso8583\",\n"
 		 "   \"dialect\": \"ascii\", \"participant\": \"ACQ01\",\n"
-		 "   \"inflight_per_conn_max\": %d, \"frame_bytes_max\": 2048}\n"
+		 "   \"inflight_per_conn_max\": %d, \"frame_bytes_max\": 2048},\n"
+		 "  {\"name\": \"nac\", \"address\": \"127.0.0.1:0\", \"protocol\": \"iso8583\",\n"
+		 "   \"dialect\": \"binary\", \"participant\": \"ACQ02\",\n"
+		 "   \"framing\": {\"length\": \"binary2\", \"header_bytes\": 5}}\n"
 		 " ],\n"
 		 " \"endpoints\": [\n"
 		 "  {\"name\": \"bank_a\", \"address\": \"127.0.0.1:%u\", \"dialect\": \"ascii\",\n"
@@ -202,6 +205,7 @@ void fx_start_switchd(fx_t *fx)
 	json_t *ready = ts_wait_ready(fx->ready, &fx->switchd, 10000);
 	fx->psp = ts_ready_port(ready, "psp");
 	fx->acq = ts_ready_port(ready, "acq");
+	fx->nac = ts_ready_port(ready, "nac");
 	fx->control = (uint16_t)json_integer_value(json_object_get(ready, "control"));
 	fx->metrics = (uint16_t)json_integer_value(json_object_get(ready, "metrics"));
 	json_decref(ready);

@@ -32,7 +32,7 @@ typedef struct fx {
 	char lmdb[512];
 	fx_bank_t bank[FX_BANKS];
 	ts_proc_t switchd;
-	uint16_t psp, acq, control, metrics;
+	uint16_t psp, acq, nac, control, metrics; /* nac: binary, TPDU */
 	int psp_fd;   /* one PSP connection, opened at start (after hello) */
 	uint32_t stan; /* the acquirer's next STAN */
 	/* Knobs, set before fx_start. */

@@ -85,6 +85,64 @@ static void test_purchase_approved(void **state)
 	assert_int_equal(fx_balance(&fx, BANK_A, A_RICH), before - 12850);
 }
 
+/* A terminal behind a NAC sends a 5-byte TPDU before the MTI (binary
+ * dialect, 2-byte length): each answer carries it back with destination
+ * and source swapped, a format error's answer too. */
+static void nac_call(int fd, const iso8583_msg_t *m, const uint8_t tpdu[5],
+		     uint8_t reply_tpdu[5], iso8583_msg_t *r, uint8_t *buf,
+		     size_t cap)
+{
+	uint8_t out[1024];
+	size_t len;
+	iso8583_error_t err;
+	assert_int_equal(iso8583_pack(m, out + 7, sizeof(out) - 7, &len, &err), 0);
+	out[0] = (uint8_t)((len + 5) >> 8);
+	out[1] = (uint8_t)(len + 5);
+	memcpy(out + 2, tpdu, 5);
+	ts_send_all(fd, out, len + 7);
+	uint8_t head[2];
+	assert_true(ts_recv_exact(fd, head, 2, 10000));
+	size_t n = (size_t)head[0] << 8 | head[1];
+	assert_true(n > 5 && n <= cap);
+	assert_true(ts_recv_exact(fd, buf, n, 10000));
+	memcpy(reply_tpdu, buf, 5);
+	assert_int_equal(iso8583_unpack(r, m->dialect, buf + 5, n - 5, &err), 0);
+}
+
+static void test_purchase_tpdu(void **state)
+{
+	(void)state;
+	const iso8583_dialect_t *d = iso8583_dialect_builtin("binary");
+	iso8583_msg_t m, r;
+	iso8583_msg_init(&m, d);
+	iso8583_set_mti(&m, "0200");
+	iso8583_set_str(&m, 2, A_RICH);
+	iso8583_set_str(&m, 3, "000000");
+	iso8583_set_num(&m, 4, 100);
+	iso8583_set_str(&m, 7, "1125103000");
+	iso8583_set_num(&m, 11, 7001);
+	iso8583_set_str(&m, 32, "48030000");
+	iso8583_set_str(&m, 41, "TERM0002");
+	iso8583_set_str(&m, 49, "156");
+	static const uint8_t tpdu[5] = {0x60, 0x00, 0x05, 0x80, 0x00};
+	static const uint8_t swapped[5] = {0x60, 0x80, 0x00, 0x00, 0x05};
+	uint8_t got[5], buf[2048];
+	int fd = ts_connect(fx.nac, 5000);
+	nac_call(fd, &m, tpdu, got, &r, buf, sizeof(buf));
+	assert_memory_equal(r.mti, "0210", 4);
+	assert_string_equal(fx_field(&r, 39), "00");
+	assert_string_equal(fx_field(&r, 11), "007001");
+	assert_memory_equal(got, swapped, 5);
+	/* No amount: answered 30, the same header rule. */
+	iso8583_set_num(&m, 11, 7002);
+	iso8583_unset(&m, 4);
+	nac_call(fd, &m, tpdu, got, &r, buf, sizeof(buf));
+	assert_memory_equal(got, swapped, 5);
+	assert_string_equal(fx_field(&r, 11), "007002");
+	assert_string_equal(fx_field(&r, 39), "30");
+	close(fd);
+}
+
 static void expect_purchase_code(const char *pan, int64_t amount, const char *code)
 {
 	iso8583_msg_t r;
@@ -407,6 +465,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_echo),
 		cmocka_unit_test(test_purchase_approved),
+		cmocka_unit_test(test_purchase_tpdu),
 		cmocka_unit_test(test_decline_codes),
 		cmocka_unit_test(test_pay_two_legs),
 		cmocka_unit_test(test_pay_declined_debit),

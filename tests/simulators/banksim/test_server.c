@@ -293,7 +293,8 @@ static void test_reports_beside_a_running_bank(void **state)
 }
 
 /* Another dialect and framing (BCD "binary" dialect, ASCII length, a
- * 5-byte TPDU echoed back), one connection too many, garbage. */
+ * 5-byte TPDU answered with its addresses swapped), one connection too
+ * many, garbage. */
 static void test_framing_bounds_and_garbage(void **state)
 {
 	bt_bank_t *b = *state;
@@ -320,7 +321,7 @@ static void test_framing_bounds_and_garbage(void **state)
 	ts_send_all(fd, out, len + 9);
 	uint8_t head[9], body[1024];
 	assert_true(ts_recv_exact(fd, head, 9, BT_WAIT_MS));
-	assert_memory_equal(head + 4, "\x60\x00\x01\x00\x02", 5);
+	assert_memory_equal(head + 4, "\x60\x00\x02\x00\x01", 5);
 	size_t body_len = (size_t)atoi((char[5]){(char)head[0], (char)head[1],
 						  (char)head[2], (char)head[3], 0}) - 5;
 	assert_true(body_len < sizeof(body));
