@@ -188,10 +188,12 @@ static const iso8583_dialect_t *resolve_dialect(cfg_ctx_t *c, const char *name)
 
 static int parse_framing(cfg_ctx_t *c, json_t *obj, sw_channel_cfg_t *chan)
 {
-	static const char *const keys[] = {"length", "header_bytes", NULL};
+	static const char *const keys[] = {"length", "header_bytes", "header",
+					   NULL};
 	json_t *f = json_object_get(obj, "framing");
 	chan->framing.length_header = ISO8583_LENGTH_BINARY2;
 	chan->framing.header_bytes = 0;
+	memset(chan->header, 0, sizeof(chan->header));
 	if (f == NULL)
 		return 0;
 	size_t mark = strlen(c->path);
@@ -217,6 +219,17 @@ static int parse_framing(cfg_ctx_t *c, json_t *obj, sw_channel_cfg_t *chan)
 	if ((rc = get_u32(c, f, "header_bytes", &header, 0, TXN_HEADER_MAX)))
 		goto out;
 	chan->framing.header_bytes = (uint16_t)header;
+	char hex[2 * TXN_HEADER_MAX + 2] = "";
+	if ((rc = get_str(c, f, "header", hex, sizeof(hex), false)))
+		goto out;
+	if (hex[0] != '\0' &&
+	    (strlen(hex) != 2u * header ||
+	     ps_hex_decode(hex, strlen(hex), chan->header,
+			   sizeof(chan->header)) != 0)) {
+		rc = cfg_fail(c, "header", "must be %u bytes as hex (%u digits)",
+			      header, 2 * header);
+		goto out;
+	}
 out:
 	c->path[mark] = '\0';
 	return rc;

@@ -168,7 +168,8 @@ static int send_network(sw_link_t *link, const char *code, uint32_t *stan)
 	iso8583_error_t ierr;
 	int rc = txn_leg_to_iso(&t, 0, &ep->dialect, &msg);
 	if (rc == 0)
-		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, NULL, &msg, &ierr);
+		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, ep->cfg.chan.header,
+				  &msg, &ierr);
 	if (rc != 0) {
 		ps_logf(PS_LOG_ERROR, "encode_error", "0800 for %s: %s",
 			ep->cfg.name, iso8583_strerror(rc));

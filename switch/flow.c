@@ -242,7 +242,8 @@ int sw_flow_transmit(sw_server_t *sw, sw_txn_t *st, unsigned i,
 	iso8583_error_t ierr;
 	int rc = txn_leg_to_iso(&st->t, i, &ep->dialect, &msg);
 	if (rc == 0)
-		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, NULL, &msg, &ierr);
+		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, ep->cfg.chan.header,
+				  &msg, &ierr);
 	if (rc != 0) {
 		char text[256];
 		ps_logf(PS_LOG_ERROR, "encode_error", "leg %u of txn %" PRIu64

@@ -55,6 +55,8 @@ typedef struct sw_channel_cfg {
 	char dialect[SW_PATH_MAX];      /* built-in name or spec file path */
 	const iso8583_dialect_t *iso;   /* resolved; owned by the config */
 	iso8583_framing_t framing;      /* framing.dialect set on apply */
+	uint8_t header[TXN_HEADER_MAX]; /* fixed header of what the switch
+					   originates (zeros by default) */
 } sw_channel_cfg_t;
 
 typedef struct sw_listener_cfg {

@@ -396,6 +396,68 @@ static void test_two_phase_completion(void **state)
 	assert_int_equal(last.debits_posted, after.debits_posted);
 }
 
+static int setup_bare(void **state)
+{
+	(void)state;
+	fx_init(&fx, "ops");
+	return 0;
+}
+
+/* An endpoint whose link wants a TPDU: what the switch originates (here
+ * its sign-on) carries the configured header; a header of the wrong
+ * size is refused with its key path. The bank is a raw socket. */
+static void test_endpoint_header(void **state)
+{
+	(void)state;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t alen = sizeof(a);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+	char text[2048];
+	const char *shape =
+		"{\"lmdb\": {\"dir\": \"%s\"}, \"control\": \"127.0.0.1:0\",\n"
+		" \"listeners\": [{\"name\": \"psp\", \"address\": \"127.0.0.1:0\",\n"
+		"   \"protocol\": \"json\", \"participant\": \"PSP01\"}],\n"
+		" \"endpoints\": [{\"name\": \"nac_bank\", \"address\": \"127.0.0.1:%u\",\n"
+		"   \"dialect\": \"binary\", \"institution\": \"01040000\",\n"
+		"   \"framing\": {\"length\": \"binary2\", \"header_bytes\": 5,\n"
+		"                 \"header\": \"%s\"}}]}\n";
+	char bad[600], out[1024], err[2048];
+	snprintf(bad, sizeof(bad), "%s/bad.json", fx.dir);
+	snprintf(text, sizeof(text), shape, fx.lmdb, ntohs(a.sin_port), "600003");
+	ts_write_file(bad, text);
+	char *check[] = {(char *)ts_bin("switchd"), "--config", bad, "--check", NULL};
+	assert_int_equal(ts_run(check, NULL, out, sizeof(out), err, sizeof(err), 10000), 3);
+	assert_non_null(strstr(err, "endpoints[0].framing.header: must be 5 bytes"));
+
+	snprintf(text, sizeof(text), shape, fx.lmdb, ntohs(a.sin_port), "6000030012");
+	ts_write_file(fx.config, text);
+	char log[600];
+	snprintf(log, sizeof(log), "%s/switchd.log", fx.dir);
+	char *argv[] = {(char *)ts_bin("switchd"), "--config", fx.config,
+			"--ready-file", fx.ready, NULL};
+	ts_proc_start(&fx.switchd, log, argv);
+	json_decref(ts_wait_ready(fx.ready, &fx.switchd, 10000));
+	int bank = accept(lfd, NULL, NULL);
+	assert_true(bank >= 0);
+	uint8_t head[7], body[512];
+	assert_true(ts_recv_exact(bank, head, 7, 10000));
+	assert_memory_equal(head + 2, "\x60\x00\x03\x00\x12", 5);
+	size_t n = ((size_t)head[0] << 8 | head[1]) - 5;
+	assert_true(n < sizeof(body) && ts_recv_exact(bank, body, n, 10000));
+	iso8583_msg_t m;
+	iso8583_error_t ierr;
+	assert_int_equal(iso8583_unpack(&m, iso8583_dialect_builtin("binary"), body,
+					n, &ierr), 0);
+	assert_memory_equal(m.mti, "0800", 4);
+	assert_string_equal(fx_field(&m, 70), "001");
+	close(bank);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_phase_completion, setup_two_phase,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup_retention, teardown),
+		cmocka_unit_test_setup_teardown(test_endpoint_header, setup_bare, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
