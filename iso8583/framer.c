@@ -2,7 +2,7 @@
  * framer.c: cutting a TCP byte stream into ISO 8583 frames.
  *
  * A frame is [length header][fixed header][message]. The length header
- * (binary2, ascii4, bcd2, or none) counts the fixed header and the message;
+ * (binary2, ascii4, bcd2, binary4, or none) counts the fixed header and the message;
  * the fixed header (a 5-byte TPDU, a 46-byte network header, ...) is opaque
  * here. Without a length header, each message is measured with the dialect.
  *
@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 static const char *const length_header_names[] = {"none", "binary2", "ascii4",
-						  "bcd2"};
+						  "bcd2", "binary4"};
 
 int iso8583_length_header_parse(const char *name)
 {
@@ -41,6 +41,7 @@ size_t iso8583_frame_length_bytes(const iso8583_framing_t *cfg)
 	case ISO8583_LENGTH_BINARY2: return 2;
 	case ISO8583_LENGTH_ASCII4: return 4;
 	case ISO8583_LENGTH_BCD2: return 2;
+	case ISO8583_LENGTH_BINARY4: return 4;
 	default: return 0;
 	}
 }
@@ -52,6 +53,7 @@ static size_t length_header_max(const iso8583_framing_t *cfg)
 	case ISO8583_LENGTH_BINARY2: return 0xFFFF;
 	case ISO8583_LENGTH_ASCII4: return 9999;
 	case ISO8583_LENGTH_BCD2: return 9999;
+	case ISO8583_LENGTH_BINARY4: return UINT32_MAX;
 	default: return SIZE_MAX;
 	}
 }
@@ -85,6 +87,12 @@ int iso8583_frame_write_length(const iso8583_framing_t *cfg, size_t body_len,
 		out[0] = (uint8_t)((body_len / 1000) << 4 | body_len / 100 % 10);
 		out[1] = (uint8_t)((body_len / 10 % 10) << 4 | body_len % 10);
 		break;
+	case ISO8583_LENGTH_BINARY4:
+		out[0] = (uint8_t)(body_len >> 24);
+		out[1] = (uint8_t)(body_len >> 16);
+		out[2] = (uint8_t)(body_len >> 8);
+		out[3] = (uint8_t)body_len;
+		break;
 	default:
 		break;
 	}
@@ -94,7 +102,7 @@ int iso8583_frame_write_length(const iso8583_framing_t *cfg, size_t body_len,
 void iso8583_framer_init(iso8583_framer_t *f, const iso8583_framing_t *cfg,
 			 uint8_t *storage, size_t cap)
 {
-	PS_ASSERT(cfg->length_header <= ISO8583_LENGTH_BCD2);
+	PS_ASSERT(cfg->length_header <= ISO8583_LENGTH_BINARY4);
 	PS_ASSERT(cfg->frame_bytes_max > cfg->header_bytes);
 	PS_ASSERT(cap >= (size_t)cfg->frame_bytes_max + 4);
 	PS_ASSERT(cfg->length_header != ISO8583_LENGTH_NONE ||
@@ -174,6 +182,10 @@ static int read_length(const iso8583_framer_t *f, const uint8_t *p,
 	switch (f->cfg.length_header) {
 	case ISO8583_LENGTH_BINARY2:
 		*body_len = (size_t)p[0] << 8 | p[1];
+		return 0;
+	case ISO8583_LENGTH_BINARY4:
+		*body_len = (size_t)p[0] << 24 | (size_t)p[1] << 16 |
+			    (size_t)p[2] << 8 | p[3];
 		return 0;
 	case ISO8583_LENGTH_ASCII4: {
 		uint64_t v;

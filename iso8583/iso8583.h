@@ -319,9 +319,11 @@ enum iso8583_length_header {
 	ISO8583_LENGTH_BINARY2,  /* 2 bytes, big-endian ("binary2") */
 	ISO8583_LENGTH_ASCII4,   /* 4 ASCII digits ("ascii4") */
 	ISO8583_LENGTH_BCD2,     /* 2 bytes BCD, up to 9999 ("bcd2") */
+	ISO8583_LENGTH_BINARY4,  /* 4 bytes, big-endian ("binary4") */
 };
 
-/* "none", "binary2", "ascii4", "bcd2" to the enum; -1 when unknown. */
+/* "none", "binary2", "ascii4", "bcd2", "binary4" to the enum; -1 when
+ * unknown. */
 int iso8583_length_header_parse(const char *name);
 const char *iso8583_length_header_name(int length_header);
 

@@ -211,7 +211,7 @@ static int parse_framing(cfg_ctx_t *c, json_t *obj, sw_channel_cfg_t *chan)
 	int lh = iso8583_length_header_parse(length);
 	if (lh < 0) {
 		rc = cfg_fail(c, "length", "unknown length header \"%s\" "
-			      "(none, binary2, ascii4, bcd2)", length);
+			      "(none, binary2, ascii4, bcd2, binary4)", length);
 		goto out;
 	}
 	chan->framing.length_header = (uint8_t)lh;

@@ -27,7 +27,7 @@ static const sim_opt_t options[] = {
 	OPT_STR("durability", "MODE", durability, "sync | nometasync | nosync (default nosync: a simulator)"),
 	OPT_STR("dialect", "NAME", dialect, "built-in ISO 8583 dialect: ascii (default), binary, ascii-binbitmap"),
 	OPT_STR("spec", "FILE", spec, "ISO 8583 dialect from a JSON file instead of --dialect"),
-	OPT_STR("framing", "KIND", framing, "length header: binary2 (default), ascii4, bcd2, none"),
+	OPT_STR("framing", "KIND", framing, "length header: binary2 (default), ascii4, bcd2, binary4, none"),
 	OPT_UINT("header-bytes", "N", header_bytes, 0, BANKSIM_HEADER_BYTES_MAX, "fixed header after the length (e.g. 5 TPDU, 46); echoed back (TPDU addresses swapped)"),
 	OPT_STR("accounts", "FILE", accounts, "the accounts file (JSON; docs/banksim.md)"),
 	OPT_UINT("generate", "N", generate, 1, BANK_ACCOUNTS_MAX, "instead of --accounts: N accounts PREFIX + index"),
@@ -119,7 +119,7 @@ static int check_serving(bank_cfg_t *cfg, char *err, size_t cap)
 	int lh = iso8583_length_header_parse(cfg->framing);
 	if (lh < 0)
 		return fail(err, cap, "--framing: must be binary2, ascii4, "
-			    "bcd2 or none, not \"%s\"", cfg->framing);
+			    "bcd2, binary4 or none, not \"%s\"", cfg->framing);
 	cfg->length_header = (uint8_t)lh;
 	if (cfg->header_bytes + 64u > cfg->frame_bytes_max)
 		return fail(err, cap, "--header-bytes leaves no room in "

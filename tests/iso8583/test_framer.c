@@ -1,6 +1,6 @@
 /*
  * test_framer.c: cutting streams into frames. For every length header
- * (binary2, ascii4, bcd2, none) and fixed header (none, 5-byte TPDU,
+ * (binary2, ascii4, bcd2, binary4, none) and fixed header (none, 5-byte TPDU,
  * 46-byte network header), a stream of many frames fed whole, one byte at a
  * time, and in seeded random chunks gives back exactly the frames that
  * went in. Bad headers, oversize and zero lengths are refused.
@@ -146,7 +146,7 @@ static void test_every_framing_any_chunking(void **state)
 {
 	(void)state;
 	const uint8_t headers[] = {0, 5, 46};
-	for (int lh = ISO8583_LENGTH_NONE; lh <= ISO8583_LENGTH_BCD2; lh++) {
+	for (int lh = ISO8583_LENGTH_NONE; lh <= ISO8583_LENGTH_BINARY4; lh++) {
 		for (size_t h = 0; h < sizeof(headers); h++) {
 			iso8583_framing_t cfg = {
 				.length_header = (uint8_t)lh,
@@ -184,6 +184,10 @@ static void test_length_header_bytes(void **state)
 	assert_int_equal(iso8583_frame_length_bytes(&cfg), 2);
 	cfg.length_header = ISO8583_LENGTH_ASCII4;
 	assert_int_equal(iso8583_frame_length_bytes(&cfg), 4);
+	cfg.length_header = ISO8583_LENGTH_BINARY4;
+	assert_int_equal(iso8583_frame_length_bytes(&cfg), 4);
+	assert_int_equal(iso8583_frame_write_length(&cfg, 300, out), 0);
+	assert_memory_equal(out, "\x00\x00\x01\x2C", 4);
 	cfg.length_header = ISO8583_LENGTH_NONE;
 	assert_int_equal(iso8583_frame_length_bytes(&cfg), 0);
 
@@ -196,6 +200,10 @@ static void test_length_header_bytes(void **state)
 	assert_int_equal(iso8583_frame_write_length(&cfg, 65536, out), ISO8583_EFRAME);
 	cfg.length_header = ISO8583_LENGTH_ASCII4;
 	assert_int_equal(iso8583_frame_write_length(&cfg, 10000, out), ISO8583_EFRAME);
+	cfg.length_header = ISO8583_LENGTH_BINARY4;
+	assert_int_equal(iso8583_frame_write_length(&cfg, 65536, out), 0);
+	assert_memory_equal(out, "\x00\x01\x00\x00", 4);
+	assert_int_equal(iso8583_frame_write_length(&cfg, 100001, out), ISO8583_EFRAME);
 	cfg.length_header = ISO8583_LENGTH_BCD2;
 	assert_int_equal(iso8583_frame_write_length(&cfg, 10000, out), ISO8583_EFRAME);
 	cfg.header_bytes = 5;
@@ -205,6 +213,7 @@ static void test_length_header_bytes(void **state)
 	assert_int_equal(iso8583_length_header_parse("binary2"), ISO8583_LENGTH_BINARY2);
 	assert_int_equal(iso8583_length_header_parse("ascii4"), ISO8583_LENGTH_ASCII4);
 	assert_int_equal(iso8583_length_header_parse("bcd2"), ISO8583_LENGTH_BCD2);
+	assert_int_equal(iso8583_length_header_parse("binary4"), ISO8583_LENGTH_BINARY4);
 	assert_int_equal(iso8583_length_header_parse("none"), ISO8583_LENGTH_NONE);
 	assert_int_equal(iso8583_length_header_parse("ebcdic4"), -1);
 	assert_string_equal(iso8583_length_header_name(ISO8583_LENGTH_BCD2), "bcd2");

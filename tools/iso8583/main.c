@@ -32,7 +32,7 @@ static const char usage_text[] =
 	"\n"
 	"options for send (and --dialect, --spec):\n"
 	"  --connect HOST:PORT   where to send\n"
-	"  --framing NAME        binary2 (default), ascii4, bcd2 or none\n"
+	"  --framing NAME        binary2 (default), ascii4, bcd2, binary4 or none\n"
 	"  --header-bytes N      a fixed header of N zero bytes before the MTI\n"
 	"  --timeout-ms MS       wait for each answer (default 5000)\n"
 	"\n"
@@ -235,7 +235,7 @@ static int run_send(const struct options *o)
 		return EXIT_USAGE;
 	int lh = iso8583_length_header_parse(o->framing ? o->framing : "binary2");
 	if (lh < 0)
-		return usage_error("unknown framing: %s (binary2, ascii4, bcd2, none)",
+		return usage_error("unknown framing: %s (binary2, ascii4, bcd2, binary4, none)",
 				   o->framing);
 	if (o->header_bytes < 0 || o->header_bytes > 64 || o->timeout_ms < 0)
 		return usage_error("%s--header-bytes is 0..64, --timeout-ms positive", "");
