@@ -377,20 +377,10 @@ static void jw_raw(jw_t *w, const char *s, size_t n)
 
 static void jw_string(jw_t *w, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
 	jw_raw(w, "\"", 1);
 	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			char esc[2] = {'\\', (char)c};
-			jw_raw(w, esc, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4],
-				       hex[c & 15]};
-			jw_raw(w, esc, 6);
-		} else {
-			jw_raw(w, (const char *)&c, 1);
-		}
+		char esc[6];
+		jw_raw(w, esc, ps_json_escape_byte((unsigned char)*s, esc));
 	}
 	jw_raw(w, "\"", 1);
 }

@@ -147,6 +147,13 @@ int ps_format_u64(char *out, size_t width, uint64_t value);
 /* The value of one hex digit (either case), or -1. */
 int ps_hex_digit(char c);
 
+/*
+ * One byte of a JSON string as RFC 8259 wants it: '"' and '\\' escaped,
+ * control bytes and DEL as \u00XX, anything else as itself. Writes 1, 2
+ * or 6 chars into out (no NUL) and returns how many.
+ */
+size_t ps_json_escape_byte(unsigned char c, char out[6]);
+
 /* Upper-case hex of len bytes into out (2*len chars, NUL added). */
 void ps_hex_encode(const uint8_t *in, size_t len, char *out);
 /*

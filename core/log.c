@@ -75,27 +75,9 @@ static bool log_raw(ps_log_t *l, const char *s, size_t n)
 /* JSON string escaping per RFC 8259; control bytes become \u00XX. */
 static bool log_escaped(ps_log_t *l, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
 		char esc[6];
-		size_t esc_len;
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			esc_len = 2;
-		} else if (c < 0x20 || c == 0x7f) {
-			esc[0] = '\\';
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			esc_len = 6;
-		} else {
-			esc[0] = (char)c;
-			esc_len = 1;
-		}
+		size_t esc_len = ps_json_escape_byte((unsigned char)s[i], esc);
 		if (!log_raw(l, esc, esc_len))
 			return false;
 	}

@@ -39,6 +39,24 @@ int ps_format_u64(char *out, size_t width, uint64_t value)
 	return value == 0 ? 0 : PS_ELIMIT;
 }
 
+size_t ps_json_escape_byte(unsigned char c, char out[6])
+{
+	static const char hex[] = "0123456789abcdef";
+	if (c == '"' || c == '\\') {
+		out[0] = '\\';
+		out[1] = (char)c;
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		memcpy(out, "\\u00", 4);
+		out[4] = hex[c >> 4];
+		out[5] = hex[c & 15];
+		return 6;
+	}
+	out[0] = (char)c;
+	return 1;
+}
+
 void ps_hex_encode(const uint8_t *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789ABCDEF";

@@ -84,6 +84,23 @@ static void test_hex(void **state)
 	assert_int_equal(ps_hex_decode("0011223344", 10, back, 4), PS_ENOSPC);
 }
 
+static void test_json_escape_byte(void **state)
+{
+	(void)state;
+	char out[6];
+	assert_int_equal(ps_json_escape_byte('a', out), 1);
+	assert_memory_equal(out, "a", 1);
+	assert_int_equal(ps_json_escape_byte('"', out), 2);
+	assert_memory_equal(out, "\\\"", 2);
+	assert_int_equal(ps_json_escape_byte('\\', out), 2);
+	assert_memory_equal(out, "\\\\", 2);
+	assert_int_equal(ps_json_escape_byte('\n', out), 6);
+	assert_memory_equal(out, "\\u000a", 6);
+	assert_int_equal(ps_json_escape_byte(0x7f, out), 6);
+	assert_memory_equal(out, "\\u007f", 6);
+	assert_int_equal(ps_json_escape_byte(0xE4, out), 1); /* UTF-8 passes */
+}
+
 static void test_mask_pan(void **state)
 {
 	(void)state;
@@ -179,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_pool_exhaustion_and_reuse),
 		cmocka_unit_test(test_decimal),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_json_escape_byte),
 		cmocka_unit_test(test_mask_pan),
 		cmocka_unit_test(test_log_line_is_json_and_masks),
 	};
