@@ -34,6 +34,9 @@ static const char usage_text[] =
 	"  --connect HOST:PORT   where to send\n"
 	"  --framing NAME        binary2 (default), ascii4, bcd2, binary4 or none\n"
 	"  --header-bytes N      a fixed header of N zero bytes before the MTI\n"
+	"  --header HEX          that header's bytes instead (e.g. a TPDU,\n"
+	"                        6000030000); each answer's header is printed\n"
+	"                        as \"header\" beside its fields\n"
 	"  --timeout-ms MS       wait for each answer (default 5000)\n"
 	"\n"
 	"Binary fields are upper-case hex strings; text that is not UTF-8 is\n"
@@ -51,6 +54,7 @@ struct options {
 	const char *connect;
 	const char *framing;
 	int header_bytes;
+	const char *header;
 	int timeout_ms;
 };
 
@@ -84,6 +88,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->framing = argv[++i];
 		else if (strcmp(a, "--header-bytes") == 0 && i + 1 < argc)
 			o->header_bytes = atoi(argv[++i]);
+		else if (strcmp(a, "--header") == 0 && i + 1 < argc)
+			o->header = argv[++i];
 		else if (strcmp(a, "--timeout-ms") == 0 && i + 1 < argc)
 			o->timeout_ms = atoi(argv[++i]);
 		else
@@ -239,10 +245,20 @@ static int run_send(const struct options *o)
 				   o->framing);
 	if (o->header_bytes < 0 || o->header_bytes > 64 || o->timeout_ms < 0)
 		return usage_error("%s--header-bytes is 0..64, --timeout-ms positive", "");
-	iso8583_framing_t framing = {(uint8_t)lh, (uint16_t)o->header_bytes,
+	uint8_t header[64] = {0};
+	int header_bytes = o->header_bytes;
+	if (o->header != NULL) {
+		size_t n = strlen(o->header);
+		if (n == 0 || ps_hex_decode(o->header, n, header, sizeof(header)) != 0 ||
+		    (header_bytes != 0 && (size_t)header_bytes * 2 != n))
+			return usage_error("--header %s: want hex, at most 64 bytes, "
+					   "as many as --header-bytes", o->header);
+		header_bytes = (int)(n / 2);
+	}
+	iso8583_framing_t framing = {(uint8_t)lh, (uint16_t)header_bytes,
 				     TOOL_MESSAGE_BYTES_MAX, d};
-	return send_run(o->connect, d, &framing, o->timeout_ms ? o->timeout_ms : 5000,
-			o->pretty);
+	return send_run(o->connect, d, &framing, header,
+			o->timeout_ms ? o->timeout_ms : 5000, o->pretty);
 }
 
 static int list_dialects(void)
@@ -269,7 +285,8 @@ int main(int argc, char **argv)
 	bool send = strcmp(o.command, "send") == 0;
 	if (!codec && !send && (o.dialect_name || o.spec_path || o.framed || o.pretty))
 		return usage_error("%s takes no options", o.command);
-	if (!send && (o.connect || o.framing || o.header_bytes || o.timeout_ms))
+	if (!send && (o.connect || o.framing || o.header_bytes || o.header ||
+		      o.timeout_ms))
 		return usage_error("%s: --connect, --framing, --header-bytes and "
 				   "--timeout-ms are for send", o.command);
 	if (send)

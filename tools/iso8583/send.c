@@ -2,7 +2,8 @@
  * send.c: `iso8583 send`: a client for trying a host by hand or from a
  * script. Each line of standard input is one message as JSON (the form
  * `decode` prints); each is packed, framed, sent to HOST:PORT and its answer
- * read back and printed as a JSON line, in order, one at a time. A request
+ * read back and printed as a JSON line, in order, one at a time (with the
+ * answer's fixed header as "header" when the framing has one). A request
  * that gets no answer within --timeout-ms is reported on stderr.
  *
  * Exit codes: 0 every message answered, 1 malformed input, 2 usage,
@@ -43,7 +44,8 @@ static int read_frame(int fd, iso8583_framer_t *f, iso8583_frame_t *frame,
 }
 
 int send_run(const char *address, const iso8583_dialect_t *d,
-	     const iso8583_framing_t *framing, int timeout_ms, bool pretty)
+	     const iso8583_framing_t *framing, const uint8_t *header,
+	     int timeout_ms, bool pretty)
 {
 	int fd;
 	if (ps_tcp_connect(address, &fd) != 0) {
@@ -86,7 +88,7 @@ int send_run(const char *address, const iso8583_dialect_t *d,
 			status = EXIT_INPUT;
 			continue;
 		}
-		memset(out + prefix, 0, framing->header_bytes);
+		memcpy(out + prefix, header, framing->header_bytes);
 		iso8583_frame_write_length(framing, framing->header_bytes + len, out);
 		size_t total = prefix + framing->header_bytes + len;
 		if (write(fd, out, total) != (ssize_t)total) {
@@ -114,6 +116,11 @@ int send_run(const char *address, const iso8583_dialect_t *d,
 			continue;
 		}
 		json_t *j = message_to_json(&answer);
+		if (frame.header_len > 0) {
+			char hex[2 * 64 + 1];
+			ps_hex_encode(frame.header, frame.header_len, hex);
+			json_object_set_new(j, "header", json_string(hex));
+		}
 		json_dumpf(j, stdout, pretty ? JSON_INDENT(2) : JSON_COMPACT);
 		fputc('\n', stdout);
 		fflush(stdout);

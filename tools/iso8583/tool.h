@@ -53,7 +53,9 @@ int message_from_json(json_t *root, iso8583_msg_t *msg, uint8_t *arena,
 int demo_run(FILE *out);
 
 /* `iso8583 send`: JSON lines on stdin to a host, answers as JSON lines. */
+/* header: framing->header_bytes bytes put before each message. */
 int send_run(const char *address, const iso8583_dialect_t *d,
-	     const iso8583_framing_t *framing, int timeout_ms, bool pretty);
+	     const iso8583_framing_t *framing, const uint8_t *header,
+	     int timeout_ms, bool pretty);
 
 #endif

@@ -360,6 +360,37 @@ static void test_framing_bounds_and_garbage(void **state)
 	assert_true(bt_log_count(b, "\"event\":\"bad_frame\"") == 1);
 }
 
+/* The iso8583 tool as an integrator points it at a bank behind a NAC:
+ * `send --header` puts the TPDU before each message and prints the
+ * answer's (addresses swapped) beside its fields; nothing listening is
+ * exit 4. */
+static void test_iso8583_send_with_tpdu(void **state)
+{
+	bt_bank_t *b = *state;
+	bt_stop(b);
+	const char *extra[] = {"--dialect", "binary", "--header-bytes", "5", NULL};
+	bt_start(b, extra);
+	char address[32], out[4096], err[4096];
+	snprintf(address, sizeof(address), "127.0.0.1:%u", b->port);
+	char *argv[] = {(char *)ts_bin("iso8583"), "send", "--connect", address,
+			"--dialect", "binary", "--header", "6000030012", NULL};
+	const char *echo = "{\"mti\":\"0800\",\"fields\":{\"7\":\"1125103000\","
+			   "\"11\":\"000042\",\"70\":\"301\"}}\n";
+	assert_int_equal(ts_run(argv, echo, out, sizeof(out), err, sizeof(err),
+				BT_WAIT_MS), 0);
+	assert_non_null(strstr(out, "\"mti\":\"0810\""));
+	assert_non_null(strstr(out, "\"39\":\"00\""));
+	assert_non_null(strstr(out, "\"header\":\"6000120003\""));
+	/* 4 bytes of header with --header-bytes 5: a usage error */
+	char *bad[] = {argv[0], "send", "--connect", address, "--header-bytes", "5",
+		       "--header", "60000300", NULL};
+	assert_int_equal(ts_run(bad, echo, out, sizeof(out), err, sizeof(err),
+				BT_WAIT_MS), 2);
+	snprintf(address, sizeof(address), "127.0.0.1:%u", ts_free_port());
+	assert_int_equal(ts_run(argv, echo, out, sizeof(out), err, sizeof(err),
+				BT_WAIT_MS), 4);
+}
+
 /* A message no answer could be matched to is dropped; the connection
  * goes on. */
 static void test_unanswerable_is_dropped(void **state)
@@ -403,6 +434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reports_beside_a_running_bank, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_framing_bounds_and_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unanswerable_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iso8583_send_with_tpdu, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
