@@ -144,12 +144,6 @@ static void conn_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 	buf->len = len;
 }
 
-/*
- * Answers an ISO 8583 message that could not be decoded: its response MTI
- * with 39 = 30, echoing 7, 11 and 32, which unpack kept from before the
- * fault. Without field 11 no answer could be matched by the peer, so the
- * connection is closed instead: a clear signal beats a silent timeout.
- */
 /* The request's fixed frame header goes into the record, to be echoed
  * on its answer. */
 static void keep_header(txn_t *req, const iso8583_frame_t *frame)
@@ -159,6 +153,12 @@ static void keep_header(txn_t *req, const iso8583_frame_t *frame)
 	memcpy(req->header, frame->header, frame->header_len);
 }
 
+/*
+ * Answers an ISO 8583 message that could not be decoded: its response MTI
+ * with 39 = 30, echoing 7, 11 and 32, which unpack kept from before the
+ * fault. Without field 11 no answer could be matched by the peer, so the
+ * connection is closed instead: a clear signal beats a silent timeout.
+ */
 static void answer_format_error(sw_conn_t *conn, const iso8583_frame_t *frame,
 				const iso8583_msg_t *msg,
 				const iso8583_error_t *ierr)

@@ -103,6 +103,7 @@ static void answer(sw_server_t *sw, sw_conn_t *conn, uint32_t gen,
 	} else {
 		iso8583_msg_t msg;
 		iso8583_error_t ierr;
+		/* The request's header comes back (a TPDU swapped). */
 		const iso8583_framing_t *framing = &l->cfg.chan.framing;
 		uint8_t header[TXN_HEADER_MAX];
 		bool echo = t->header_len == framing->header_bytes &&
@@ -111,7 +112,8 @@ static void answer(sw_server_t *sw, sw_conn_t *conn, uint32_t gen,
 			iso8583_header_reply(t->header, t->header_len, header);
 		rc = txn_answer_to_iso(t, &l->dialect, &msg);
 		if (rc == 0)
-			rc = sw_wbuf_pack(wb, framing, echo ? header : NULL,
+			rc = sw_wbuf_pack(wb, framing,
+					  echo ? header : l->cfg.chan.header,
 					  &msg, &ierr);
 	}
 	if (rc != 0) {

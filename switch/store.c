@@ -679,13 +679,7 @@ int sw_wbuf_pack(sw_wbuf_t *wb, const iso8583_framing_t *framing,
 			      sizeof(wb->data) - prefix - header, &len, err);
 	if (rc != 0)
 		return rc;
-	/* Answers carry the request's header back (iso8583_header_reply);
-	 * what the switch originates has zeros until a link defines its
-	 * own header. */
-	if (header_bytes != NULL)
-		memcpy(wb->data + prefix, header_bytes, header);
-	else
-		memset(wb->data + prefix, 0, header);
+	memcpy(wb->data + prefix, header_bytes, header);
 	rc = iso8583_frame_write_length(framing, header + len, wb->data);
 	if (rc != 0)
 		return rc;

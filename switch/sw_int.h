@@ -444,7 +444,7 @@ sw_wbatch_t *sw_wbatch_get(sw_server_t *sw);
 void sw_wbatch_add(sw_wbatch_t *b, sw_wbuf_t *wb);
 /* Returns the batch and every message in it to their pools. */
 void sw_wbatch_free(sw_server_t *sw, sw_wbatch_t *b);
-/* header: the framing's fixed header bytes, or NULL for zeros. */
+/* header: the framing's header_bytes of fixed header. */
 int sw_wbuf_pack(sw_wbuf_t *wb, const iso8583_framing_t *framing,
 		 const uint8_t *header, const iso8583_msg_t *msg,
 		 iso8583_error_t *err);
