@@ -2,9 +2,11 @@
  * framer.c: cutting a TCP byte stream into ISO 8583 frames.
  *
  * A frame is [length header][fixed header][message]. The length header
- * (binary2, ascii4, bcd2, binary4, or none) counts the fixed header and the message;
- * the fixed header (a 5-byte TPDU, a 46-byte network header, ...) is opaque
- * here. Without a length header, each message is measured with the dialect.
+ * (binary2, ascii4, bcd2, binary4, or none) counts the fixed header and
+ * the message; the fixed header (a 5-byte TPDU, a 46-byte network header,
+ * ...) is opaque here, except that iso8583_header_reply() says how an
+ * answer carries it back. Without a length header, each message is
+ * measured with the dialect.
  *
  * Bytes arrive in any chunking; the framer holds a partial frame in the
  * caller's storage and yields whole frames that point into it. Storage is
