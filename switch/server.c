@@ -405,8 +405,10 @@ static int check_reload(const sw_server_t *sw, const sw_config_t *next,
 	}
 	if (sw->listener_count + next->listener_count > PS_ARRAY_LEN(sw->listener) ||
 	    sw->endpoint_count + next->endpoint_count > PS_ARRAY_LEN(sw->endpoint)) {
-		snprintf(err, err_cap, "too many retired listeners or endpoints "
-			 "still closing; retry later");
+		snprintf(err, err_cap, "too many listeners or endpoints, live and "
+			 "removed: a removed listener is freed once its "
+			 "connections close, a removed endpoint at the next "
+			 "restart");
 		return PS_ELIMIT;
 	}
 	return 0;
