@@ -63,7 +63,7 @@ static size_t length_header_max(const iso8583_framing_t *cfg)
 void iso8583_header_reply(const uint8_t *request, size_t len, uint8_t *reply)
 {
 	memcpy(reply, request, len);
-	if (len == 5 && request[0] == 0x60) {
+	if (len == 5) {
 		memcpy(reply + 1, request + 3, 2); /* destination := source */
 		memcpy(reply + 3, request + 1, 2); /* source := destination */
 	}

@@ -402,9 +402,10 @@ int iso8583_frame_write_length(const iso8583_framing_t *cfg, size_t body_len,
 			       uint8_t *out);
 /*
  * The fixed header of an answer, from the request's header of len bytes:
- * a copy, except that a 5-byte TPDU (id 0x60) has its destination and
- * source addresses swapped, as terminals and NAC gateways expect. reply
- * may not overlap request.
+ * a copy, except that a 5-byte header is a TPDU (id, destination, source)
+ * and has its destination and source swapped, as terminals and NAC
+ * gateways expect (and as jPOS's NCC and BCD channels do). reply may not
+ * overlap request.
  */
 void iso8583_header_reply(const uint8_t *request, size_t len, uint8_t *reply);
 
