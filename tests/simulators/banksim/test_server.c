@@ -363,7 +363,7 @@ static void test_framing_bounds_and_garbage(void **state)
 /* The iso8583 tool as an integrator points it at a bank behind a NAC:
  * `send --header` puts the TPDU before each message and prints the
  * answer's (addresses swapped) beside its fields; nothing listening is
- * exit 4. */
+ * exit 4; a binary4 bank is reached with --framing binary4. */
 static void test_iso8583_send_with_tpdu(void **state)
 {
 	bt_bank_t *b = *state;
@@ -389,6 +389,16 @@ static void test_iso8583_send_with_tpdu(void **state)
 	snprintf(address, sizeof(address), "127.0.0.1:%u", ts_free_port());
 	assert_int_equal(ts_run(argv, echo, out, sizeof(out), err, sizeof(err),
 				BT_WAIT_MS), 4);
+	/* A 4-byte length (jPOS RawChannel), end to end. */
+	bt_stop(b);
+	const char *raw[] = {"--framing", "binary4", NULL};
+	bt_start(b, raw);
+	snprintf(address, sizeof(address), "127.0.0.1:%u", b->port);
+	char *argv4[] = {argv[0], "send", "--connect", address, "--framing",
+			 "binary4", NULL};
+	assert_int_equal(ts_run(argv4, echo, out, sizeof(out), err, sizeof(err),
+				BT_WAIT_MS), 0);
+	assert_non_null(strstr(out, "\"39\":\"00\""));
 }
 
 /* A message no answer could be matched to is dropped; the connection
