@@ -70,6 +70,50 @@ _Noreturn void ps_assert_fail(const char *expr, const char *file, int line,
 #define PS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define PS_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* ---- big-endian integers --------------------------------------------- */
+
+/*
+ * Loads and stores of unsigned integers in big-endian byte order at any
+ * alignment: the order of LMDB keys that must sort as numbers, of ISO 8583
+ * bitmaps and binary length headers, and of the switch's stored records.
+ */
+static inline void ps_be16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline uint16_t ps_be16_get(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline void ps_be32_put(uint8_t *p, uint32_t v)
+{
+	v = __builtin_bswap32(v);
+	__builtin_memcpy(p, &v, 4);
+}
+
+static inline uint32_t ps_be32_get(const uint8_t *p)
+{
+	uint32_t v;
+	__builtin_memcpy(&v, p, 4);
+	return __builtin_bswap32(v);
+}
+
+static inline void ps_be64_put(uint8_t *p, uint64_t v)
+{
+	v = __builtin_bswap64(v);
+	__builtin_memcpy(p, &v, 8);
+}
+
+static inline uint64_t ps_be64_get(const uint8_t *p)
+{
+	uint64_t v;
+	__builtin_memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+}
+
 /* ---- clocks ---------------------------------------------------------- */
 
 /* Monotonic milliseconds, for deadlines and latencies. */

@@ -77,8 +77,7 @@ int iso8583_frame_write_length(const iso8583_framing_t *cfg, size_t body_len,
 		return ISO8583_EFRAME;
 	switch (cfg->length_header) {
 	case ISO8583_LENGTH_BINARY2:
-		out[0] = (uint8_t)(body_len >> 8);
-		out[1] = (uint8_t)body_len;
+		ps_be16_put(out, (uint16_t)body_len);
 		break;
 	case ISO8583_LENGTH_ASCII4: {
 		int rc = ps_format_u64((char *)out, 4, body_len);
@@ -90,10 +89,7 @@ int iso8583_frame_write_length(const iso8583_framing_t *cfg, size_t body_len,
 		out[1] = (uint8_t)((body_len / 10 % 10) << 4 | body_len % 10);
 		break;
 	case ISO8583_LENGTH_BINARY4:
-		out[0] = (uint8_t)(body_len >> 24);
-		out[1] = (uint8_t)(body_len >> 16);
-		out[2] = (uint8_t)(body_len >> 8);
-		out[3] = (uint8_t)body_len;
+		ps_be32_put(out, (uint32_t)body_len);
 		break;
 	default:
 		break;
@@ -183,11 +179,10 @@ static int read_length(const iso8583_framer_t *f, const uint8_t *p,
 {
 	switch (f->cfg.length_header) {
 	case ISO8583_LENGTH_BINARY2:
-		*body_len = (size_t)p[0] << 8 | p[1];
+		*body_len = ps_be16_get(p);
 		return 0;
 	case ISO8583_LENGTH_BINARY4:
-		*body_len = (size_t)p[0] << 24 | (size_t)p[1] << 16 |
-			    (size_t)p[2] << 8 | p[3];
+		*body_len = ps_be32_get(p);
 		return 0;
 	case ISO8583_LENGTH_ASCII4: {
 		uint64_t v;

@@ -163,19 +163,6 @@ static inline void iso8583_prefix_write(const iso8583_field_spec_t *s,
 /* Field n's bit in a 64-bit bitmap word (wire order: field 1 is the MSB). */
 #define ISO8583_BIT(n) (1ull << (63 - ((unsigned)(n) - 1) % 64))
 
-static inline uint64_t iso8583_load_be64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return __builtin_bswap64(v);
-}
-
-static inline void iso8583_store_be64(uint8_t *p, uint64_t v)
-{
-	v = __builtin_bswap64(v);
-	memcpy(p, &v, 8);
-}
-
 /* ---- BCD and text conversions (fields.c) ------------------------------- */
 
 /*

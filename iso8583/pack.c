@@ -72,7 +72,7 @@ static void write_bitmap_word(const iso8583_dialect_t *d, uint64_t word,
 	if (d->bitmap_encoding == ISO8583_BITMAP_BINARY) {
 		uint8_t *p = reserve(wr, 8);
 		if (p != NULL)
-			iso8583_store_be64(p, word);
+			ps_be64_put(p, word);
 		return;
 	}
 	uint8_t *p = reserve(wr, 16);
@@ -90,9 +90,9 @@ static void write_bitmap_word(const iso8583_dialect_t *d, uint64_t word,
 static void bitmap_words(const iso8583_msg_t *msg, uint64_t words[3])
 {
 	const iso8583_dialect_t *d = msg->dialect;
-	words[0] = iso8583_load_be64(msg->present);
-	words[1] = iso8583_load_be64(msg->present + 8);
-	words[2] = d->tertiary ? iso8583_load_be64(msg->present + 16) : 0;
+	words[0] = ps_be64_get(msg->present);
+	words[1] = ps_be64_get(msg->present + 8);
+	words[2] = d->tertiary ? ps_be64_get(msg->present + 16) : 0;
 	if (words[2] != 0)
 		words[1] |= ISO8583_BIT(65);
 	if (words[1] != 0)

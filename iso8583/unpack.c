@@ -82,7 +82,7 @@ static int read_bitmap_word(struct walk *w, uint64_t *word, const char *which)
 	if (w->d->bitmap_encoding == ISO8583_BITMAP_BINARY) {
 		if (w->len - at < 8)
 			return ran_out(w, ISO8583_EBITMAP, 1, at, which, 8);
-		*word = iso8583_load_be64(w->data + at);
+		*word = ps_be64_get(w->data + at);
 		w->pos = at + 8;
 		return 0;
 	}
@@ -281,9 +281,9 @@ int iso8583_unpack(iso8583_msg_t *msg, const iso8583_dialect_t *dialect,
 				  len - w.pos);
 	if (rc != 0 && err->field >= 2)
 		keep_fields_before(words, err->field);
-	iso8583_store_be64(msg->present, words[0]);
-	iso8583_store_be64(msg->present + 8, words[1]);
-	iso8583_store_be64(msg->present + 16, words[2]);
+	ps_be64_put(msg->present, words[0]);
+	ps_be64_put(msg->present + 8, words[1]);
+	ps_be64_put(msg->present + 16, words[2]);
 	return rc;
 }
 

@@ -122,7 +122,7 @@ static int lookup_transfer(struct audit *a, ledger_id_t id,
 				   sizeof(*ts));
 	if (rc != 0)
 		return rc;
-	key_put_u64(tkey, *ts);
+	ps_be64_put(tkey, *ts);
 	return ledger_get_record(a->txn, a->l->db_transfers, tkey,
 				 sizeof(tkey), out, sizeof(*out));
 }
@@ -131,7 +131,7 @@ static int pending_state(struct audit *a, uint64_t ts,
 			 struct pending_record *out)
 {
 	uint8_t key[8];
-	key_put_u64(key, ts);
+	ps_be64_put(key, ts);
 	return ledger_get_record(a->txn, a->l->db_pending, key, sizeof(key),
 				 out, sizeof(*out));
 }
@@ -263,7 +263,7 @@ static int replay_transfers(struct audit *a, uint64_t last_ts)
 		}
 		struct transfer_record r;
 		memcpy(&r, v.mv_data, sizeof(r));
-		uint64_t ts = key_get_u64(k.mv_data);
+		uint64_t ts = ps_be64_get(k.mv_data);
 		if (ts > last_ts)
 			problem(a, "transfer at %llu after the last timestamp",
 				(unsigned long long)ts);
@@ -282,7 +282,7 @@ static uint64_t chain_length(struct audit *a, const struct replay *r)
 	while (ts != 0 && n <= r->transfers) {
 		struct transfer_record t;
 		uint8_t key[8];
-		key_put_u64(key, ts);
+		ps_be64_put(key, ts);
 		if (ledger_get_record(a->txn, a->l->db_transfers, key,
 				      sizeof(key), &t, sizeof(t)) != 0)
 			return UINT64_MAX;

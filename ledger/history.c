@@ -11,7 +11,7 @@ static int transfer_at(MDB_txn *txn, ledger_t *l, uint64_t ts,
 		       struct transfer_record *out)
 {
 	uint8_t key[8];
-	key_put_u64(key, ts);
+	ps_be64_put(key, ts);
 	return ledger_get_record(txn, l->db_transfers, key, sizeof(key), out,
 				 sizeof(*out));
 }
@@ -126,7 +126,7 @@ int ledger_scan_transfers(ledger_t *l, uint64_t after_timestamp,
 		return ledger_map_mdb(rc);
 	}
 	uint8_t key[8];
-	key_put_u64(key, after_timestamp);
+	ps_be64_put(key, after_timestamp);
 	MDB_val k = {sizeof(key), key}, v;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && *count < cap) {
@@ -134,7 +134,7 @@ int ledger_scan_transfers(ledger_t *l, uint64_t after_timestamp,
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		if (key_get_u64(k.mv_data) != after_timestamp) {
+		if (ps_be64_get(k.mv_data) != after_timestamp) {
 			struct transfer_record r;
 			memcpy(&r, v.mv_data, sizeof(r));
 			out[(*count)++] = r.transfer;

@@ -199,28 +199,14 @@ struct ledger {
 
 /* ---- keys ----------------------------------------------------------------- */
 
-static inline void key_put_u64(uint8_t *out, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		out[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-static inline uint64_t key_get_u64(const uint8_t *in)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | in[i];
-	return v;
-}
 static inline void key_put_id(uint8_t *out, ledger_id_t id)
 {
-	key_put_u64(out, id.hi);
-	key_put_u64(out + 8, id.lo);
+	ps_be64_put(out, id.hi);
+	ps_be64_put(out + 8, id.lo);
 }
 static inline ledger_id_t key_get_id(const uint8_t *in)
 {
-	ledger_id_t id = {key_get_u64(in), key_get_u64(in + 8)};
+	ledger_id_t id = {ps_be64_get(in), ps_be64_get(in + 8)};
 	return id;
 }
 static inline bool id_is_max(ledger_id_t id)

@@ -123,7 +123,7 @@ int ledger_transfer_find(ledger_t *l, ledger_id_t id,
 	if (rc != 0)
 		return rc;
 	uint8_t ts_key[8];
-	key_put_u64(ts_key, ts);
+	ps_be64_put(ts_key, ts);
 	rc = ledger_get_record(b->txn, l->db_transfers, ts_key, sizeof(ts_key),
 			       out, sizeof(*out));
 	/* An index entry without its transfer is a broken book. */
@@ -273,7 +273,7 @@ static int write_back(ledger_t *l)
 	for (uint32_t i = 0; i < b->new_count && rc == 0; i++) {
 		struct transfer_record *r = &b->new_transfers[i];
 		uint8_t ts_key[8], id_key[16];
-		key_put_u64(ts_key, r->transfer.timestamp);
+		ps_be64_put(ts_key, r->transfer.timestamp);
 		MDB_val k = {sizeof(ts_key), ts_key}, v = {sizeof(*r), r};
 		/* Timestamps only grow: every transfer goes at the end. */
 		rc = mdb_cursor_put(transfers, &k, &v, MDB_APPEND);

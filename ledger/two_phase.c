@@ -27,7 +27,7 @@ static int pending_slot_load(ledger_t *l, const struct transfer_record *p,
 	}
 	struct pending_record rec;
 	uint8_t key[8];
-	key_put_u64(key, p->transfer.timestamp);
+	ps_be64_put(key, p->transfer.timestamp);
 	int rc = ledger_get_record(b->txn, l->db_pending, key, sizeof(key),
 				   &rec, sizeof(rec));
 	/* Every stored pending transfer has its state. */
@@ -190,8 +190,8 @@ int ledger_two_phase_apply(ledger_t *l, const ledger_transfer_t *t,
 
 static void expiry_key(uint8_t key[16], uint64_t expires_at, uint64_t ts)
 {
-	key_put_u64(key, expires_at);
-	key_put_u64(key + 8, ts);
+	ps_be64_put(key, expires_at);
+	ps_be64_put(key + 8, ts);
 }
 
 int ledger_pending_write(ledger_t *l)
@@ -200,7 +200,7 @@ int ledger_pending_write(ledger_t *l)
 	for (uint32_t i = 0; i < b->pending_dirty_count; i++) {
 		struct pending_slot *s = &b->pendings[b->pending_dirty[i]];
 		uint8_t key[8], ekey[16];
-		key_put_u64(key, s->ts);
+		ps_be64_put(key, s->ts);
 		MDB_val k = {sizeof(key), key}, v = {sizeof(s->rec), &s->rec};
 		int rc = mdb_put(b->txn, l->db_pending, &k, &v, 0);
 		if (rc != 0)
@@ -232,7 +232,7 @@ static int expire_one(ledger_t *l, uint64_t ts)
 	struct batch *b = &l->batch;
 	struct transfer_record pr;
 	uint8_t key[8];
-	key_put_u64(key, ts);
+	ps_be64_put(key, ts);
 	int rc = ledger_get_record(b->txn, l->db_transfers, key, sizeof(key),
 				   &pr, sizeof(pr));
 	if (rc == PS_ENOTFOUND)
@@ -282,11 +282,11 @@ static int expire_batch(ledger_t *l, void *arg)
 				rc = MDB_CORRUPTED;
 				break;
 			}
-			if (key_get_u64(k.mv_data) > b->now_ns) {
+			if (ps_be64_get(k.mv_data) > b->now_ns) {
 				rc = MDB_NOTFOUND;
 				break;
 			}
-			found[n++] = key_get_u64((uint8_t *)k.mv_data + 8);
+			found[n++] = ps_be64_get((uint8_t *)k.mv_data + 8);
 		}
 		for (uint32_t i = 0; i < n; i++) {
 			int erc = expire_one(l, found[i]);
@@ -339,7 +339,7 @@ int ledger_pending_get(ledger_t *l, ledger_id_t id, uint32_t *state,
 			       sizeof(ts));
 	if (rc == 0) {
 		uint8_t tkey[8];
-		key_put_u64(tkey, ts);
+		ps_be64_put(tkey, ts);
 		rc = ledger_get_record(txn, l->db_pending, tkey, sizeof(tkey),
 				       &rec, sizeof(rec));
 		if (rc == PS_ENOTFOUND) {

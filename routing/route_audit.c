@@ -24,8 +24,8 @@
 static void key_encode(uint8_t out[ROUTE_AUDIT_KEY_BYTES], uint64_t ms,
 		       uint32_t seq)
 {
-	route_be64_put(out, ms);
-	route_be32_put(out + 8, seq);
+	ps_be64_put(out, ms);
+	ps_be32_put(out + 8, seq);
 }
 
 /* Reads the last key on disk, once per write transaction. */
@@ -45,8 +45,8 @@ static int writer_prime(const route_table_t *table, MDB_txn *txn,
 		if (key.mv_size != ROUTE_AUDIT_KEY_BYTES)
 			return route_fail(err, PS_EFORMAT, "",
 					  "an audit key is corrupt");
-		w->last_ms = route_be64_get(key.mv_data);
-		w->last_seq = route_be32_get((const uint8_t *)key.mv_data + 8);
+		w->last_ms = ps_be64_get(key.mv_data);
+		w->last_seq = ps_be32_get((const uint8_t *)key.mv_data + 8);
 	} else if (mrc != MDB_NOTFOUND) {
 		return route_fail_mdb(err, mrc, "reading the audit log");
 	}
@@ -177,8 +177,8 @@ static int audit_decode(const MDB_val *key, const MDB_val *value,
 	if (key->mv_size != ROUTE_AUDIT_KEY_BYTES)
 		return route_fail(err, PS_EFORMAT, "", "an audit key is corrupt");
 	memset(out, 0, sizeof(*out));
-	out->key_ms = route_be64_get(key->mv_data);
-	out->seq = route_be32_get((const uint8_t *)key->mv_data + 8);
+	out->key_ms = ps_be64_get(key->mv_data);
+	out->seq = ps_be32_get((const uint8_t *)key->mv_data + 8);
 	json_error_t jerr;
 	json_t *obj = json_loadb(value->mv_data, value->mv_size, 0, &jerr);
 	if (obj == NULL || !json_is_object(obj)) {
@@ -227,7 +227,7 @@ int route_audit_list(const route_table_t *table, MDB_txn *txn,
 	mrc = mdb_cursor_get(cursor, &key, &value, MDB_LAST);
 	while (mrc == 0 && n < cap) {
 		if (key.mv_size == ROUTE_AUDIT_KEY_BYTES &&
-		    route_be64_get(key.mv_data) < since_ms)
+		    ps_be64_get(key.mv_data) < since_ms)
 			break;
 		rc = audit_decode(&key, &value, &out[n], err);
 		if (rc < 0)

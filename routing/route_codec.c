@@ -59,7 +59,7 @@ size_t route_record_encode(const route_t *route,
 	out[OFF_FLAGS] = route->enabled ? FLAG_ENABLED : 0;
 	out[OFF_NETWORK] = (uint8_t)route->network;
 	out[OFF_ALTERNATES_COUNT] = route->alternate_count;
-	route_be64_put(out + OFF_CHANGED_MS, route->changed_ms);
+	ps_be64_put(out + OFF_CHANGED_MS, route->changed_ms);
 	size_t n = OFF_TEXT;
 	n += put_text(out + n, route->endpoint, sizeof(route->endpoint));
 	for (unsigned i = 0; i < route->alternate_count; i++)
@@ -111,7 +111,7 @@ int route_record_decode(const void *key, size_t key_len, const void *value,
 	out->enabled = (v[OFF_FLAGS] & FLAG_ENABLED) != 0;
 	out->network = (route_network_t)v[OFF_NETWORK];
 	out->alternate_count = v[OFF_ALTERNATES_COUNT];
-	out->changed_ms = route_be64_get(v + OFF_CHANGED_MS);
+	out->changed_ms = ps_be64_get(v + OFF_CHANGED_MS);
 	size_t pos = OFF_TEXT;
 	bool ok = get_text(out->endpoint, sizeof(out->endpoint), v, value_len,
 			   &pos);
@@ -134,21 +134,21 @@ int route_record_decode(const void *key, size_t key_len, const void *value,
 void route_meta_encode(const route_table_info_t *info,
 		       uint8_t out[ROUTE_META_BYTES])
 {
-	route_be32_put(out, ROUTE_META_FORMAT);
-	route_be64_put(out + 4, info->version);
+	ps_be32_put(out, ROUTE_META_FORMAT);
+	ps_be64_put(out + 4, info->version);
 	for (unsigned i = 0; i <= ROUTE_PREFIX_DIGITS_MAX; i++)
-		route_be32_put(out + 12 + 4 * i, info->count_by_length[i]);
+		ps_be32_put(out + 12 + 4 * i, info->count_by_length[i]);
 }
 
 int route_meta_decode(const void *value, size_t len, route_table_info_t *out)
 {
 	const uint8_t *v = value;
-	if (len != ROUTE_META_BYTES || route_be32_get(v) != ROUTE_META_FORMAT)
+	if (len != ROUTE_META_BYTES || ps_be32_get(v) != ROUTE_META_FORMAT)
 		return PS_EFORMAT;
-	out->version = route_be64_get(v + 4);
+	out->version = ps_be64_get(v + 4);
 	uint64_t total = 0;
 	for (unsigned i = 0; i <= ROUTE_PREFIX_DIGITS_MAX; i++) {
-		out->count_by_length[i] = route_be32_get(v + 12 + 4 * i);
+		out->count_by_length[i] = ps_be32_get(v + 12 + 4 * i);
 		total += out->count_by_length[i];
 	}
 	if (out->count_by_length[0] != 0 || total > ROUTE_COUNT_MAX)

@@ -32,25 +32,14 @@ typedef struct seq_record {
 	uint64_t saf_seq;
 } seq_record_t;
 
-static void be64(uint64_t v, uint8_t *out)
-{
-	for (int i = 7; i >= 0; i--) {
-		out[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 void sw_id_key(uint64_t id, uint8_t out[8])
 {
-	be64(id, out);
+	ps_be64_put(out, id);
 }
 
 uint64_t sw_id_from_key(const uint8_t key[8])
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | key[i];
-	return v;
+	return ps_be64_get(key);
 }
 
 size_t sw_idem_key(const char *participant, const char *request_id,
@@ -69,10 +58,7 @@ size_t sw_match_key(const char *endpoint, uint32_t stan, const char *transmit,
 {
 	memset(out, 0, SW_NAME_MAX);
 	memcpy(out, endpoint, strnlen(endpoint, SW_NAME_MAX - 1));
-	out[SW_NAME_MAX] = (uint8_t)(stan >> 24);
-	out[SW_NAME_MAX + 1] = (uint8_t)(stan >> 16);
-	out[SW_NAME_MAX + 2] = (uint8_t)(stan >> 8);
-	out[SW_NAME_MAX + 3] = (uint8_t)stan;
+	ps_be32_put(out + SW_NAME_MAX, stan);
 	memset(out + SW_NAME_MAX + 4, '0', 10);
 	memcpy(out + SW_NAME_MAX + 4, transmit, strnlen(transmit, 10));
 	return SW_NAME_MAX + 14;

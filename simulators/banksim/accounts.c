@@ -8,7 +8,6 @@
  */
 #include "accounts.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,18 +118,6 @@ bool bank_account_number_valid(const char *number, size_t len)
 
 /* ---- the file --------------------------------------------------------------- */
 
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 static int name_index(const char *const *names, size_t count, const char *s)
 {
 	for (size_t i = 0; i < count; i++)
@@ -144,7 +131,7 @@ static int take_amount(const json_t *v, const char *path, const char *key,
 {
 	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > BANK_AMOUNT_MAX)
-		return fail(err, cap, PS_EFORMAT,
+		return sim_fail(err, cap, PS_EFORMAT,
 			    "%s.%s: must be an integer from %lld to %lld "
 			    "(minor units)", path, key, (long long)min,
 			    (long long)BANK_AMOUNT_MAX);
@@ -159,7 +146,7 @@ static int take_name(const json_t *v, const char *path, const char *key,
 	int i = json_is_string(v) ? name_index(names, count, json_string_value(v))
 				  : -1;
 	if (i < 0)
-		return fail(err, cap, PS_EFORMAT,
+		return sim_fail(err, cap, PS_EFORMAT,
 			    "%s.%s: must be one of %s, %s, %s%s%s", path, key,
 			    names[0], names[1], names[2], count > 3 ? ", " : "",
 			    count > 3 ? names[3] : "");
@@ -181,11 +168,11 @@ static int take_number(const json_t *v, const char *path, bank_account_t *acc,
 		       char *err, size_t cap)
 {
 	if (v == NULL)
-		return fail(err, cap, PS_EFORMAT, "%s.account: is required", path);
+		return sim_fail(err, cap, PS_EFORMAT, "%s.account: is required", path);
 	size_t len = json_is_string(v) ? json_string_length(v) : 0;
 	const char *s = json_is_string(v) ? json_string_value(v) : "";
 	if (!bank_account_number_valid(s, len))
-		return fail(err, cap, PS_EFORMAT,
+		return sim_fail(err, cap, PS_EFORMAT,
 			    "%s.account: must be a string of 1 to %d digits",
 			    path, BANK_ACCOUNT_DIGITS_MAX);
 	memcpy(acc->number, s, len);
@@ -199,7 +186,7 @@ static int parse_one(const json_t *obj, const char *path, bank_account_t *acc,
 {
 	memset(acc, 0, sizeof(*acc));
 	if (!json_is_object(obj))
-		return fail(err, cap, PS_EFORMAT, "%s: must be an object", path);
+		return sim_fail(err, cap, PS_EFORMAT, "%s: must be an object", path);
 	const char *key;
 	json_t *v;
 	int rc = 0;
@@ -217,7 +204,7 @@ static int parse_one(const json_t *obj, const char *path, bank_account_t *acc,
 		else if (strcmp(key, "fault") == 0)
 			rc = take_fault(v, path, acc, err, cap);
 		else
-			rc = fail(err, cap, PS_EFORMAT,
+			rc = sim_fail(err, cap, PS_EFORMAT,
 				  "%s.%s: unknown key (account, balance, "
 				  "status, limit, fault)", path, key);
 		if (rc != 0)
@@ -233,11 +220,11 @@ static int parse_list(const json_t *list, const char *base,
 {
 	size_t n = json_array_size(list);
 	if (n > BANK_ACCOUNTS_MAX)
-		return fail(err, cap, PS_ELIMIT, "%s: more than %u accounts",
+		return sim_fail(err, cap, PS_ELIMIT, "%s: more than %u accounts",
 			    base, BANK_ACCOUNTS_MAX);
 	int rc = bank_accounts_init(out, n == 0 ? 1 : (uint32_t)n);
 	if (rc != 0)
-		return fail(err, cap, rc, "%s: no memory for %zu accounts",
+		return sim_fail(err, cap, rc, "%s: no memory for %zu accounts",
 			    base, n);
 	for (size_t i = 0; i < n; i++) {
 		char path[64];
@@ -248,7 +235,7 @@ static int parse_list(const json_t *list, const char *base,
 			/* Errors reach logs: account numbers go masked. */
 			char masked[BANK_ACCOUNT_DIGITS_MAX + 1];
 			ps_mask_pan(acc.number, acc.len, masked);
-			rc = fail(err, cap, PS_EFORMAT,
+			rc = sim_fail(err, cap, PS_EFORMAT,
 				  "%s.account: %s appears twice", path, masked);
 		}
 		if (rc != 0)
@@ -264,7 +251,7 @@ int bank_accounts_parse(const char *text, size_t len, bank_accounts_t *out,
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
-		return fail(err, err_cap, PS_EFORMAT, "line %d column %d: %s",
+		return sim_fail(err, err_cap, PS_EFORMAT, "line %d column %d: %s",
 			    jerr.line, jerr.column, jerr.text);
 	int rc;
 	if (json_is_array(root)) {
@@ -274,7 +261,7 @@ int bank_accounts_parse(const char *text, size_t len, bank_accounts_t *out,
 		rc = parse_list(json_object_get(root, "accounts"), "accounts",
 				out, err, err_cap);
 	} else {
-		rc = fail(err, err_cap, PS_EFORMAT,
+		rc = sim_fail(err, err_cap, PS_EFORMAT,
 			  "must be an array of accounts or {\"accounts\": [...]}");
 	}
 	json_decref(root);
@@ -289,14 +276,14 @@ int bank_accounts_load(const char *path, bank_accounts_t *out, char *err,
 	size_t len = 0;
 	int rc = sim_file_read(path, BANK_ACCOUNTS_FILE_BYTES_MAX, &text, &len);
 	if (rc != 0)
-		return fail(err, err_cap, rc, "%s: %s", path,
+		return sim_fail(err, err_cap, rc, "%s: %s", path,
 			    rc == PS_ELIMIT ? "larger than 64 MiB (use --generate)"
 					    : "cannot read the file");
 	char why[BANK_ACCOUNTS_ERR_MAX];
 	rc = bank_accounts_parse(text, len, out, why, sizeof(why));
 	free(text);
 	if (rc != 0)
-		fail(err, err_cap, rc, "%s: %s", path, why);
+		sim_fail(err, err_cap, rc, "%s: %s", path, why);
 	return rc;
 }
 
@@ -310,7 +297,7 @@ int bank_accounts_generate(bank_accounts_t *out, uint32_t count,
 	size_t plen = strlen(prefix);
 	if ((plen > 0 && !ps_is_digits(prefix, plen)) ||
 	    digits > BANK_ACCOUNT_DIGITS_MAX || plen >= digits)
-		return fail(err, err_cap, PS_EINVAL,
+		return sim_fail(err, err_cap, PS_EINVAL,
 			    "prefix must be digits, shorter than the %u-digit "
 			    "account numbers (at most %d)", digits,
 			    BANK_ACCOUNT_DIGITS_MAX);
@@ -319,16 +306,16 @@ int bank_accounts_generate(bank_accounts_t *out, uint32_t count,
 	for (uint32_t i = 0; i < room && span <= UINT32_MAX; i++)
 		span *= 10;
 	if (count == 0 || count > span)
-		return fail(err, err_cap, PS_EINVAL,
+		return sim_fail(err, err_cap, PS_EINVAL,
 			    "%u accounts do not fit in %u digits after prefix %s",
 			    count, room, prefix);
 	if (balance < 0 || balance > BANK_AMOUNT_MAX)
-		return fail(err, err_cap, PS_EINVAL,
+		return sim_fail(err, err_cap, PS_EINVAL,
 			    "balance must be 0 to %lld minor units",
 			    (long long)BANK_AMOUNT_MAX);
 	int rc = bank_accounts_init(out, count);
 	if (rc != 0)
-		return fail(err, err_cap, rc, "no memory for %u accounts", count);
+		return sim_fail(err, err_cap, rc, "no memory for %u accounts", count);
 	for (uint32_t i = 0; i < count; i++) {
 		bank_account_t acc = {.len = (uint8_t)digits, .balance = balance};
 		memcpy(acc.number, prefix, plen);

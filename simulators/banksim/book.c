@@ -6,7 +6,6 @@
 #include "book.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,18 +76,6 @@ ledger_id_t bank_transfer_id(int step, const char *key)
 
 /* ---- opening ---------------------------------------------------------------- */
 
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 int bank_book_open(bank_t *bank, const char *dir, uint32_t durability,
 		   uint32_t batch_max, char *err, size_t err_cap)
 {
@@ -98,7 +85,7 @@ int bank_book_open(bank_t *bank, const char *dir, uint32_t durability,
 	o.batch_max = batch_max;
 	int rc = ledger_open(&bank->ledger, dir, &o);
 	if (rc != 0)
-		return fail(err, err_cap, rc, "ledger %s: %s", dir,
+		return sim_fail(err, err_cap, rc, "ledger %s: %s", dir,
 			    ledger_strerror(rc));
 	return 0;
 }
@@ -127,7 +114,7 @@ static int create_accounts(bank_t *bank, const ledger_account_t *list,
 {
 	int rc = ledger_create_accounts(bank->ledger, list, count, results);
 	if (rc != 0)
-		return fail(err, cap, rc, "creating accounts: %s",
+		return sim_fail(err, cap, rc, "creating accounts: %s",
 			    ledger_strerror(rc));
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t r = results[i].result;
@@ -137,7 +124,7 @@ static int create_accounts(bank_t *bank, const ledger_account_t *list,
 		char id[LEDGER_ID_TEXT_MAX], masked[LEDGER_ID_TEXT_MAX];
 		ledger_id_format(list[i].id, id);
 		ps_mask_pan(id, strlen(id), masked);
-		return fail(err, cap, PS_EEXIST,
+		return sim_fail(err, cap, PS_EEXIST,
 			    "ledger account %s: %s (was this ledger directory "
 			    "made with another currency or by another "
 			    "program?)", masked, ledger_account_result_name(r));
@@ -200,7 +187,7 @@ static int open_batch(bank_t *bank, ledger_transfer_t *xfers,
 {
 	int rc = ledger_create_transfers(bank->ledger, xfers, n, results);
 	if (rc != 0)
-		return fail(err, cap, rc, "opening balances: %s",
+		return sim_fail(err, cap, rc, "opening balances: %s",
 			    ledger_strerror(rc));
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t r = results[i].result;
@@ -212,7 +199,7 @@ static int open_batch(bank_t *bank, ledger_transfer_t *xfers,
 		}
 		char masked[BANK_ACCOUNT_DIGITS_MAX + 1];
 		ps_mask_pan(owners[i]->number, owners[i]->len, masked);
-		return fail(err, cap, PS_EEXIST, "opening balance of %s: %s",
+		return sim_fail(err, cap, PS_EEXIST, "opening balance of %s: %s",
 			    masked, ledger_transfer_result_name(r));
 	}
 	return 0;
@@ -267,7 +254,7 @@ int bank_book_setup(bank_t *bank, char *err, size_t err_cap)
 			rc = setup_openings(bank, xfers, owners, results, batch,
 					    err, err_cap);
 	} else {
-		fail(err, err_cap, rc, "no memory for the set-up batches");
+		sim_fail(err, err_cap, rc, "no memory for the set-up batches");
 	}
 	free(accs);
 	free(xfers);

@@ -7,7 +7,6 @@
  * no latency, no faults.
  */
 #include <stddef.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "banksim.h"
@@ -78,18 +77,6 @@ static void defaults(bank_cfg_t *cfg)
 	cfg->batch_max = LEDGER_BATCH_MAX;
 }
 
-static int fail(char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-	return PS_EINVAL;
-}
-
 static int parse_durability(const char *s, uint32_t *out)
 {
 	if (strcmp(s, "sync") == 0)
@@ -108,33 +95,33 @@ static int check_serving(bank_cfg_t *cfg, char *err, size_t cap)
 {
 	bool file = cfg->accounts[0] != '\0', gen = cfg->generate > 0;
 	if (file == gen)
-		return fail(err, cap, "give exactly one of --accounts FILE and "
+		return sim_fail(err, cap, PS_EINVAL, "give exactly one of --accounts FILE and "
 			    "--generate N");
 	if (cfg->spec[0] != '\0' && strcmp(cfg->dialect, "ascii") != 0)
-		return fail(err, cap, "give --dialect or --spec, not both");
+		return sim_fail(err, cap, PS_EINVAL, "give --dialect or --spec, not both");
 	if (sim_hostport_parse(cfg->listen, cfg->host, sizeof(cfg->host),
 			       &cfg->port) != 0)
-		return fail(err, cap, "--listen: must be HOST:PORT, not \"%s\"",
+		return sim_fail(err, cap, PS_EINVAL, "--listen: must be HOST:PORT, not \"%s\"",
 			    cfg->listen);
 	int lh = iso8583_length_header_parse(cfg->framing);
 	if (lh < 0)
-		return fail(err, cap, "--framing: must be binary2, ascii4, "
+		return sim_fail(err, cap, PS_EINVAL, "--framing: must be binary2, ascii4, "
 			    "bcd2, binary4 or none, not \"%s\"", cfg->framing);
 	cfg->length_header = (uint8_t)lh;
 	if (cfg->header_bytes + 64u > cfg->frame_bytes_max)
-		return fail(err, cap, "--header-bytes leaves no room in "
+		return sim_fail(err, cap, PS_EINVAL, "--header-bytes leaves no room in "
 			    "--frame-bytes-max");
 	if (cfg->institution[0] != '\0' &&
 	    !ps_is_digits(cfg->institution, strlen(cfg->institution)))
-		return fail(err, cap, "--institution: must be 1 to 11 digits");
+		return sim_fail(err, cap, PS_EINVAL, "--institution: must be 1 to 11 digits");
 	if (cfg->currency == BANK_LEDGER_MEMO)
-		return fail(err, cap, "--currency: 999 is the memo ledger");
+		return sim_fail(err, cap, PS_EINVAL, "--currency: 999 is the memo ledger");
 	if (cfg->inflight_per_conn_max > cfg->inflight_max)
 		cfg->inflight_per_conn_max = cfg->inflight_max;
 	char why[256];
 	if (sim_latency_parse(cfg->latency_ms, &cfg->latency, why,
 			      sizeof(why)) != 0)
-		return fail(err, cap, "--latency-ms: %s", why);
+		return sim_fail(err, cap, PS_EINVAL, "--latency-ms: %s", why);
 	return 0;
 }
 
@@ -147,16 +134,16 @@ int banksim_config(int argc, char **argv, bank_cfg_t *cfg, char *err,
 	if (rc != 0)
 		return rc;
 	if (cfg->ledger[0] == '\0')
-		return fail(err, err_cap, "--ledger DIR is required");
+		return sim_fail(err, err_cap, PS_EINVAL, "--ledger DIR is required");
 	if (parse_durability(cfg->durability, &cfg->durability_mode) != 0)
-		return fail(err, err_cap, "--durability: must be sync, "
+		return sim_fail(err, err_cap, PS_EINVAL, "--durability: must be sync, "
 			    "nometasync or nosync, not \"%s\"", cfg->durability);
 	cfg->log_level_min = ps_log_level_parse(cfg->log_level);
 	if (cfg->log_level_min < 0)
-		return fail(err, err_cap, "--log-level: must be debug, info, "
+		return sim_fail(err, err_cap, PS_EINVAL, "--log-level: must be debug, info, "
 			    "warn or error, not \"%s\"", cfg->log_level);
 	if (cfg->dump_balances && cfg->check_ledger)
-		return fail(err, err_cap, "give --dump-balances or "
+		return sim_fail(err, err_cap, PS_EINVAL, "give --dump-balances or "
 			    "--check-ledger, not both");
 	if (cfg->dump_balances || cfg->check_ledger)
 		return 0;

@@ -20,16 +20,13 @@
 
 #define CONFIG_BYTES_MAX (1u << 20)
 
-static int fail(char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t cap, const char *fmt, ...)
+int sim_fail(char *err, size_t cap, int rc, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(err, cap, fmt, ap);
 	va_end(ap);
-	return PS_EINVAL;
+	return rc;
 }
 
 static const sim_opt_t *find_cli(const sim_opt_t *opts, size_t count,
@@ -75,7 +72,7 @@ static int set_rate(void *field, const char *value, char *err, size_t cap)
 	double v = strtod(value, &end);
 	if (value[0] == '\0' || *end != '\0' || errno != 0 || !(v >= 0.0) ||
 	    v > 1.0)
-		return fail(err, cap, "must be a probability from 0 to 1, "
+		return sim_fail(err, cap, PS_EINVAL, "must be a probability from 0 to 1, "
 			    "not \"%s\"", value);
 	memcpy(field, &v, sizeof(v));
 	return 0;
@@ -89,7 +86,7 @@ static int set_flag(void *field, const char *value, char *err, size_t cap)
 	else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
 		v = false;
 	else
-		return fail(err, cap, "must be true or false, not \"%s\"", value);
+		return sim_fail(err, cap, PS_EINVAL, "must be true or false, not \"%s\"", value);
 	memcpy(field, &v, sizeof(v));
 	return 0;
 }
@@ -104,14 +101,14 @@ static int set_value(const sim_opt_t *opt, void *cfg, const char *value,
 	switch (opt->kind) {
 	case SIM_OPT_STR:
 		if (len >= opt->size)
-			return fail(err, cap, "longer than %zu characters",
+			return sim_fail(err, cap, PS_EINVAL, "longer than %zu characters",
 				    opt->size - 1);
 		memcpy(field, value, len + 1);
 		return 0;
 	case SIM_OPT_UINT:
 		if (ps_parse_u64(value, len, &v) != 0 || v < opt->min ||
 		    v > opt->max)
-			return fail(err, cap,
+			return sim_fail(err, cap, PS_EINVAL,
 				    "must be an integer from %llu to %llu, "
 				    "not \"%s\"", (unsigned long long)opt->min,
 				    (unsigned long long)opt->max, value);
@@ -160,18 +157,18 @@ static int apply_file(const sim_opt_t *opts, size_t count, const char *path,
 	size_t len = 0;
 	int rc = sim_file_read(path, CONFIG_BYTES_MAX, &text, &len);
 	if (rc != 0)
-		return fail(err, cap, "%s: %s", path,
+		return sim_fail(err, cap, PS_EINVAL, "%s: %s", path,
 			    rc == PS_ELIMIT ? "larger than 1 MiB"
 					    : "cannot read the file");
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (root == NULL)
-		return fail(err, cap, "%s: line %d: %s", path, jerr.line,
+		return sim_fail(err, cap, PS_EINVAL, "%s: line %d: %s", path, jerr.line,
 			    jerr.text);
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return fail(err, cap, "%s: must be a JSON object", path);
+		return sim_fail(err, cap, PS_EINVAL, "%s: must be a JSON object", path);
 	}
 	const char *key;
 	json_t *value;
@@ -180,16 +177,16 @@ static int apply_file(const sim_opt_t *opts, size_t count, const char *path,
 		const sim_opt_t *opt = find_key(opts, count, key);
 		char text_value[1024], why[256];
 		if (opt == NULL) {
-			rc = fail(err, cap, "%s: %s: unknown key", path, key);
+			rc = sim_fail(err, cap, PS_EINVAL, "%s: %s: unknown key", path, key);
 			break;
 		}
 		if (json_text(value, text_value, sizeof(text_value)) != 0) {
-			rc = fail(err, cap, "%s: %s: must be a string, a "
+			rc = sim_fail(err, cap, PS_EINVAL, "%s: %s: must be a string, a "
 				  "number or a boolean", path, key);
 			break;
 		}
 		if (set_value(opt, cfg, text_value, why, sizeof(why)) != 0) {
-			rc = fail(err, cap, "%s: %s: %s", path, key, why);
+			rc = sim_fail(err, cap, PS_EINVAL, "%s: %s: %s", path, key, why);
 			break;
 		}
 	}
@@ -214,7 +211,7 @@ static int apply_arg(const sim_opt_t *opts, size_t count, int argc,
 {
 	const char *arg = argv[*i];
 	if (strncmp(arg, "--", 2) != 0)
-		return fail(err, cap, "unexpected argument \"%s\"", arg);
+		return sim_fail(err, cap, PS_EINVAL, "unexpected argument \"%s\"", arg);
 	const char *name = arg + 2;
 	const char *eq = strchr(name, '=');
 	size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
@@ -225,20 +222,20 @@ static int apply_arg(const sim_opt_t *opts, size_t count, int argc,
 	}
 	const sim_opt_t *opt = find_cli(opts, count, name, name_len);
 	if (opt == NULL)
-		return fail(err, cap, "unknown option --%.*s", (int)name_len,
+		return sim_fail(err, cap, PS_EINVAL, "unknown option --%.*s", (int)name_len,
 			    name);
 	const char *value = eq ? eq + 1 : NULL;
 	if (value == NULL && opt->kind == SIM_OPT_FLAG)
 		value = "true";
 	if (value == NULL) {
 		if (*i + 1 >= argc)
-			return fail(err, cap, "--%s needs a value (%s)",
+			return sim_fail(err, cap, PS_EINVAL, "--%s needs a value (%s)",
 				    opt->name, opt->arg ? opt->arg : "");
 		value = argv[++(*i)];
 	}
 	char why[256];
 	if (set_value(opt, cfg, value, why, sizeof(why)) != 0)
-		return fail(err, cap, "--%s: %s", opt->name, why);
+		return sim_fail(err, cap, PS_EINVAL, "--%s: %s", opt->name, why);
 	return 0;
 }
 

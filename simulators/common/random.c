@@ -7,7 +7,6 @@
 #include "sim.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "core.h"
@@ -55,12 +54,6 @@ bool sim_rng_chance(sim_rng_t *rng, double p)
 	return sim_rng_unit(rng) < p;
 }
 
-static int fail(char *err, size_t cap, const char *text)
-{
-	snprintf(err, cap, "%s", text);
-	return PS_EINVAL;
-}
-
 /* A decimal count of milliseconds, 0..SIM_LATENCY_MS_MAX. */
 static bool parse_ms(const char *s, size_t len, uint32_t *out)
 {
@@ -82,20 +75,21 @@ int sim_latency_parse(const char *text, sim_latency_t *out, char *err,
 	if (strncmp(text, "exp:", 4) == 0) {
 		out->kind = SIM_LATENCY_EXP;
 		if (!parse_ms(text + 4, len - 4, &out->a_ms) || out->a_ms == 0)
-			return fail(err, err_cap, rule);
+			return sim_fail(err, err_cap, PS_EINVAL, "%s", rule);
 		return 0;
 	}
 	const char *dash = strchr(text, '-');
 	if (dash == NULL) {
 		out->kind = SIM_LATENCY_FIXED;
-		return parse_ms(text, len, &out->a_ms) ? 0
-						      : fail(err, err_cap, rule);
+		if (!parse_ms(text, len, &out->a_ms))
+			return sim_fail(err, err_cap, PS_EINVAL, "%s", rule);
+		return 0;
 	}
 	out->kind = SIM_LATENCY_UNIFORM;
 	if (!parse_ms(text, (size_t)(dash - text), &out->a_ms) ||
 	    !parse_ms(dash + 1, strlen(dash + 1), &out->b_ms) ||
 	    out->b_ms < out->a_ms)
-		return fail(err, err_cap, rule);
+		return sim_fail(err, err_cap, PS_EINVAL, "%s", rule);
 	return 0;
 }
 

@@ -23,6 +23,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* ---- errors ------------------------------------------------------------ */
+
+/* Writes the printf-style message into err (cap bytes, always terminated)
+ * and returns rc: the one way a simulator's start-up code says what is
+ * wrong. */
+int sim_fail(char *err, size_t cap, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* ---- options ----------------------------------------------------------- */
 
 enum sim_opt_kind {

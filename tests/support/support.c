@@ -498,7 +498,7 @@ bool ts_iso_recv(int fd, const iso8583_dialect_t *dialect, iso8583_msg_t *msg,
 	uint8_t head[2];
 	if (!ts_recv_exact(fd, head, 2, timeout_ms))
 		return false;
-	size_t len = (size_t)head[0] << 8 | head[1];
+	size_t len = ps_be16_get(head);
 	if (len > cap || !ts_recv_exact(fd, buf, len, timeout_ms))
 		return false;
 	iso8583_error_t err;

@@ -102,7 +102,7 @@ static void nac_call(int fd, const iso8583_msg_t *m, const uint8_t tpdu[5],
 	ts_send_all(fd, out, len + 7);
 	uint8_t head[2];
 	assert_true(ts_recv_exact(fd, head, 2, 10000));
-	size_t n = (size_t)head[0] << 8 | head[1];
+	size_t n = ps_be16_get(head);
 	assert_true(n > 5 && n <= cap);
 	assert_true(ts_recv_exact(fd, buf, n, 10000));
 	memcpy(reply_tpdu, buf, 5);

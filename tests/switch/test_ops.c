@@ -446,7 +446,7 @@ static void test_endpoint_header(void **state)
 	uint8_t head[7], body[512];
 	assert_true(ts_recv_exact(bank, head, 7, 10000));
 	assert_memory_equal(head + 2, "\x60\x00\x03\x00\x12", 5);
-	size_t n = ((size_t)head[0] << 8 | head[1]) - 5;
+	size_t n = (size_t)ps_be16_get(head) - 5;
 	assert_true(n < sizeof(body) && ts_recv_exact(bank, body, n, 10000));
 	iso8583_msg_t m;
 	iso8583_error_t ierr;
