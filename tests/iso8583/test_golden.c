@@ -4,13 +4,15 @@
  * ISO87APackager and ISO87BPackager and the values they hold: unpacking
  * each image must give exactly those values, and packing the values must
  * give exactly those bytes. The fixtures are read in place (never copied
- * into the repository); without them the tests skip and say so.
+ * into the repository); without them the tests skip and say so, except in
+ * CI, where a missing fixture fails (tests/support/fixtures.h).
  */
 #include "iso8583_test.h"
 
-#include <sys/stat.h>
+#include "fixtures.h"
 
-#define FIXTURES PS_SHARED_DIR "/fixtures/iso8583/jpos"
+static char fixtures[400];
+#define FIXTURES fixtures
 
 struct xml_field {
 	int id;
@@ -27,11 +29,8 @@ struct golden {
 
 static bool fixtures_present(void)
 {
-	struct stat st;
-	if (stat(FIXTURES, &st) == 0 && S_ISDIR(st.st_mode))
-		return true;
-	printf("SKIP: no jPOS fixtures at %s\n", FIXTURES);
-	return false;
+	ts_fixture_dir("iso8583/jpos", fixtures, sizeof(fixtures));
+	return ts_fixtures_ready(fixtures);
 }
 
 static size_t read_file(const char *name, void *out, size_t cap)

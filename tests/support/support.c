@@ -93,12 +93,6 @@ const char *ts_bin(const char *name)
 	return p;
 }
 
-bool ts_shared_present(void)
-{
-	struct stat st;
-	return stat(PS_SHARED_DIR "/fixtures", &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* ---- processes ---------------------------------------------------------------- */
 
 void ts_proc_start(ts_proc_t *p, const char *log_path, char *const argv[])

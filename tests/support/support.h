@@ -29,8 +29,6 @@ void ts_rmrf(const char *path);
 void ts_write_file(const char *path, const char *text);
 /* The built executable's path: PS_BIN_DIR "/" name. */
 const char *ts_bin(const char *name);
-/* Is ../shared there (fixtures)? */
-bool ts_shared_present(void);
 
 /* ---- processes ----------------------------------------------------------- */
 
