@@ -217,6 +217,15 @@ void ps_mask_pan(const char *pan, size_t len, char *out);
 /* Copies at most cap-1 bytes of src and terminates; returns bytes copied. */
 size_t ps_strlcpy(char *dst, const char *src, size_t cap);
 
+/* ---- files ---------------------------------------------------------- */
+
+/*
+ * mkdir -p: creates dir and any missing parent with mode (less umask).
+ * PS_EINVAL for an empty or overlong name; PS_EIO when a directory cannot
+ * be made or dir exists but is not a directory (errno says why).
+ */
+int ps_mkdir_p(const char *dir, unsigned mode);
+
 /* ---- client sockets (tools, simulators) ------------------------------ */
 
 /*

@@ -21,34 +21,18 @@
 #define FILE_MODE 0660
 #define PATH_BYTES_MAX 4096
 
-/* mkdir -p: creates dir and any missing parents. */
+/* mkdir -p, with the reason for a human. */
 static int make_dirs(const char *dir, route_error_t *err)
 {
-	char path[PATH_BYTES_MAX];
-	size_t len = strlen(dir);
-	if (len >= sizeof(path))
+	if (strlen(dir) >= PATH_BYTES_MAX)
 		return route_fail(err, PS_EINVAL, "", "directory name too long");
-	memcpy(path, dir, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		char saved = path[i];
-		path[i] = '\0';
-		if (mkdir(path, DIR_MODE) != 0 && errno != EEXIST) {
-			int e = errno;
-			route_fail(err, PS_EIO, "", "cannot create %s: %s",
-				   path, strerror(e));
-			if (err != NULL)
-				err->mdb_rc = e;
-			return PS_EIO;
-		}
-		path[i] = saved;
-	}
-	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return route_fail(err, PS_EIO, "", "%s is not a directory",
-				  dir);
-	return 0;
+	if (ps_mkdir_p(dir, DIR_MODE) == 0)
+		return 0;
+	int e = errno;
+	route_fail(err, PS_EIO, "", "cannot create %s: %s", dir, strerror(e));
+	if (err != NULL)
+		err->mdb_rc = e;
+	return PS_EIO;
 }
 
 int route_env_open_err(const char *dir, size_t map_bytes, unsigned int flags,
