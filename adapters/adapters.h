@@ -203,6 +203,16 @@ typedef struct txn {
 /* Zeroes txn and sets format and kind. */
 void txn_init(txn_t *txn, int kind);
 
+/* ---- message numbers and times ------------------------------------------ */
+
+/* Field 7, transmission date and time: MMDDhhmmss in UTC. */
+void txn_format_transmit(uint64_t wall_ms, char out[11]);
+/* Fields 12 and 13, local time hhmmss and date MMDD. */
+void txn_format_local(uint64_t wall_ms, char time_out[7], char date_out[5]);
+/* Field 37, a retrieval reference number: the last digit of the year, the
+ * day of the year (3 digits), then 8 digits of seq. */
+void txn_format_rrn(uint64_t wall_ms, uint64_t seq, char out[13]);
+
 /* ---- errors ----------------------------------------------------------- */
 
 typedef struct txn_error {

@@ -5,6 +5,7 @@
 #include "adapters.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "core.h"
 
@@ -13,6 +14,53 @@ void txn_init(txn_t *txn, int kind)
 	memset(txn, 0, sizeof(*txn));
 	txn->format = TXN_FORMAT;
 	txn->kind = (uint8_t)kind;
+}
+
+/* Writes v as exactly two digits. */
+static void two_digits(char *out, int v)
+{
+	out[0] = (char)('0' + (v / 10) % 10);
+	out[1] = (char)('0' + v % 10);
+}
+
+void txn_format_transmit(uint64_t wall_ms, char out[11])
+{
+	time_t secs = (time_t)(wall_ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	two_digits(out, tm.tm_mon + 1);
+	two_digits(out + 2, tm.tm_mday);
+	two_digits(out + 4, tm.tm_hour);
+	two_digits(out + 6, tm.tm_min);
+	two_digits(out + 8, tm.tm_sec);
+	out[10] = '\0';
+}
+
+void txn_format_local(uint64_t wall_ms, char time_out[7], char date_out[5])
+{
+	time_t secs = (time_t)(wall_ms / 1000);
+	struct tm tm;
+	localtime_r(&secs, &tm);
+	two_digits(time_out, tm.tm_hour);
+	two_digits(time_out + 2, tm.tm_min);
+	two_digits(time_out + 4, tm.tm_sec);
+	time_out[6] = '\0';
+	two_digits(date_out, tm.tm_mon + 1);
+	two_digits(date_out + 2, tm.tm_mday);
+	date_out[4] = '\0';
+}
+
+void txn_format_rrn(uint64_t wall_ms, uint64_t seq, char out[13])
+{
+	time_t secs = (time_t)(wall_ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	out[0] = (char)('0' + (tm.tm_year + 1900) % 10);
+	int yday = tm.tm_yday + 1;
+	out[1] = (char)('0' + yday / 100 % 10);
+	two_digits(out + 2, yday % 100);
+	ps_format_u64(out + 4, 8, seq % 100000000u);
+	out[12] = '\0';
 }
 
 static const char *const kind_names[TXN_KIND_COUNT] = {

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sw_int.h"
+#include "config.h"
+
+#include <uv.h>
 
 typedef struct cfg_ctx {
 	char *err;
@@ -119,6 +121,16 @@ static bool is_name(const char *s)
 			return false;
 	}
 	return true;
+}
+
+int sw_parse_bind(const char *host, uint16_t port, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (uv_ip4_addr(host, port, (struct sockaddr_in *)out) == 0)
+		return 0;
+	if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)out) == 0)
+		return 0;
+	return PS_EINVAL;
 }
 
 int sw_config_validate_address(const char *addr, char *host, size_t host_cap,

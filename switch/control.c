@@ -1,21 +1,14 @@
 /*
- * control.c: the operator's two doors into a running switch.
- *
- *   control  JSON lines over loopback TCP or a Unix socket ("control" in
- *            the config): {"cmd":"status"}, "endpoints", "stats",
- *            "reload". switchctl status|endpoints|stats speaks it.
- *   metrics  Prometheus text over HTTP ("metrics"): GET /metrics.
- *
- * Neither is on the payment path, so they may allocate; both are bounded
- * (clients, request size) so a stuck operator tool cannot hurt traffic.
+ * control.c: the control socket and the metrics page (control.h).
  */
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sw_int.h"
+#include "control.h"
 
 #define ADMIN_CLIENTS_MAX 16
 #define ADMIN_REQUEST_BYTES_MAX 8192
@@ -31,7 +24,7 @@ typedef union admin_handle {
 typedef struct admin_client admin_client_t;
 
 struct admin_server {
-	sw_server_t *sw;
+	sw_control_t *ctl;
 	admin_handle_t h;
 	admin_client_t *live;
 	bool http;
@@ -58,6 +51,7 @@ typedef struct admin_write {
 } admin_write_t;
 
 struct sw_control {
+	sw_control_view_t v;
 	struct admin_server control;
 	struct admin_server metrics;
 };
@@ -115,11 +109,11 @@ static void client_write(admin_client_t *c, const char *data, size_t len)
 
 /* ---- control commands ------------------------------------------------------ */
 
-static json_t *listeners_json(sw_server_t *sw)
+static json_t *listeners_json(const sw_control_view_t *v)
 {
 	json_t *arr = json_array();
-	for (uint32_t i = 0; i < sw->listener_count; i++) {
-		const sw_listener_t *l = sw->listener[i];
+	for (uint32_t i = 0; i < v->net->listener_count; i++) {
+		const sw_listener_t *l = v->net->listener[i];
 		json_array_append_new(arr, json_pack(
 			"{s:s, s:s, s:i, s:b, s:I, s:I, s:I}",
 			"name", l->cfg.name,
@@ -133,27 +127,27 @@ static json_t *listeners_json(sw_server_t *sw)
 	return arr;
 }
 
-static json_t *cmd_status(sw_server_t *sw)
+static json_t *cmd_status(const sw_control_view_t *v)
 {
 	return json_pack(
 		"{s:b, s:i, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
 		"ok", 1,
 		"pid", (int)getpid(),
-		"uptime_ms", (json_int_t)(ps_mono_ms() - sw->started_mono_ms),
-		"draining", sw->draining,
-		"inflight", (json_int_t)sw->requests_inflight,
-		"records_in_memory", (json_int_t)sw_txn_count(sw),
-		"connections", (json_int_t)sw->conn_total,
-		"saf_entries", (json_int_t)sw_saf_entries(sw),
-		"commit_failures", (json_int_t)sw->store.commit_failures,
-		"listeners", listeners_json(sw));
+		"uptime_ms", (json_int_t)(ps_mono_ms() - v->ctx->started_mono_ms),
+		"draining", v->ctx->draining,
+		"inflight", (json_int_t)v->flow->requests_inflight,
+		"records_in_memory", (json_int_t)sw_table_count(v->table),
+		"connections", (json_int_t)v->net->conn_total,
+		"saf_entries", (json_int_t)sw_saf_entries(v->saf),
+		"commit_failures", (json_int_t)v->store->commit_failures,
+		"listeners", listeners_json(v));
 }
 
-static json_t *cmd_endpoints(sw_server_t *sw)
+static json_t *cmd_endpoints(const sw_control_view_t *v)
 {
 	json_t *arr = json_array();
-	for (uint32_t i = 0; i < sw->endpoint_count; i++) {
-		const sw_endpoint_t *ep = sw->endpoint[i];
+	for (uint32_t i = 0; i < v->net->endpoint_count; i++) {
+		const sw_endpoint_t *ep = v->net->endpoint[i];
 		if (ep->retired)
 			continue;
 		json_t *links = json_array();
@@ -182,9 +176,9 @@ static json_t *cmd_endpoints(sw_server_t *sw)
 	return json_pack("{s:b, s:o}", "ok", 1, "endpoints", arr);
 }
 
-static json_t *cmd_stats(sw_server_t *sw)
+static json_t *cmd_stats(const sw_control_view_t *v)
 {
-	const sw_metrics_t *m = &sw->metrics;
+	const sw_metrics_t *m = &v->ctx->metrics;
 	json_t *requests = json_object();
 	for (int k = 1; k < TXN_KIND_COUNT; k++)
 		if (m->requests[k] > 0)
@@ -216,7 +210,8 @@ static json_t *error_json(const char *fmt, const char *detail)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", text);
 }
 
-static json_t *run_command(sw_server_t *sw, const char *line, size_t len)
+static json_t *run_command(const sw_control_view_t *v, const char *line,
+			   size_t len)
 {
 	json_error_t jerr;
 	json_t *req = json_loadb(line, len, 0, &jerr);
@@ -227,14 +222,14 @@ static json_t *run_command(sw_server_t *sw, const char *line, size_t len)
 	if (cmd == NULL) {
 		out = error_json("%s", "\"cmd\" is required");
 	} else if (strcmp(cmd, "status") == 0) {
-		out = cmd_status(sw);
+		out = cmd_status(v);
 	} else if (strcmp(cmd, "endpoints") == 0) {
-		out = cmd_endpoints(sw);
+		out = cmd_endpoints(v);
 	} else if (strcmp(cmd, "stats") == 0) {
-		out = cmd_stats(sw);
+		out = cmd_stats(v);
 	} else if (strcmp(cmd, "reload") == 0) {
 		char err[512];
-		out = sw_server_reload(sw, err, sizeof(err)) == 0
+		out = v->reload(v->reload_data, err, sizeof(err)) == 0
 			      ? json_pack("{s:b}", "ok", 1)
 			      : error_json("reload refused: %s", err);
 	} else {
@@ -250,7 +245,7 @@ static void control_input(admin_client_t *c)
 	char *nl;
 	while (!c->closing && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
 		size_t n = (size_t)(nl - c->buf);
-		json_t *out = run_command(c->srv->sw, c->buf, n);
+		json_t *out = run_command(&c->srv->ctl->v, c->buf, n);
 		char *text = json_dumps(out, JSON_COMPACT);
 		json_decref(out);
 		if (text != NULL) {
@@ -266,6 +261,49 @@ static void control_input(admin_client_t *c)
 
 /* ---- metrics over HTTP ------------------------------------------------------ */
 
+static void render_endpoints(const sw_net_t *net, ps_buf_t *out)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} series[] = {
+		{"endpoint_up", "gauge", "1 when at least one link is up."},
+		{"endpoint_links_up", "gauge", "Links signed on and up."},
+		{"endpoint_inflight", "gauge", "Requests awaiting a response."},
+		{"endpoint_sent_total", "counter", "Requests sent."},
+		{"endpoint_timeouts_total", "counter", "Requests that timed out."},
+		{"endpoint_late_total", "counter", "Responses after their deadline."},
+	};
+	for (size_t s = 0; s < PS_ARRAY_LEN(series); s++) {
+		sw_metrics_header(out, series[s].name, series[s].type,
+				  series[s].help);
+		for (uint32_t i = 0; i < net->endpoint_count; i++) {
+			const sw_endpoint_t *ep = net->endpoint[i];
+			if (ep->retired)
+				continue;
+			uint64_t v[] = {sw_endpoint_up(ep), sw_endpoint_links_up(ep),
+					ep->inflight, ep->sent, ep->timeouts,
+					ep->late};
+			ps_buf_printf(out, "payswitch_%s{endpoint=\"%s\"} %" PRIu64 "\n",
+				      series[s].name, ep->cfg.name, v[s]);
+		}
+	}
+}
+
+static void render_metrics(const sw_control_view_t *v, ps_buf_t *out)
+{
+	sw_metrics_render(&v->ctx->metrics, out);
+	sw_metrics_gauge(out, "inflight", "Requests not yet answered.",
+			 v->flow->requests_inflight);
+	sw_metrics_gauge(out, "connections", "Inbound connections open.",
+			 v->net->conn_total);
+	sw_metrics_gauge(out, "saf_entries",
+			 "Reversals waiting in the store-and-forward queue.",
+			 sw_saf_entries(v->saf));
+	sw_metrics_gauge(out, "draining", "1 while the switch drains.",
+			 v->ctx->draining);
+	render_endpoints(v->net, out);
+}
+
 static void http_input(admin_client_t *c)
 {
 	if (memmem(c->buf, c->len, "\r\n\r\n", 4) == NULL &&
@@ -279,7 +317,7 @@ static void http_input(admin_client_t *c)
 	const char *status = "200 OK";
 	if (c->len >= 13 && memcmp(c->buf, "GET /metrics", 12) == 0 &&
 	    (c->buf[12] == ' ' || c->buf[12] == '?')) {
-		sw_metrics_render(c->srv->sw, &b);
+		render_metrics(&c->srv->ctl->v, &b);
 	} else {
 		status = "404 Not Found";
 		ps_buf_append_str(&b, "try GET /metrics\n");
@@ -347,16 +385,17 @@ static void on_admin_connection(uv_stream_t *server, int status)
 	uv_read_start(&c->h.stream, client_alloc, client_read);
 }
 
-static int admin_listen(sw_server_t *sw, struct admin_server *srv,
+static int admin_listen(sw_control_t *ctl, struct admin_server *srv,
 			const char *address, bool http, char *err, size_t err_cap)
 {
-	srv->sw = sw;
+	uv_loop_t *loop = ctl->v.ctx->loop;
+	srv->ctl = ctl;
 	srv->http = http;
 	int rc;
 	if (strncmp(address, "unix:", 5) == 0) {
 		const char *path = address + 5;
 		unlink(path); /* a socket file left by a killed switch */
-		uv_pipe_init(&sw->loop, &srv->h.pipe, 0);
+		uv_pipe_init(loop, &srv->h.pipe, 0);
 		srv->h.handle.data = srv;
 		srv->open = true;
 		rc = uv_pipe_bind(&srv->h.pipe, path);
@@ -366,7 +405,7 @@ static int admin_listen(sw_server_t *sw, struct admin_server *srv,
 		struct sockaddr_storage addr;
 		sw_config_validate_address(address, host, sizeof(host), &port);
 		sw_parse_bind(host, port, &addr);
-		uv_tcp_init(&sw->loop, &srv->h.tcp);
+		uv_tcp_init(loop, &srv->h.tcp);
 		srv->h.handle.data = srv;
 		srv->open = true;
 		rc = uv_tcp_bind(&srv->h.tcp, (struct sockaddr *)&addr, 0);
@@ -389,23 +428,25 @@ static int admin_listen(sw_server_t *sw, struct admin_server *srv,
 	return 0;
 }
 
-int sw_control_start(sw_server_t *sw, char *err, size_t err_cap)
+int sw_control_start(sw_control_t **out, const sw_control_view_t *view,
+		     char *err, size_t err_cap)
 {
-	sw->control = calloc(1, sizeof(*sw->control));
-	if (sw->control == NULL)
+	sw_control_t *c = calloc(1, sizeof(*c));
+	*out = c;
+	if (c == NULL) {
+		snprintf(err, err_cap, "out of memory");
 		return PS_ENOMEM;
-	if (sw->cfg->control[0] == '\0')
-		return 0;
-	return admin_listen(sw, &sw->control->control, sw->cfg->control, false,
-			    err, err_cap);
-}
-
-int sw_metrics_start(sw_server_t *sw, char *err, size_t err_cap)
-{
-	if (sw->cfg->metrics[0] == '\0')
-		return 0;
-	return admin_listen(sw, &sw->control->metrics, sw->cfg->metrics, true,
-			    err, err_cap);
+	}
+	c->v = *view;
+	const sw_config_t *cfg = view->ctx->cfg;
+	int rc = 0;
+	if (cfg->control[0] != '\0')
+		rc = admin_listen(c, &c->control, cfg->control, false, err,
+				  err_cap);
+	if (rc == 0 && cfg->metrics[0] != '\0')
+		rc = admin_listen(c, &c->metrics, cfg->metrics, true, err,
+				  err_cap);
+	return rc;
 }
 
 static void admin_close(struct admin_server *srv)
@@ -417,24 +458,25 @@ static void admin_close(struct admin_server *srv)
 	srv->open = false;
 }
 
-void sw_control_close(sw_server_t *sw)
+void sw_control_close(sw_control_t *c)
 {
-	if (sw->control != NULL)
-		admin_close(&sw->control->control);
+	if (c == NULL)
+		return;
+	admin_close(&c->control);
+	admin_close(&c->metrics);
 }
 
-void sw_metrics_close(sw_server_t *sw)
+void sw_control_free(sw_control_t *c)
 {
-	if (sw->control != NULL)
-		admin_close(&sw->control->metrics);
+	free(c);
 }
 
-uint16_t sw_control_port(const sw_server_t *sw)
+uint16_t sw_control_port(const sw_control_t *c)
 {
-	return sw->control ? sw->control->control.port : 0;
+	return c != NULL ? c->control.port : 0;
 }
 
-uint16_t sw_metrics_port(const sw_server_t *sw)
+uint16_t sw_metrics_port(const sw_control_t *c)
 {
-	return sw->control ? sw->control->metrics.port : 0;
+	return c != NULL ? c->metrics.port : 0;
 }

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sw_int.h"
+#include "metrics.h"
 
 /* Upper bounds in microseconds; the last bucket is +Inf. */
 static const uint64_t bucket_us[SW_LATENCY_BUCKETS - 1] = {
@@ -54,6 +54,12 @@ uint64_t sw_counter_value(const sw_metrics_t *m, const sw_counter_t *c)
 	return v;
 }
 
+void sw_metrics_answer(sw_metrics_t *m, const char *code)
+{
+	if (code[0] >= '0' && code[0] <= '9' && code[1] >= '0' && code[1] <= '9')
+		m->answers[(code[0] - '0') * 10 + (code[1] - '0')]++;
+}
+
 void sw_metrics_latency(sw_metrics_t *m, uint64_t elapsed_ns)
 {
 	observe(m->latency_bucket, &m->latency_count, &m->latency_sum_us,
@@ -66,8 +72,8 @@ void sw_metrics_commit(sw_metrics_t *m, uint64_t elapsed_ns)
 		elapsed_ns);
 }
 
-static void header(ps_buf_t *out, const char *name, const char *type,
-		   const char *help)
+void sw_metrics_header(ps_buf_t *out, const char *name, const char *type,
+		       const char *help)
 {
 	ps_buf_printf(out, "# HELP payswitch_%s %s\n# TYPE payswitch_%s %s\n",
 		      name, help, name, type);
@@ -76,7 +82,7 @@ static void header(ps_buf_t *out, const char *name, const char *type,
 static void histogram(ps_buf_t *out, const char *name, const char *help,
 		      const uint64_t *buckets, uint64_t count, uint64_t sum_us)
 {
-	header(out, name, "histogram", help);
+	sw_metrics_header(out, name, "histogram", help);
 	uint64_t cumulative = 0;
 	for (size_t i = 0; i < PS_ARRAY_LEN(bucket_us); i++) {
 		cumulative += buckets[i];
@@ -90,49 +96,22 @@ static void histogram(ps_buf_t *out, const char *name, const char *help,
 	ps_buf_printf(out, "payswitch_%s_count %" PRIu64 "\n", name, count);
 }
 
-static void gauge(ps_buf_t *out, const char *name, const char *help,
-		  uint64_t value)
+void sw_metrics_gauge(ps_buf_t *out, const char *name, const char *help,
+		      uint64_t value)
 {
-	header(out, name, "gauge", help);
+	sw_metrics_header(out, name, "gauge", help);
 	ps_buf_printf(out, "payswitch_%s %" PRIu64 "\n", name, value);
 }
 
-static void render_endpoints(sw_server_t *sw, ps_buf_t *out)
+void sw_metrics_render(const sw_metrics_t *m, ps_buf_t *out)
 {
-	static const struct {
-		const char *name, *type, *help;
-	} series[] = {
-		{"endpoint_up", "gauge", "1 when at least one link is up."},
-		{"endpoint_links_up", "gauge", "Links signed on and up."},
-		{"endpoint_inflight", "gauge", "Requests awaiting a response."},
-		{"endpoint_sent_total", "counter", "Requests sent."},
-		{"endpoint_timeouts_total", "counter", "Requests that timed out."},
-		{"endpoint_late_total", "counter", "Responses after their deadline."},
-	};
-	for (size_t s = 0; s < PS_ARRAY_LEN(series); s++) {
-		header(out, series[s].name, series[s].type, series[s].help);
-		for (uint32_t i = 0; i < sw->endpoint_count; i++) {
-			const sw_endpoint_t *ep = sw->endpoint[i];
-			if (ep->retired)
-				continue;
-			uint64_t v[] = {sw_endpoint_up(ep), sw_endpoint_links_up(ep),
-					ep->inflight, ep->sent, ep->timeouts,
-					ep->late};
-			ps_buf_printf(out, "payswitch_%s{endpoint=\"%s\"} %" PRIu64 "\n",
-				      series[s].name, ep->cfg.name, v[s]);
-		}
-	}
-}
-
-int sw_metrics_render(sw_server_t *sw, ps_buf_t *out)
-{
-	const sw_metrics_t *m = &sw->metrics;
-	header(out, "requests_total", "counter", "Requests received, by kind.");
+	sw_metrics_header(out, "requests_total", "counter",
+			  "Requests received, by kind.");
 	for (int k = 1; k < TXN_KIND_COUNT; k++)
 		ps_buf_printf(out, "payswitch_requests_total{kind=\"%s\"} %" PRIu64 "\n",
 			      txn_kind_name(k), m->requests[k]);
-	header(out, "responses_total", "counter",
-	       "Answers sent to origins, by response code.");
+	sw_metrics_header(out, "responses_total", "counter",
+			  "Answers sent to origins, by response code.");
 	for (int c = 0; c < 100; c++)
 		if (m->answers[c] > 0)
 			ps_buf_printf(out, "payswitch_responses_total{code=\"%02d\"} %" PRIu64 "\n",
@@ -142,11 +121,6 @@ int sw_metrics_render(sw_server_t *sw, ps_buf_t *out)
 		  m->latency_bucket, m->latency_count, m->latency_sum_us);
 	histogram(out, "commit_seconds", "Time of one group commit.",
 		  m->commit_bucket, m->commit_count, m->commit_sum_us);
-	gauge(out, "inflight", "Requests not yet answered.", sw->requests_inflight);
-	gauge(out, "connections", "Inbound connections open.", sw->conn_total);
-	gauge(out, "saf_entries", "Reversals waiting in the store-and-forward queue.",
-	      sw_saf_entries(sw));
-	gauge(out, "draining", "1 while the switch drains.", sw->draining);
 	for (size_t i = 0; i < sw_counter_count; i++) {
 		const sw_counter_t *c = &sw_counters[i];
 		ps_buf_printf(out, "# HELP payswitch_%s_total %s\n"
@@ -155,6 +129,4 @@ int sw_metrics_render(sw_server_t *sw, ps_buf_t *out)
 			      c->name, c->help, c->name, c->name,
 			      sw_counter_value(m, c));
 	}
-	render_endpoints(sw, out);
-	return 0;
 }

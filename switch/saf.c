@@ -1,28 +1,13 @@
 /*
- * saf.c: the store-and-forward queue (reversals and completion advices),
- * and restart recovery.
- *
- * An entry is a txn_t of kind REVERSAL or COMPLETION kept in the saf
- * database under (due time, sequence). It is sent at once (0400, or 0220)
- * when its endpoint is up, and repeated (0401, 0221) with exponential
- * backoff until the endpoint acknowledges it (a reversal: 00, 25 "no such
- * original" or 94 "already reversed"; a completion: 00 or 94), or until it
- * has used reversal.attempts_max transmissions or lived reversal.expiry_ms;
- * an expired entry is logged at error level for an operator, never
- * silently dropped. Every transmission first re-keys
- * the entry to its next due time, so a reversal is never sent twice at
- * once and a crash loses none.
- *
- * Recovery: at start, every transaction without a final state is
- * finished with 96 and each of its legs that may have moved money (sent,
- * or approved) is reversed through this queue. None is left dangling.
+ * saf.c: the store-and-forward queue of reversals and completion advices
+ * (saf.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sw_int.h"
+#include "saf.h"
 
 static void saf_key(uint64_t due_ms, uint64_t seq, uint8_t out[16])
 {
@@ -35,12 +20,9 @@ static uint64_t key_due(const uint8_t key[16])
 	return sw_id_from_key(key);
 }
 
-static uint64_t next_key(sw_server_t *sw, uint64_t due_ms, uint8_t out[16])
+static void next_key(sw_saf_t *saf, uint64_t due_ms, uint8_t out[16])
 {
-	sw->store.saf_seq++;
-	sw->store.seq_dirty = true;
-	saf_key(due_ms, sw->store.saf_seq, out);
-	return due_ms;
+	saf_key(due_ms, sw_store_next_saf_seq(saf->store), out);
 }
 
 /* Wait before the n-th repeat: retry_ms, doubling, at most retry_max_ms. */
@@ -73,41 +55,41 @@ static void log_reversal(const char *event, enum ps_log_level level,
  * memory, re-keys it to its next due time (old_key, if any, is deleted)
  * and transmits. False when it must wait in the queue.
  */
-static bool transmit(sw_server_t *sw, const txn_t *rec, const uint8_t *old_key)
+static bool transmit(sw_saf_t *saf, const txn_t *rec, const uint8_t *old_key)
 {
-	const sw_config_t *cfg = sw->cfg;
-	sw_endpoint_t *ep = sw_endpoint_find(sw, rec->leg[0].endpoint);
-	if (ep == NULL || !sw_endpoint_up(ep) || sw->draining ||
-	    sw->table.reversals >= cfg->saf_inflight_max ||
-	    ep->inflight >= ep->cfg.inflight_max)
+	const sw_config_t *cfg = saf->ctx->cfg;
+	sw_table_t *tb = saf->table;
+	sw_endpoint_t *ep = sw_net_endpoint(saf->net, rec->leg[0].endpoint);
+	if (ep == NULL || !sw_endpoint_available(ep) || saf->ctx->draining ||
+	    tb->reversals >= cfg->saf_inflight_max)
 		return false;
-	sw_txn_t *st = sw_txn_new(sw);
+	sw_txn_t *st = sw_txn_new(tb);
 	if (st == NULL)
 		return false;
 	st->t = *rec;
 	if (st->t.leg[0].attempts > 0)
 		st->t.flags |= TXN_F_REPEAT;
-	sw->table.reversals++;
+	tb->reversals++;
 	uint64_t due = ps_wall_ms() + ep->cfg.timeout_ms +
 		       backoff_ms(cfg, st->t.leg[0].attempts + 1u);
-	next_key(sw, due, st->saf_key);
-	if (sw_flow_transmit(sw, st, 0, ep) != 0) {
-		sw_txn_free(sw, st);
+	next_key(saf, due, st->saf_key);
+	if (sw_leg_transmit(saf->legs, st, 0, ep) != 0) {
+		sw_txn_free(tb, st);
 		return false;
 	}
 	if (old_key != NULL)
-		sw_store_del(sw, sw->store.saf, old_key, 16);
+		sw_store_del(saf->store, saf->store->saf, old_key, 16);
 	return true;
 }
 
-int sw_saf_queue(sw_server_t *sw, const txn_t *parent, unsigned leg, int kind,
-		 uint16_t flags)
+void sw_saf_queue(sw_saf_t *saf, const txn_t *parent, unsigned leg, int kind,
+		  uint16_t flags)
 {
 	PS_ASSERT(leg < TXN_LEGS_MAX && sw_is_saf_kind(kind));
 	const txn_leg_t *pl = &parent->leg[leg];
 	txn_t rev;
 	txn_init(&rev, kind);
-	rev.id = sw_next_txn_id(sw);
+	rev.id = sw_store_next_txn_id(saf->store);
 	rev.created_ms = ps_wall_ms();
 	rev.state = TXN_STATE_ACTIVE;
 	rev.protocol = parent->protocol;
@@ -139,22 +121,22 @@ int sw_saf_queue(sw_server_t *sw, const txn_t *parent, unsigned leg, int kind,
 	ps_strlcpy(l->proc, pl->proc, sizeof(l->proc));
 	/* The reversal carries the original's RRN; a STAN and field 7 of
 	 * its own, kept for every repeat so any answer matches. */
-	sw_flow_number(sw, l);
+	sw_leg_number(saf->legs, l);
 	ps_strlcpy(l->rrn, pl->rrn, sizeof(l->rrn));
-	sw->metrics.reversals_queued++;
+	saf->ctx->metrics.reversals_queued++;
 	log_reversal(kind == TXN_KIND_REVERSAL ? "reversal_queued" : "completion_queued",
 		     PS_LOG_INFO, &rev, txn_kind_name(parent->kind));
-	if (transmit(sw, &rev, NULL))
-		return 0;
+	if (transmit(saf, &rev, NULL))
+		return;
 	uint8_t key[16];
-	next_key(sw, ps_wall_ms() + sw->cfg->reversal_retry_ms, key);
-	return sw_store_put(sw, sw->store.saf, key, 16, &rev, sizeof(rev));
+	next_key(saf, ps_wall_ms() + saf->ctx->cfg->reversal_retry_ms, key);
+	sw_store_put_txn(saf->store, saf->store->saf, key, sizeof(key), &rev);
 }
 
 /* The parent's leg is marked reversed or completed, on the newest copy. */
-static void mark_parent(sw_server_t *sw, const txn_t *rev)
+static void mark_parent(sw_saf_t *saf, const txn_t *rev)
 {
-	sw_txn_t *parent = sw_flow_load(sw, rev->parent_id);
+	sw_txn_t *parent = sw_table_load(saf->table, rev->parent_id);
 	if (parent == NULL) {
 		log_reversal("saf_parent_missing", PS_LOG_WARN, rev, NULL);
 		return;
@@ -162,11 +144,11 @@ static void mark_parent(sw_server_t *sw, const txn_t *rev)
 	parent->t.leg[rev->parent_leg].state = rev->kind == TXN_KIND_REVERSAL
 						       ? TXN_LEG_REVERSED
 						       : TXN_LEG_COMPLETED;
-	sw_store_mark(sw, parent);
-	sw_flow_let_go(sw, parent);
+	sw_table_mark(saf->table, parent);
+	sw_table_let_go(saf->table, parent);
 }
 
-void sw_saf_response(sw_server_t *sw, sw_txn_t *rev, const txn_response_t *resp)
+void sw_saf_response(sw_saf_t *saf, sw_txn_t *rev, const txn_response_t *resp)
 {
 	const char *code = resp->response;
 	bool reversal = rev->t.kind == TXN_KIND_REVERSAL;
@@ -180,26 +162,31 @@ void sw_saf_response(sw_server_t *sw, sw_txn_t *rev, const txn_response_t *resp)
 		acknowledged = true;
 	}
 	if (acknowledged) {
-		sw_store_del(sw, sw->store.saf, rev->saf_key, 16);
+		sw_store_del(saf->store, saf->store->saf, rev->saf_key, 16);
 		rev->saf_done = true;
 		rev->t.state = TXN_STATE_DONE;
-		sw->metrics.reversals_acked++;
+		saf->ctx->metrics.reversals_acked++;
 		log_reversal(reversal ? "reversal_acknowledged"
 				      : "completion_acknowledged",
 			     PS_LOG_INFO, &rev->t, code);
-		mark_parent(sw, &rev->t);
+		mark_parent(saf, &rev->t);
 	} else {
 		/* Refused for now (91, 96 ...): the entry stays queued under
 		 * its next due time and is repeated then. */
 		log_reversal("saf_refused", PS_LOG_WARN, &rev->t, code);
 	}
-	sw_store_release(sw, rev);
+	sw_table_release(saf->table, rev);
 }
 
-void sw_saf_deadline(sw_server_t *sw, sw_txn_t *rev)
+void sw_saf_deadline(sw_saf_t *saf, sw_txn_t *rev)
 {
 	log_reversal("reversal_unanswered", PS_LOG_WARN, &rev->t, NULL);
-	sw_store_release(sw, rev);
+	sw_table_release(saf->table, rev);
+}
+
+uint64_t sw_saf_entries(sw_saf_t *saf)
+{
+	return sw_store_saf_entries(saf->store);
 }
 
 /* ---- the queue's timer ------------------------------------------------- */
@@ -209,14 +196,14 @@ typedef struct saf_due {
 	txn_t rec;
 } saf_due_t;
 
-static uint32_t collect_due(sw_server_t *sw, saf_due_t *out, uint32_t cap)
+static uint32_t collect_due(sw_saf_t *saf, saf_due_t *out, uint32_t cap)
 {
-	MDB_txn *txn = sw_store_read(sw);
+	MDB_txn *txn = sw_store_read(saf->store);
 	if (txn == NULL)
 		return 0;
 	MDB_cursor *cur;
 	uint32_t n = 0;
-	if (mdb_cursor_open(txn, sw->store.saf, &cur) == 0) {
+	if (mdb_cursor_open(txn, saf->store->saf, &cur) == 0) {
 		uint64_t now = ps_wall_ms();
 		MDB_val k, v;
 		int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -231,7 +218,7 @@ static uint32_t collect_due(sw_server_t *sw, saf_due_t *out, uint32_t cap)
 		}
 		mdb_cursor_close(cur);
 	}
-	sw_store_read_done(sw);
+	sw_store_read_done(saf->store);
 	return n;
 }
 
@@ -241,142 +228,75 @@ static bool expired(const sw_config_t *cfg, const txn_t *rec, uint64_t now)
 	       now - rec->created_ms >= cfg->reversal_expiry_ms;
 }
 
-void sw_saf_tick(uv_timer_t *timer)
+static void on_tick(uv_timer_t *timer)
 {
-	sw_server_t *sw = timer->data;
-	const sw_config_t *cfg = sw->cfg;
-	if (sw->draining || sw->store.commit_failures > 0)
+	sw_saf_t *saf = timer->data;
+	const sw_config_t *cfg = saf->ctx->cfg;
+	if (saf->ctx->draining || saf->store->commit_failures > 0)
 		return;
-	uint32_t n = collect_due(sw, sw->saf_scratch, cfg->saf_scan_max);
+	uint32_t cap = PS_MIN(cfg->saf_scan_max, saf->scratch_cap);
+	uint32_t n = collect_due(saf, saf->scratch, cap);
 	uint64_t now = ps_wall_ms();
 	for (uint32_t i = 0; i < n; i++) {
-		saf_due_t *d = &sw->saf_scratch[i];
+		saf_due_t *d = &saf->scratch[i];
+		/* Each entry is an event of its own; one that finds no room
+		 * waits in the queue for the next tick. */
+		if (sw_turn_reserve(saf->turn) != 0)
+			return;
 		if (expired(cfg, &d->rec, now)) {
-			sw_store_del(sw, sw->store.saf, d->key, 16);
-			sw->metrics.reversals_expired++;
+			sw_store_del(saf->store, saf->store->saf, d->key, 16);
+			saf->ctx->metrics.reversals_expired++;
 			log_reversal("saf_expired", PS_LOG_ERROR, &d->rec,
 				     "gave up: reconcile this posting by hand");
 			continue;
 		}
-		if (transmit(sw, &d->rec, d->key))
+		if (transmit(saf, &d->rec, d->key))
 			continue;
 		/* Endpoint down or busy: look again later, not every tick. */
 		uint8_t key[16];
-		next_key(sw, now + backoff_ms(cfg, 2), key);
-		sw_store_del(sw, sw->store.saf, d->key, 16);
-		sw_store_put(sw, sw->store.saf, key, 16, &d->rec, sizeof(d->rec));
+		next_key(saf, now + backoff_ms(cfg, 2), key);
+		sw_store_del(saf->store, saf->store->saf, d->key, 16);
+		sw_store_put_txn(saf->store, saf->store->saf, key, sizeof(key),
+				 &d->rec);
 	}
 }
 
-int sw_saf_init(sw_server_t *sw)
+int sw_saf_init(sw_saf_t *saf, sw_ctx_t *ctx, sw_store_t *store,
+		sw_table_t *table, sw_net_t *net, sw_legs_t *legs,
+		sw_turn_t *turn)
 {
-	sw->saf_scratch = calloc(sw->cfg->saf_scan_max, sizeof(saf_due_t));
-	return sw->saf_scratch == NULL ? PS_ENOMEM : 0;
+	memset(saf, 0, sizeof(*saf));
+	saf->ctx = ctx;
+	saf->store = store;
+	saf->table = table;
+	saf->net = net;
+	saf->legs = legs;
+	saf->turn = turn;
+	saf->scratch_cap = ctx->cfg->saf_scan_max;
+	saf->scratch = calloc(saf->scratch_cap, sizeof(saf_due_t));
+	return saf->scratch == NULL ? PS_ENOMEM : 0;
 }
 
-void sw_saf_free(sw_server_t *sw)
+void sw_saf_start(sw_saf_t *saf)
 {
-	free(sw->saf_scratch);
-	sw->saf_scratch = NULL;
+	uv_timer_init(saf->ctx->loop, &saf->timer);
+	saf->timer.data = saf;
+	saf->timer_open = true;
+	uint64_t every = saf->ctx->cfg->reversal_retry_ms / 2;
+	every = every < 20 ? 20 : every > 1000 ? 1000 : every;
+	uv_timer_start(&saf->timer, on_tick, every, every);
 }
 
-/* ---- restart recovery --------------------------------------------------- */
-
-#define RECOVER_CHUNK 256
-
-/* Unfinished transactions, from the active index, starting at *from_id. */
-static uint32_t collect_unfinished(sw_server_t *sw, uint64_t *from_id,
-				   txn_t *out, uint32_t cap)
+void sw_saf_close(sw_saf_t *saf)
 {
-	MDB_txn *txn = sw_store_read(sw);
-	if (txn == NULL)
-		return 0;
-	MDB_cursor *cur;
-	uint32_t n = 0;
-	if (mdb_cursor_open(txn, sw->store.active, &cur) == 0) {
-		uint8_t start[8];
-		sw_id_key(*from_id, start);
-		MDB_val k = {8, start}, v;
-		int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		while (rc == 0 && n < cap) {
-			MDB_val rec;
-			if (k.mv_size == 8 &&
-			    mdb_get(txn, sw->store.inflight, &k, &rec) == 0 &&
-			    rec.mv_size == sizeof(txn_t))
-				memcpy(&out[n++], rec.mv_data, sizeof(txn_t));
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		}
-		if (rc == 0) {
-			*from_id = sw_id_from_key(k.mv_data);
-		} else {
-			*from_id = UINT64_MAX;
-		}
-		mdb_cursor_close(cur);
-	}
-	sw_store_read_done(sw);
-	return n;
+	if (saf->timer_open && !uv_is_closing((uv_handle_t *)&saf->timer))
+		uv_close((uv_handle_t *)&saf->timer, NULL);
+	saf->timer_open = false;
 }
 
-static uint32_t recover_one(sw_server_t *sw, txn_t *t)
+void sw_saf_free(sw_saf_t *saf)
 {
-	uint32_t reversals = 0;
-	for (unsigned i = 0; i < t->leg_count; i++) {
-		txn_leg_t *l = &t->leg[i];
-		if (l->state == TXN_LEG_SENT)
-			l->state = TXN_LEG_TIMEOUT;
-		if (l->state == TXN_LEG_TIMEOUT || l->state == TXN_LEG_APPROVED) {
-			sw_saf_reverse(sw, t, i);
-			reversals++;
-		}
-	}
-	if (t->kind == TXN_KIND_REFUND && t->parent_id != 0) {
-		sw_txn_t *pay = sw_flow_load(sw, t->parent_id);
-		if (pay != NULL) {
-			pay->t.refund_pending -= t->amount;
-			if (pay->t.refund_pending < 0)
-				pay->t.refund_pending = 0;
-			sw_store_mark(sw, pay);
-			sw_flow_let_go(sw, pay);
-		}
-	}
-	t->state = TXN_STATE_DONE;
-	ps_strlcpy(t->response, "96", sizeof(t->response));
-	ps_strlcpy(t->reason, "switch restarted before the final answer; reversed",
-		   sizeof(t->reason));
-	t->answered_ms = ps_wall_ms();
-	uint8_t key[8];
-	sw_id_key(t->id, key);
-	sw_store_put(sw, sw->store.inflight, key, 8, t, sizeof(*t));
-	sw_store_del(sw, sw->store.active, key, 8);
-	return reversals;
+	free(saf->scratch);
+	saf->scratch = NULL;
 }
 
-int sw_recover(sw_server_t *sw, char *err, size_t err_cap)
-{
-	txn_t *chunk = calloc(RECOVER_CHUNK, sizeof(txn_t));
-	if (chunk == NULL) {
-		snprintf(err, err_cap, "out of memory for recovery");
-		return PS_ENOMEM;
-	}
-	uint64_t from = 0, recovered = 0, reversals = 0;
-	int rc = 0;
-	while (from != UINT64_MAX && rc == 0) {
-		uint32_t n = collect_unfinished(sw, &from, chunk, RECOVER_CHUNK);
-		for (uint32_t i = 0; i < n; i++)
-			reversals += recover_one(sw, &chunk[i]);
-		recovered += n;
-		rc = sw_store_commit(sw);
-	}
-	free(chunk);
-	if (rc != 0) {
-		snprintf(err, err_cap, "lmdb: recovery could not commit");
-		return rc;
-	}
-	ps_log_t *l = ps_log_begin(recovered ? PS_LOG_WARN : PS_LOG_INFO,
-				   "recovered");
-	ps_log_uint(l, "unfinished", recovered);
-	ps_log_uint(l, "reversals_queued", reversals);
-	ps_log_uint(l, "saf_entries", sw_saf_entries(sw));
-	ps_log_end(l);
-	return 0;
-}

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sw_int.h"
+#include "table.h"
 
 static uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
 {
@@ -47,9 +47,10 @@ static uint64_t hash_match(const char *endpoint, uint32_t stan,
 	return hash_bytes(h, transmit, strlen(transmit));
 }
 
-int sw_table_init(sw_table_t *tb, uint32_t capacity)
+int sw_table_init(sw_table_t *tb, sw_store_t *store, uint32_t capacity)
 {
 	memset(tb, 0, sizeof(*tb));
+	tb->store = store;
 	int rc = ps_pool_init(&tb->pool, sizeof(sw_txn_t), capacity);
 	if (rc != 0)
 		return rc;
@@ -61,7 +62,10 @@ int sw_table_init(sw_table_t *tb, uint32_t capacity)
 	tb->by_idem = calloc(buckets, sizeof(uint32_t));
 	tb->by_match = calloc(buckets, sizeof(uint32_t));
 	tb->heap = calloc(capacity, sizeof(sw_txn_t *));
-	if (!tb->by_id || !tb->by_idem || !tb->by_match || !tb->heap) {
+	tb->dirty = calloc(capacity, sizeof(sw_txn_t *));
+	tb->release = calloc(capacity, sizeof(sw_txn_t *));
+	if (!tb->by_id || !tb->by_idem || !tb->by_match || !tb->heap ||
+	    !tb->dirty || !tb->release) {
 		sw_table_free(tb);
 		return PS_ENOMEM;
 	}
@@ -75,6 +79,8 @@ void sw_table_free(sw_table_t *tb)
 	free(tb->by_idem);
 	free(tb->by_match);
 	free(tb->heap);
+	free(tb->dirty);
+	free(tb->release);
 	memset(tb, 0, sizeof(*tb));
 }
 
@@ -105,9 +111,9 @@ static void unlink_chain(sw_table_t *tb, uint32_t *bucket, sw_txn_t *st,
 	PS_ASSERT(!"record missing from its hash chain");
 }
 
-sw_txn_t *sw_txn_new(sw_server_t *sw)
+sw_txn_t *sw_txn_new(sw_table_t *tb)
 {
-	sw_txn_t *st = ps_pool_get(&sw->table.pool);
+	sw_txn_t *st = ps_pool_get(&tb->pool);
 	if (st == NULL)
 		return NULL;
 	st->heap_index = SW_NOT_SCHEDULED;
@@ -116,12 +122,11 @@ sw_txn_t *sw_txn_new(sw_server_t *sw)
 	return st;
 }
 
-void sw_txn_free(sw_server_t *sw, sw_txn_t *st)
+void sw_txn_free(sw_table_t *tb, sw_txn_t *st)
 {
-	sw_table_t *tb = &sw->table;
 	PS_ASSERT(!st->dirty);
-	sw_txn_unschedule(sw, st);
-	sw_txn_unindex_match(sw, st);
+	sw_txn_unschedule(tb, st);
+	sw_txn_unindex_match(tb, st);
 	if (st->in_id) {
 		uint32_t b = (uint32_t)hash_id(st->t.id) & tb->bucket_mask;
 		unlink_chain(tb, &tb->by_id[b], st, offsetof(sw_txn_t, next_id));
@@ -140,9 +145,8 @@ void sw_txn_free(sw_server_t *sw, sw_txn_t *st)
 	ps_pool_put(&tb->pool, st);
 }
 
-sw_txn_t *sw_txn_by_id(sw_server_t *sw, uint64_t id)
+sw_txn_t *sw_txn_by_id(sw_table_t *tb, uint64_t id)
 {
-	sw_table_t *tb = &sw->table;
 	uint32_t ref = tb->by_id[(uint32_t)hash_id(id) & tb->bucket_mask];
 	for (sw_txn_t *st = txn_at(tb, ref); st != NULL;
 	     st = txn_at(tb, st->next_id))
@@ -151,10 +155,9 @@ sw_txn_t *sw_txn_by_id(sw_server_t *sw, uint64_t id)
 	return NULL;
 }
 
-sw_txn_t *sw_txn_by_idem(sw_server_t *sw, const char *participant,
+sw_txn_t *sw_txn_by_idem(sw_table_t *tb, const char *participant,
 			 const char *request_id)
 {
-	sw_table_t *tb = &sw->table;
 	uint32_t b = (uint32_t)hash_idem(participant, request_id) &
 		     tb->bucket_mask;
 	for (sw_txn_t *st = txn_at(tb, tb->by_idem[b]); st != NULL;
@@ -165,10 +168,9 @@ sw_txn_t *sw_txn_by_idem(sw_server_t *sw, const char *participant,
 	return NULL;
 }
 
-sw_txn_t *sw_txn_by_match(sw_server_t *sw, const char *endpoint, uint32_t stan,
+sw_txn_t *sw_txn_by_match(sw_table_t *tb, const char *endpoint, uint32_t stan,
 			  const char *transmit)
 {
-	sw_table_t *tb = &sw->table;
 	uint32_t b = (uint32_t)hash_match(endpoint, stan, transmit) &
 		     tb->bucket_mask;
 	for (sw_txn_t *st = txn_at(tb, tb->by_match[b]); st != NULL;
@@ -181,19 +183,17 @@ sw_txn_t *sw_txn_by_match(sw_server_t *sw, const char *endpoint, uint32_t stan,
 	return NULL;
 }
 
-void sw_txn_index_id(sw_server_t *sw, sw_txn_t *st)
+void sw_txn_index_id(sw_table_t *tb, sw_txn_t *st)
 {
-	sw_table_t *tb = &sw->table;
-	PS_ASSERT(sw_txn_by_id(sw, st->t.id) == NULL);
+	PS_ASSERT(sw_txn_by_id(tb, st->t.id) == NULL);
 	uint32_t b = (uint32_t)hash_id(st->t.id) & tb->bucket_mask;
 	st->next_id = tb->by_id[b];
 	tb->by_id[b] = ref_of(tb, st);
 	st->in_id = true;
 }
 
-void sw_txn_index_idem(sw_server_t *sw, sw_txn_t *st)
+void sw_txn_index_idem(sw_table_t *tb, sw_txn_t *st)
 {
-	sw_table_t *tb = &sw->table;
 	PS_ASSERT(!st->in_idem);
 	uint32_t b = (uint32_t)hash_idem(st->t.participant, st->t.request_id) &
 		     tb->bucket_mask;
@@ -203,9 +203,8 @@ void sw_txn_index_idem(sw_server_t *sw, sw_txn_t *st)
 }
 
 /* Indexes the leg st waits on (st->cur_leg). */
-void sw_txn_index_match(sw_server_t *sw, sw_txn_t *st)
+void sw_txn_index_match(sw_table_t *tb, sw_txn_t *st)
 {
-	sw_table_t *tb = &sw->table;
 	PS_ASSERT(!st->in_match && st->cur_leg >= 0);
 	const txn_leg_t *l = &st->t.leg[st->cur_leg];
 	uint32_t b = (uint32_t)hash_match(l->endpoint, l->stan, l->transmit) &
@@ -215,11 +214,10 @@ void sw_txn_index_match(sw_server_t *sw, sw_txn_t *st)
 	st->in_match = true;
 }
 
-void sw_txn_unindex_match(sw_server_t *sw, sw_txn_t *st)
+void sw_txn_unindex_match(sw_table_t *tb, sw_txn_t *st)
 {
 	if (!st->in_match)
 		return;
-	sw_table_t *tb = &sw->table;
 	const txn_leg_t *l = &st->t.leg[st->cur_leg];
 	uint32_t b = (uint32_t)hash_match(l->endpoint, l->stan, l->transmit) &
 		     tb->bucket_mask;
@@ -227,9 +225,9 @@ void sw_txn_unindex_match(sw_server_t *sw, sw_txn_t *st)
 	st->in_match = false;
 }
 
-uint32_t sw_txn_count(const sw_server_t *sw)
+uint32_t sw_table_count(const sw_table_t *tb)
 {
-	return sw->table.pool.used;
+	return tb->pool.used;
 }
 
 /* ---- deadline heap ------------------------------------------------------ */
@@ -272,19 +270,17 @@ static void heap_down(sw_table_t *tb, uint32_t i)
 	heap_set(tb, i, st);
 }
 
-void sw_txn_schedule(sw_server_t *sw, sw_txn_t *st, uint64_t deadline_ms)
+void sw_txn_schedule(sw_table_t *tb, sw_txn_t *st, uint64_t deadline_ms)
 {
-	sw_table_t *tb = &sw->table;
-	sw_txn_unschedule(sw, st);
+	sw_txn_unschedule(tb, st);
 	PS_ASSERT(tb->heap_len < tb->pool.count);
 	st->deadline_mono_ms = deadline_ms;
 	heap_set(tb, tb->heap_len++, st);
 	heap_up(tb, st->heap_index);
 }
 
-void sw_txn_unschedule(sw_server_t *sw, sw_txn_t *st)
+void sw_txn_unschedule(sw_table_t *tb, sw_txn_t *st)
 {
-	sw_table_t *tb = &sw->table;
 	uint32_t i = st->heap_index;
 	if (i == SW_NOT_SCHEDULED)
 		return;
@@ -297,7 +293,96 @@ void sw_txn_unschedule(sw_server_t *sw, sw_txn_t *st)
 	heap_down(tb, tb->heap[i]->heap_index);
 }
 
-sw_txn_t *sw_txn_earliest(sw_server_t *sw)
+sw_txn_t *sw_txn_earliest(sw_table_t *tb)
 {
-	return sw->table.heap_len ? sw->table.heap[0] : NULL;
+	return tb->heap_len ? tb->heap[0] : NULL;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+sw_txn_t *sw_table_load(sw_table_t *tb, uint64_t id)
+{
+	sw_txn_t *st = sw_txn_by_id(tb, id);
+	if (st != NULL)
+		return st;
+	st = sw_txn_new(tb);
+	if (st == NULL)
+		return NULL;
+	if (sw_store_get_txn(tb->store, id, &st->t) != 0) {
+		sw_txn_free(tb, st);
+		return NULL;
+	}
+	sw_txn_index_id(tb, st);
+	if (st->t.request_id[0] != '\0')
+		sw_txn_index_idem(tb, st);
+	return st;
+}
+
+/* ---- changes and their commit -------------------------------------------- */
+
+void sw_table_mark(sw_table_t *tb, sw_txn_t *st)
+{
+	if (st->dirty)
+		return;
+	PS_ASSERT(tb->dirty_count < tb->pool.count);
+	st->dirty = true;
+	tb->dirty[tb->dirty_count++] = st;
+}
+
+void sw_table_release(sw_table_t *tb, sw_txn_t *st)
+{
+	st->release = true;
+	if (st->release_queued)
+		return;
+	PS_ASSERT(tb->release_count < tb->pool.count);
+	st->release_queued = true;
+	tb->release[tb->release_count++] = st;
+}
+
+void sw_table_let_go(sw_table_t *tb, sw_txn_t *st)
+{
+	if (st->t.state == TXN_STATE_DONE && st->pins == 0)
+		sw_table_release(tb, st);
+}
+
+uint32_t sw_table_dirty_count(const sw_table_t *tb)
+{
+	return tb->dirty_count;
+}
+
+void sw_table_flush(sw_table_t *tb)
+{
+	sw_store_t *store = tb->store;
+	for (uint32_t i = 0; i < tb->dirty_count; i++) {
+		sw_txn_t *st = tb->dirty[i];
+		st->dirty = false;
+		if (sw_is_saf_kind(st->t.kind)) {
+			if (st->saf_done)
+				continue; /* acknowledged: its key is deleted */
+			sw_store_put_txn(store, store->saf, st->saf_key,
+					 sizeof(st->saf_key), &st->t);
+		} else {
+			uint8_t key[8];
+			sw_id_key(st->t.id, key);
+			sw_store_put_txn(store, store->inflight, key,
+					 sizeof(key), &st->t);
+		}
+	}
+	tb->dirty_count = 0;
+}
+
+void sw_table_release_done(sw_table_t *tb)
+{
+	for (uint32_t i = 0; i < tb->release_count; i++) {
+		sw_txn_t *st = tb->release[i];
+		st->release_queued = false;
+		if (st->release && st->pins == 0 && st->cur_leg < 0 && !st->dirty)
+			sw_txn_free(tb, st);
+	}
+	tb->release_count = 0;
+}
+
+bool sw_table_busy(const sw_table_t *tb)
+{
+	return tb->dirty_count > 0 || tb->release_count > 0;
 }

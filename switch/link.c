@@ -1,5 +1,5 @@
 /*
- * endpoint.c: the switch's outbound links to banks and networks.
+ * link.c: the switch's outbound links to banks and networks (net.h).
  *
  * Each endpoint keeps `connections` TCP links. A link connects, signs on
  * (0800, field 70 = 001) when the endpoint asks for it, and is UP once the
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sw_int.h"
+#include "net_int.h"
 
 static void link_connect(sw_link_t *link);
 static void link_fail(sw_link_t *link, const char *why);
@@ -47,10 +47,15 @@ bool sw_endpoint_up(const sw_endpoint_t *ep)
 	return !ep->retired && sw_endpoint_links_up(ep) > 0;
 }
 
-sw_endpoint_t *sw_endpoint_find(sw_server_t *sw, const char *name)
+bool sw_endpoint_available(const sw_endpoint_t *ep)
 {
-	for (uint32_t i = 0; i < sw->endpoint_count; i++) {
-		sw_endpoint_t *ep = sw->endpoint[i];
+	return sw_endpoint_up(ep) && ep->inflight < ep->cfg.inflight_max;
+}
+
+sw_endpoint_t *sw_net_endpoint(sw_net_t *net, const char *name)
+{
+	for (uint32_t i = 0; i < net->endpoint_count; i++) {
+		sw_endpoint_t *ep = net->endpoint[i];
 		if (!ep->retired && strcmp(ep->cfg.name, name) == 0)
 			return ep;
 	}
@@ -96,7 +101,7 @@ static void link_write_cb(uv_write_t *req, int status)
 	sw_wbatch_t *b = req->data;
 	sw_link_t *link = b->link;
 	link->writes_pending--;
-	sw_wbatch_free(b->sw, b);
+	sw_wbatch_free(b->net, b);
 	if (status < 0 && status != UV_ECANCELED)
 		link_fail(link, uv_strerror(status));
 }
@@ -115,25 +120,57 @@ int sw_link_write(sw_link_t *link, sw_wbatch_t *b)
 		return PS_EIO;
 	}
 	link->writes_pending++;
-	link->last_tx_ms = uv_now(&link->endpoint->sw->loop);
+	link->last_tx_ms = uv_now(link->endpoint->net->ctx->loop);
 	return 0;
 }
 
 /* One message now, outside the outbox (network management). The buffer
  * is taken in every case. */
-int sw_link_send(sw_link_t *link, sw_wbuf_t *wb)
+static int link_send(sw_link_t *link, sw_wbuf_t *wb)
 {
-	sw_server_t *sw = link->endpoint->sw;
-	sw_wbatch_t *b = sw_wbatch_get(sw);
+	sw_net_t *net = link->endpoint->net;
+	sw_wbatch_t *b = sw_wbatch_get(net);
 	if (b == NULL) {
-		sw_wbuf_put(sw, wb);
+		sw_wbuf_put(net, wb);
 		return PS_ELIMIT;
 	}
 	sw_wbatch_add(b, wb);
 	int rc = sw_link_write(link, b);
 	if (rc != 0)
-		sw_wbatch_free(sw, b);
+		sw_wbatch_free(net, b);
 	return rc;
+}
+
+sw_wbuf_t *sw_endpoint_encode_leg(sw_net_t *net, sw_endpoint_t *ep,
+				  const txn_t *t, unsigned leg, int *rc_out)
+{
+	sw_wbuf_t *wb = sw_wbuf_get(net);
+	if (wb == NULL) {
+		*rc_out = PS_ELIMIT;
+		return NULL;
+	}
+	iso8583_msg_t msg;
+	iso8583_error_t ierr;
+	int rc = txn_leg_to_iso(t, leg, &ep->dialect, &msg);
+	if (rc == 0)
+		rc = sw_net_pack(wb, &ep->cfg.chan.framing, ep->cfg.chan.header,
+				 &msg, &ierr);
+	if (rc != 0) {
+		char text[256];
+		ps_logf(PS_LOG_ERROR, "encode_error", "leg %u of txn %llu for %s: %s",
+			leg, (unsigned long long)t->id, ep->cfg.name,
+			rc == ISO8583_ELENGTH || rc == ISO8583_ECONTENT
+				? iso8583_error_format(&ierr, text, sizeof(text))
+				: "encode failed");
+		sw_wbuf_put(net, wb);
+		*rc_out = PS_EFORMAT;
+		return NULL;
+	}
+	wb->conn = NULL;
+	wb->link = NULL;
+	wb->endpoint = ep;
+	*rc_out = 0;
+	return wb;
 }
 
 /* The next link that is up, round-robin; NULL when none is. */
@@ -154,29 +191,29 @@ sw_link_t *sw_endpoint_pick(sw_endpoint_t *ep)
 static int send_network(sw_link_t *link, const char *code, uint32_t *stan)
 {
 	sw_endpoint_t *ep = link->endpoint;
-	sw_server_t *sw = ep->sw;
-	sw_wbuf_t *wb = sw_wbuf_get(sw);
+	sw_net_t *net = ep->net;
+	sw_wbuf_t *wb = sw_wbuf_get(net);
 	if (wb == NULL)
 		return PS_ELIMIT;
 	txn_t t;
 	txn_init(&t, TXN_KIND_NETWORK);
 	ps_strlcpy(t.network_code, code, sizeof(t.network_code));
-	ps_strlcpy(t.forwarder, sw->cfg->institution, sizeof(t.forwarder));
-	t.leg[0].stan = (uint32_t)(sw_next_msg_seq(sw) % 999999) + 1;
-	sw_format_transmit(ps_wall_ms(), t.leg[0].transmit);
+	ps_strlcpy(t.forwarder, net->ctx->cfg->institution, sizeof(t.forwarder));
+	t.leg[0].stan = (uint32_t)(net->next_seq(net->seq_data) % 999999) + 1;
+	txn_format_transmit(ps_wall_ms(), t.leg[0].transmit);
 	iso8583_msg_t msg;
 	iso8583_error_t ierr;
 	int rc = txn_leg_to_iso(&t, 0, &ep->dialect, &msg);
 	if (rc == 0)
-		rc = sw_wbuf_pack(wb, &ep->cfg.chan.framing, ep->cfg.chan.header,
-				  &msg, &ierr);
+		rc = sw_net_pack(wb, &ep->cfg.chan.framing, ep->cfg.chan.header,
+				 &msg, &ierr);
 	if (rc != 0) {
 		ps_logf(PS_LOG_ERROR, "encode_error", "0800 for %s: %s",
 			ep->cfg.name, iso8583_strerror(rc));
-		sw_wbuf_put(sw, wb);
+		sw_wbuf_put(net, wb);
 		return rc;
 	}
-	rc = sw_link_send(link, wb);
+	rc = link_send(link, wb);
 	if (rc != 0)
 		return rc;
 	*stan = t.leg[0].stan;
@@ -197,7 +234,7 @@ static void answer_network(sw_link_t *link, const iso8583_frame_t *frame,
 		return;
 	}
 	ps_strlcpy(req.response, "00", sizeof(req.response));
-	sw_wbuf_t *wb = sw_wbuf_get(ep->sw);
+	sw_wbuf_t *wb = sw_wbuf_get(ep->net);
 	if (wb == NULL)
 		return;
 	iso8583_msg_t out;
@@ -205,11 +242,11 @@ static void answer_network(sw_link_t *link, const iso8583_frame_t *frame,
 	uint8_t header[TXN_HEADER_MAX];
 	iso8583_header_reply(frame->header, frame->header_len, header);
 	if (txn_answer_to_iso(&req, &ep->dialect, &out) != 0 ||
-	    sw_wbuf_pack(wb, &ep->cfg.chan.framing, header, &out, &ierr) != 0) {
-		sw_wbuf_put(ep->sw, wb);
+	    sw_net_pack(wb, &ep->cfg.chan.framing, header, &out, &ierr) != 0) {
+		sw_wbuf_put(ep->net, wb);
 		return;
 	}
-	sw_link_send(link, wb);
+	link_send(link, wb);
 }
 
 static void handle_network_response(sw_link_t *link, const txn_response_t *r)
@@ -246,7 +283,9 @@ static void link_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 	buf->len = len;
 }
 
-static void handle_frame(sw_link_t *link, const iso8583_frame_t *frame)
+/* Decodes and dispatches one frame; SW_NET_HOLD when the response must
+ * wait (the frame stays valid while the link does not read). */
+static int handle_frame(sw_link_t *link, const iso8583_frame_t *frame)
 {
 	sw_endpoint_t *ep = link->endpoint;
 	iso8583_msg_t msg;
@@ -256,25 +295,49 @@ static void handle_frame(sw_link_t *link, const iso8583_frame_t *frame)
 		char text[256];
 		ps_logf(PS_LOG_WARN, "endpoint_format_error", "endpoint %s: %s",
 			ep->cfg.name, iso8583_error_format(&ierr, text, sizeof(text)));
-		return;
+		return 0;
 	}
 	if (!txn_mti_is_response(msg.mti)) {
 		answer_network(link, frame, &msg);
-		return;
+		return 0;
 	}
 	txn_response_t resp;
 	txn_error_t err;
 	if (txn_response_from_iso(&msg, &resp, &err) != 0) {
 		ps_logf(PS_LOG_WARN, "endpoint_format_error", "endpoint %s: %s %s",
 			ep->cfg.name, err.field, err.reason);
-		return;
+		return 0;
 	}
 	if (strcmp(resp.mti, "0810") == 0) {
 		handle_network_response(link, &resp);
-		return;
+		return 0;
 	}
-	ep->received++; /* like sent: legs only, not network management */
-	sw_flow_response(ep->sw, ep, &resp);
+	sw_net_t *net = ep->net;
+	int rc = net->handlers.response(net->handlers.data, ep, &resp);
+	if (rc == 0)
+		ep->received++; /* like sent: legs only, not network management */
+	return rc;
+}
+
+/* Takes the frames the framer holds; stops at one the handler holds. */
+static void take_frames(sw_link_t *link)
+{
+	iso8583_frame_t frame;
+	iso8583_error_t ierr;
+	int rc;
+	while (link->state != SW_LINK_CLOSING &&
+	       (rc = iso8583_framer_next(&link->framer, &frame, &ierr)) == 1) {
+		if (handle_frame(link, &frame) == SW_NET_HOLD) {
+			link->held = true;
+			link->held_frame = frame;
+			uv_read_stop((uv_stream_t *)&link->tcp);
+			return;
+		}
+	}
+	if (link->state != SW_LINK_CLOSING && rc < 0) {
+		char text[256];
+		link_fail(link, iso8583_error_format(&ierr, text, sizeof(text)));
+	}
 }
 
 static void link_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -289,17 +352,31 @@ static void link_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 	}
 	if (nread == 0)
 		return;
-	link->last_rx_ms = uv_now(&link->endpoint->sw->loop);
+	link->last_rx_ms = uv_now(link->endpoint->net->ctx->loop);
 	iso8583_framer_commit(&link->framer, (size_t)nread);
-	iso8583_frame_t frame;
-	iso8583_error_t ierr;
-	int rc;
-	while (link->state != SW_LINK_CLOSING &&
-	       (rc = iso8583_framer_next(&link->framer, &frame, &ierr)) == 1)
-		handle_frame(link, &frame);
-	if (link->state != SW_LINK_CLOSING && rc < 0) {
-		char text[256];
-		link_fail(link, iso8583_error_format(&ierr, text, sizeof(text)));
+	take_frames(link);
+}
+
+static void link_resume(sw_link_t *link)
+{
+	if (!link->held || link->state == SW_LINK_CLOSING ||
+	    link->state == SW_LINK_DOWN)
+		return;
+	if (handle_frame(link, &link->held_frame) == SW_NET_HOLD)
+		return;
+	link->held = false;
+	take_frames(link);
+	if (!link->held && link->state != SW_LINK_CLOSING)
+		uv_read_start((uv_stream_t *)&link->tcp, link_alloc_cb,
+			      link_read_cb);
+}
+
+void sw_net_resume(sw_net_t *net)
+{
+	for (uint32_t i = 0; i < net->endpoint_count; i++) {
+		sw_endpoint_t *ep = net->endpoint[i];
+		for (uint32_t j = 0; j < SW_LINKS_MAX; j++)
+			link_resume(&ep->link[j]);
 	}
 }
 
@@ -321,7 +398,7 @@ static void link_tick(uv_timer_t *timer)
 	uint64_t now = uv_now(timer->loop);
 	switch (link->state) {
 	case SW_LINK_DOWN:
-		if (!ep->retired && !ep->sw->stopped)
+		if (!ep->retired && !ep->net->ctx->stopped)
 			link_connect(link);
 		return;
 	case SW_LINK_SIGNING_ON:
@@ -364,9 +441,10 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	uv_tcp_nodelay(&link->tcp, 1);
+	link->held = false;
 	iso8583_framer_init(&link->framer, &ep->cfg.chan.framing, link->rbuf,
 			    ep->cfg.frame_bytes_max + 4);
-	uint64_t now = uv_now(&ep->sw->loop);
+	uint64_t now = uv_now(ep->net->ctx->loop);
 	link->last_rx_ms = now;
 	link->echo_sent_ms = now;
 	link->echo_pending = false;
@@ -389,7 +467,7 @@ static void link_connect(sw_link_t *link)
 	sw_endpoint_t *ep = link->endpoint;
 	struct sockaddr_storage addr;
 	sw_parse_bind(ep->cfg.host, ep->cfg.port, &addr);
-	uv_tcp_init(&ep->sw->loop, &link->tcp);
+	uv_tcp_init(ep->net->ctx->loop, &link->tcp);
 	link->tcp.data = link;
 	link->tcp_open = true;
 	link->state = SW_LINK_CONNECTING;
@@ -418,9 +496,9 @@ static void link_closed_cb(uv_handle_t *handle)
 	sw_endpoint_t *ep = link->endpoint;
 	link->tcp_open = false;
 	link->state = SW_LINK_DOWN;
-	if (!ep->retired && !ep->sw->stopped)
+	if (!ep->retired && !ep->net->ctx->stopped)
 		schedule_reconnect(link);
-	sw_server_maybe_finish_drain(ep->sw);
+	sw_net_closed(ep->net);
 }
 
 static void link_fail(sw_link_t *link, const char *why)
@@ -429,7 +507,7 @@ static void link_fail(sw_link_t *link, const char *why)
 		return;
 	bool was_up = link->state == SW_LINK_UP;
 	set_state(link, SW_LINK_CLOSING);
-	if (was_up || link->endpoint->sw->stopped)
+	if (was_up || link->endpoint->net->ctx->stopped)
 		log_link(link, "link_down", why);
 	else if (link->backoff_ms < link->endpoint->cfg.reconnect_max_ms)
 		log_link(link, "link_connect_failed", why);
@@ -438,13 +516,13 @@ static void link_fail(sw_link_t *link, const char *why)
 	uv_close((uv_handle_t *)&link->tcp, link_closed_cb);
 }
 
-int sw_endpoint_start(sw_server_t *sw, const sw_endpoint_cfg_t *cfg,
+int sw_endpoint_start(sw_net_t *net, const sw_endpoint_cfg_t *cfg,
 		      sw_endpoint_t **out)
 {
 	sw_endpoint_t *ep = calloc(1, sizeof(*ep));
 	if (ep == NULL)
 		return PS_ENOMEM;
-	ep->sw = sw;
+	ep->net = net;
 	ep->cfg = *cfg;
 	ep->dialect = *cfg->chan.iso;
 	ep->cfg.chan.iso = &ep->dialect;
@@ -456,7 +534,7 @@ int sw_endpoint_start(sw_server_t *sw, const sw_endpoint_cfg_t *cfg,
 		link->rbuf = malloc(cfg->frame_bytes_max + 4);
 		if (link->rbuf == NULL)
 			return PS_ENOMEM;
-		uv_timer_init(&sw->loop, &link->timer);
+		uv_timer_init(net->ctx->loop, &link->timer);
 		link->timer.data = link;
 		link->timer_open = true;
 	}
@@ -524,22 +602,18 @@ void sw_endpoint_retire(sw_endpoint_t *ep)
 	close_links(ep);
 }
 
-void sw_endpoint_close_all(sw_server_t *sw)
+void sw_net_close_endpoints(sw_net_t *net)
 {
-	for (uint32_t i = 0; i < sw->endpoint_count; i++) {
-		sw_endpoint_t *ep = sw->endpoint[i];
+	for (uint32_t i = 0; i < net->endpoint_count; i++) {
+		sw_endpoint_t *ep = net->endpoint[i];
 		ep->retired = true;
 		close_links(ep);
 	}
 }
 
-void sw_endpoint_free_all(sw_server_t *sw)
+void sw_endpoint_free(sw_endpoint_t *ep)
 {
-	for (uint32_t i = 0; i < sw->endpoint_count; i++) {
-		sw_endpoint_t *ep = sw->endpoint[i];
-		for (uint32_t j = 0; j < SW_LINKS_MAX; j++)
-			free(ep->link[j].rbuf);
-		free(ep);
-	}
-	sw->endpoint_count = 0;
+	for (uint32_t j = 0; j < SW_LINKS_MAX; j++)
+		free(ep->link[j].rbuf);
+	free(ep);
 }

@@ -1,5 +1,5 @@
 /*
- * conn.c: listeners and the connections they accept.
+ * listener.c: listeners and the connections they accept (net.h).
  *
  * A connection reads straight into its framer's storage (ISO 8583) or its
  * line splitter's (JSON), so a request is never copied before it is
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sw_int.h"
+#include "net_int.h"
 
 /* Answers queued but not yet written, per connection; past it, the peer is
  * not reading and is closed. */
@@ -33,16 +33,26 @@ bool sw_conn_alive(const sw_conn_t *conn, uint32_t gen)
 	return conn != NULL && conn->gen == gen && !conn->closing;
 }
 
+const sw_listener_cfg_t *sw_conn_cfg(const sw_conn_t *conn)
+{
+	return &conn->listener->cfg;
+}
+
+bool sw_conn_may_begin(const sw_conn_t *conn)
+{
+	return conn->inflight < conn->listener->cfg.inflight_per_conn_max;
+}
+
 static void conn_write_cb(uv_write_t *req, int status)
 {
 	sw_wbatch_t *b = req->data;
 	sw_conn_t *conn = b->conn;
-	sw_server_t *sw = b->sw;
+	sw_net_t *net = b->net;
 	conn->writes_pending--;
-	sw_wbatch_free(sw, b);
+	sw_wbatch_free(net, b);
 	if (status < 0 && status != UV_ECANCELED)
 		sw_conn_close(conn, uv_strerror(status));
-	else if (sw->stopped && conn->writes_pending == 0)
+	else if (net->ctx->stopped && conn->writes_pending == 0)
 		sw_conn_close(conn, "server stopping");
 }
 
@@ -83,10 +93,10 @@ static void conn_closed_cb(uv_handle_t *handle)
 	conn->gen = 0; /* a stale reference can never match again */
 	ps_pool_put(&l->conns, conn);
 	l->conn_count--;
-	sw_server_t *sw = l->sw;
-	sw->conn_total--;
+	sw_net_t *net = l->net;
+	net->conn_total--;
 	listener_maybe_free(l);
-	sw_server_maybe_finish_drain(sw);
+	sw_net_closed(net);
 }
 
 void sw_conn_close(sw_conn_t *conn, const char *why)
@@ -123,6 +133,112 @@ void sw_conn_request_begin(sw_conn_t *conn)
 {
 	conn->inflight++;
 	conn->listener->txn_refs++;
+}
+
+/* ---- answering ----------------------------------------------------------- */
+
+/* Encodes t's answer for the listener's protocol into wb. */
+static int encode_answer(const sw_listener_t *l, const txn_t *t,
+			 const txn_t *target, sw_wbuf_t *wb)
+{
+	if (l->cfg.chan.protocol == SW_PROTO_JSON)
+		return txn_answer_to_json(t, target, (char *)wb->data,
+					  sizeof(wb->data), &wb->len);
+	iso8583_msg_t msg;
+	iso8583_error_t ierr;
+	/* The request's header comes back (a TPDU swapped). */
+	const iso8583_framing_t *framing = &l->cfg.chan.framing;
+	uint8_t header[TXN_HEADER_MAX];
+	bool echo = t->header_len == framing->header_bytes &&
+		    framing->header_bytes > 0;
+	if (echo)
+		iso8583_header_reply(t->header, t->header_len, header);
+	int rc = txn_answer_to_iso(t, &l->dialect, &msg);
+	if (rc == 0)
+		rc = sw_net_pack(wb, framing, echo ? header : l->cfg.chan.header,
+				 &msg, &ierr);
+	return rc;
+}
+
+sw_wbuf_t *sw_conn_answer(sw_net_t *net, sw_conn_t *conn, uint32_t gen,
+			  const txn_t *t, const txn_t *target)
+{
+	if (!sw_conn_alive(conn, gen))
+		return NULL;
+	sw_wbuf_t *wb = sw_wbuf_get(net);
+	if (wb == NULL) {
+		ps_logf(PS_LOG_ERROR, "answer_dropped",
+			"no write buffer for %s; the peer is far behind",
+			t->request_id);
+		return NULL;
+	}
+	int rc = encode_answer(conn->listener, t, target, wb);
+	if (rc != 0) {
+		ps_logf(PS_LOG_ERROR, "encode_error", "answer to %s: %d",
+			t->request_id, rc);
+		sw_wbuf_put(net, wb);
+		return NULL;
+	}
+	wb->conn = conn;
+	wb->conn_gen = gen;
+	wb->endpoint = NULL;
+	wb->link = NULL;
+	sw_metrics_answer(&net->ctx->metrics,
+			  t->kind == TXN_KIND_QUERY && target == NULL ? "25"
+			  : t->response[0]			   ? t->response
+								   : "00");
+	return wb;
+}
+
+/* Writes one message now, outside the outbox: answers that depend on no
+ * state (format errors). The buffer is taken in every case. */
+static void send_now(sw_net_t *net, sw_conn_t *conn, sw_wbuf_t *wb)
+{
+	sw_wbatch_t *b = sw_wbatch_get(net);
+	if (b == NULL) {
+		sw_wbuf_put(net, wb);
+		return;
+	}
+	sw_wbatch_add(b, wb);
+	if (sw_conn_write(conn, conn->gen, b) != 0)
+		sw_wbatch_free(net, b);
+}
+
+sw_wbuf_t *sw_conn_answer_error(sw_net_t *net, sw_conn_t *conn,
+				const txn_t *req, const txn_error_t *err)
+{
+	if (conn->listener->cfg.chan.protocol != SW_PROTO_JSON) {
+		txn_t t = *req;
+		ps_strlcpy(t.response, err->code[0] ? err->code : "30",
+			   sizeof(t.response));
+		return sw_conn_answer(net, conn, conn->gen, &t, NULL);
+	}
+	if (!sw_conn_alive(conn, conn->gen))
+		return NULL;
+	sw_wbuf_t *wb = sw_wbuf_get(net);
+	if (wb == NULL)
+		return NULL;
+	if (txn_error_to_json(req->request_id, err, (char *)wb->data,
+			      sizeof(wb->data), &wb->len) != 0) {
+		sw_wbuf_put(net, wb);
+		return NULL;
+	}
+	wb->conn = conn;
+	wb->conn_gen = conn->gen;
+	wb->endpoint = NULL;
+	wb->link = NULL;
+	sw_metrics_answer(&net->ctx->metrics, err->code);
+	return wb;
+}
+
+/* The answer to a request that could not be decoded, at once. */
+static void answer_error(sw_conn_t *conn, const txn_t *req,
+			 const txn_error_t *err)
+{
+	sw_net_t *net = conn->listener->net;
+	sw_wbuf_t *wb = sw_conn_answer_error(net, conn, req, err);
+	if (wb != NULL)
+		send_now(net, conn, wb);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -169,8 +285,8 @@ static void answer_format_error(sw_conn_t *conn, const iso8583_frame_t *frame,
 	ps_log_str(lg, "peer", conn->peer);
 	ps_log_str(lg, "error", iso8583_error_format(ierr, text, sizeof(text)));
 	ps_log_end(lg);
-	sw_server_t *sw = conn->listener->sw;
-	sw->metrics.format_errors++;
+	sw_net_t *net = conn->listener->net;
+	net->ctx->metrics.format_errors++;
 	txn_t req;
 	txn_init(&req, TXN_KIND_NONE);
 	keep_header(&req, frame);
@@ -192,12 +308,12 @@ static void answer_format_error(sw_conn_t *conn, const iso8583_frame_t *frame,
 	txn_error_t err = {.code = "30"};
 	snprintf(err.reason, sizeof(err.reason), "%s",
 		 iso8583_strerror(ierr->code));
-	sw_flow_answer_error(sw, conn, &req, &err);
+	answer_error(conn, &req, &err);
 }
 
 static void handle_iso(sw_conn_t *conn, const iso8583_frame_t *frame)
 {
-	sw_server_t *sw = conn->listener->sw;
+	sw_net_t *net = conn->listener->net;
 	iso8583_msg_t msg;
 	iso8583_error_t ierr;
 	if (iso8583_unpack(&msg, &conn->listener->dialect, frame->message,
@@ -216,24 +332,24 @@ static void handle_iso(sw_conn_t *conn, const iso8583_frame_t *frame)
 	int rc = txn_from_iso(&msg, &req, &err);
 	keep_header(&req, frame);
 	if (rc != 0) {
-		sw->metrics.format_errors++;
-		sw_flow_answer_error(sw, conn, &req, &err);
+		net->ctx->metrics.format_errors++;
+		answer_error(conn, &req, &err);
 		return;
 	}
-	sw_flow_request(sw, conn, &req);
+	net->handlers.request(net->handlers.data, conn, &req);
 }
 
 static void handle_json(sw_conn_t *conn, const char *line, size_t len)
 {
-	sw_server_t *sw = conn->listener->sw;
+	sw_net_t *net = conn->listener->net;
 	txn_t req;
 	txn_error_t err;
 	if (txn_from_json(line, len, &req, &err) != 0) {
-		sw->metrics.format_errors++;
-		sw_flow_answer_error(sw, conn, &req, &err);
+		net->ctx->metrics.format_errors++;
+		answer_error(conn, &req, &err);
 		return;
 	}
-	sw_flow_request(sw, conn, &req);
+	net->handlers.request(net->handlers.data, conn, &req);
 }
 
 static void read_iso(sw_conn_t *conn, ssize_t nread)
@@ -276,7 +392,7 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 	}
 	if (nread == 0)
 		return;
-	conn->last_rx_ms = uv_now(&conn->listener->sw->loop);
+	conn->last_rx_ms = uv_now(conn->listener->net->ctx->loop);
 	if (conn->listener->cfg.chan.protocol == SW_PROTO_JSON)
 		read_json(conn, nread);
 	else
@@ -301,7 +417,7 @@ static void refuse(sw_listener_t *l, const char *why)
 	uv_tcp_t *tmp = malloc(sizeof(*tmp));
 	if (tmp == NULL)
 		return;
-	uv_tcp_init(&l->sw->loop, tmp);
+	uv_tcp_init(l->net->ctx->loop, tmp);
 	if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)tmp) == 0) {
 		l->refused++;
 		ps_logf(PS_LOG_WARN, "conn_refused", "listener %s: %s",
@@ -331,10 +447,11 @@ static void peer_name(uv_tcp_t *tcp, char *out, size_t cap)
 static void on_connection(uv_stream_t *server, int status)
 {
 	sw_listener_t *l = server->data;
-	sw_server_t *sw = l->sw;
+	sw_net_t *net = l->net;
+	uv_loop_t *loop = net->ctx->loop;
 	if (status < 0)
 		return;
-	if (sw->draining || l->retired) {
+	if (net->ctx->draining || l->retired) {
 		refuse(l, "draining");
 		return;
 	}
@@ -344,8 +461,10 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	conn->listener = l;
-	conn->gen = ++sw->conn_gen_seq;
-	uv_tcp_init(&sw->loop, &conn->tcp);
+	if (++net->conn_gen_seq == 0)
+		++net->conn_gen_seq;
+	conn->gen = net->conn_gen_seq;
+	uv_tcp_init(loop, &conn->tcp);
 	conn->tcp.data = conn;
 	conn->handles_open = 1;
 	if (uv_accept(server, (uv_stream_t *)&conn->tcp) != 0) {
@@ -361,9 +480,9 @@ static void on_connection(uv_stream_t *server, int status)
 	else
 		iso8583_framer_init(&conn->framer, &l->cfg.chan.framing,
 				    conn->rbuf, cap);
-	conn->last_rx_ms = uv_now(&sw->loop);
+	conn->last_rx_ms = uv_now(loop);
 	if (l->cfg.idle_timeout_ms > 0) {
-		uv_timer_init(&sw->loop, &conn->idle);
+		uv_timer_init(loop, &conn->idle);
 		conn->idle.data = conn;
 		conn->idle_open = true;
 		conn->handles_open++;
@@ -383,20 +502,10 @@ link:
 		l->live->prev = conn;
 	l->live = conn;
 	l->conn_count++;
-	sw->conn_total++;
+	net->conn_total++;
 }
 
-int sw_parse_bind(const char *host, uint16_t port, struct sockaddr_storage *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (uv_ip4_addr(host, port, (struct sockaddr_in *)out) == 0)
-		return 0;
-	if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)out) == 0)
-		return 0;
-	return PS_EINVAL;
-}
-
-int sw_listener_start(sw_server_t *sw, const sw_listener_cfg_t *cfg,
+int sw_listener_start(sw_net_t *net, const sw_listener_cfg_t *cfg,
 		      sw_listener_t **out, char *err, size_t err_cap)
 {
 	sw_listener_t *l = calloc(1, sizeof(*l));
@@ -404,7 +513,7 @@ int sw_listener_start(sw_server_t *sw, const sw_listener_cfg_t *cfg,
 		snprintf(err, err_cap, "out of memory");
 		return PS_ENOMEM;
 	}
-	l->sw = sw;
+	l->net = net;
 	l->cfg = *cfg;
 	if (cfg->chan.protocol == SW_PROTO_ISO8583) {
 		/* The listener owns a copy: it outlives config reloads. */
@@ -423,7 +532,7 @@ int sw_listener_start(sw_server_t *sw, const sw_listener_cfg_t *cfg,
 	}
 	struct sockaddr_storage addr;
 	sw_parse_bind(cfg->host, cfg->port, &addr);
-	uv_tcp_init(&sw->loop, &l->tcp);
+	uv_tcp_init(net->ctx->loop, &l->tcp);
 	l->tcp.data = l;
 	int rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&addr, 0);
 	if (rc == 0)
@@ -459,10 +568,10 @@ int sw_listener_start(sw_server_t *sw, const sw_listener_cfg_t *cfg,
 static void listener_closed_cb(uv_handle_t *handle)
 {
 	sw_listener_t *l = handle->data;
-	sw_server_t *sw = l->sw;
+	sw_net_t *net = l->net;
 	l->closed = true;
 	listener_maybe_free(l);
-	sw_server_maybe_finish_drain(sw);
+	sw_net_closed(net);
 }
 
 /* Stops accepting. Live connections go on until they close. */
@@ -481,29 +590,28 @@ static void listener_maybe_free(sw_listener_t *l)
 {
 	if (!l->retired || !l->closed || l->conn_count > 0 || l->txn_refs > 0)
 		return;
-	sw_server_t *sw = l->sw;
-	for (uint32_t i = 0; i < sw->listener_count; i++) {
-		if (sw->listener[i] == l) {
-			sw->listener[i] = sw->listener[--sw->listener_count];
+	sw_net_t *net = l->net;
+	for (uint32_t i = 0; i < net->listener_count; i++) {
+		if (net->listener[i] == l) {
+			net->listener[i] = net->listener[--net->listener_count];
 			break;
 		}
 	}
+	sw_listener_free(l);
+}
+
+void sw_listener_free(sw_listener_t *l)
+{
 	ps_pool_free(&l->conns);
 	free(l);
 }
 
-void sw_listener_close_all(sw_server_t *sw)
-{
-	for (uint32_t i = 0; i < sw->listener_count; i++)
-		sw_listener_retire(sw->listener[i]);
-}
-
 /* Closes every connection that has nothing left in flight. */
-void sw_conn_close_idle(sw_server_t *sw)
+void sw_net_close_idle(sw_net_t *net)
 {
-	for (uint32_t i = 0; i < sw->listener_count; i++) {
+	for (uint32_t i = 0; i < net->listener_count; i++) {
 		sw_conn_t *next;
-		for (sw_conn_t *c = sw->listener[i]->live; c != NULL; c = next) {
+		for (sw_conn_t *c = net->listener[i]->live; c != NULL; c = next) {
 			next = c->next;
 			if (c->inflight == 0 && c->writes_pending == 0)
 				sw_conn_close(c, "draining");
@@ -511,17 +619,14 @@ void sw_conn_close_idle(sw_server_t *sw)
 	}
 }
 
-/*
- * Closes every connection; without force, those still writing their last
- * answers are left to close in their write callback, so stopping never
- * cancels an answer already decided. Returns how many were left open.
- */
-uint32_t sw_conn_close_all(sw_server_t *sw, bool force)
+/* Stopping never cancels an answer already decided: without force, a
+ * connection still writing closes in its write callback. */
+uint32_t sw_net_close_conns(sw_net_t *net, bool force)
 {
 	uint32_t lingering = 0;
-	for (uint32_t i = 0; i < sw->listener_count; i++) {
+	for (uint32_t i = 0; i < net->listener_count; i++) {
 		sw_conn_t *next;
-		for (sw_conn_t *c = sw->listener[i]->live; c != NULL; c = next) {
+		for (sw_conn_t *c = net->listener[i]->live; c != NULL; c = next) {
 			next = c->next;
 			if (c->closing)
 				continue;

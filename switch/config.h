@@ -1,0 +1,108 @@
+/*
+ * config.h: switchd's configuration as the rest of the switch reads it.
+ *
+ * sw_config_load() (switch.h) parses and validates the whole JSON file
+ * before anything starts, so a bad file is refused with the key path and
+ * the reason instead of failing half-way; docs/configuration.md lists
+ * every key. A configuration is plain data owned by the server; a reload
+ * replaces it whole, so a part that keeps a pointer to it must take the
+ * new one (each part's reconfigure call).
+ */
+#ifndef PAYSWITCH_SW_CONFIG_H
+#define PAYSWITCH_SW_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "adapters.h"
+#include "core.h"
+#include "iso8583.h"
+#include "switch.h"
+
+#define SW_NAME_MAX 32
+#define SW_HOST_MAX 64
+#define SW_PATH_MAX 256
+#define SW_LISTENERS_MAX 16
+#define SW_ENDPOINTS_MAX 64
+#define SW_LINKS_MAX 16
+#define SW_DIALECTS_MAX 16
+
+enum sw_protocol { SW_PROTO_ISO8583 = 0, SW_PROTO_JSON };
+
+typedef struct sw_channel_cfg {
+	uint8_t protocol;               /* enum sw_protocol */
+	char dialect[SW_PATH_MAX];      /* built-in name or spec file path */
+	const iso8583_dialect_t *iso;   /* resolved; owned by the config */
+	iso8583_framing_t framing;      /* framing.dialect set on apply */
+	uint8_t header[TXN_HEADER_MAX]; /* fixed header of what the switch
+					   originates (zeros by default) */
+} sw_channel_cfg_t;
+
+typedef struct sw_listener_cfg {
+	char name[SW_NAME_MAX];
+	char host[SW_HOST_MAX];
+	uint16_t port;
+	sw_channel_cfg_t chan;
+	char participant[16];
+	uint32_t connections_max;
+	uint32_t inflight_per_conn_max;
+	uint32_t frame_bytes_max;
+	uint32_t idle_timeout_ms;       /* 0: never */
+} sw_listener_cfg_t;
+
+typedef struct sw_endpoint_cfg {
+	char name[SW_NAME_MAX];
+	char host[SW_HOST_MAX];
+	uint16_t port;
+	sw_channel_cfg_t chan;
+	char institution[12];
+	uint32_t connections;
+	uint32_t timeout_ms;
+	uint32_t echo_interval_ms;
+	uint32_t echo_misses_max;
+	uint32_t reconnect_min_ms;
+	uint32_t reconnect_max_ms;
+	uint32_t inflight_max;
+	uint32_t frame_bytes_max;
+	bool sign_on;
+	bool two_phase;          /* debits are authorisations until a 0220 */
+} sw_endpoint_cfg_t;
+
+struct sw_config {
+	char institution[12];           /* the switch's own id: 32/33 */
+	char lmdb_dir[SW_PATH_MAX];
+	uint64_t lmdb_map_bytes;
+	bool lmdb_sync;
+	int log_level;
+	char control[SW_PATH_MAX];      /* "host:port" or "unix:/path" */
+	char metrics[SW_PATH_MAX];      /* "host:port" or "" */
+	uint32_t inflight_max;
+	uint32_t saf_inflight_max;
+	uint32_t reversal_retry_ms;
+	uint32_t reversal_retry_max_ms;
+	uint32_t reversal_attempts_max;
+	uint64_t reversal_expiry_ms;
+	uint32_t saf_scan_max;
+	uint64_t retention_ms;          /* finished records kept; 0 forever */
+	uint32_t drain_ms;
+	uint32_t listener_count;
+	sw_listener_cfg_t listener[SW_LISTENERS_MAX];
+	uint32_t endpoint_count;
+	sw_endpoint_cfg_t endpoint[SW_ENDPOINTS_MAX];
+	iso8583_dialect_t *loaded[SW_DIALECTS_MAX]; /* spec files, owned */
+	uint32_t loaded_count;
+};
+
+/*
+ * Splits "host:port" or "[v6]:port" into host (host_cap bytes) and port,
+ * and checks that host is an IP literal. PS_EINVAL otherwise.
+ */
+int sw_config_validate_address(const char *addr, char *host, size_t host_cap,
+			       uint16_t *port);
+
+/* An IP literal and a port as a socket address. PS_EINVAL for a host that
+ * is not an IPv4 or IPv6 literal. */
+int sw_parse_bind(const char *host, uint16_t port, struct sockaddr_storage *out);
+
+#endif /* PAYSWITCH_SW_CONFIG_H */

@@ -1,0 +1,70 @@
+/*
+ * metrics.h: the switch's counters and latency histograms.
+ *
+ * Plain integers on one thread: counting is an increment. The plain
+ * counters are listed once (sw_counters), so Prometheus (control.c) and
+ * `switchctl stats` both show every counter added there. Rendering helpers
+ * write the Prometheus text format into a bounded buffer.
+ */
+#ifndef PAYSWITCH_SW_METRICS_H
+#define PAYSWITCH_SW_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adapters.h"
+#include "core.h"
+
+#define SW_LATENCY_BUCKETS 16
+
+typedef struct sw_metrics {
+	uint64_t requests[TXN_KIND_COUNT];
+	uint64_t answers[100];           /* by response code 00..99 */
+	uint64_t format_errors;
+	uint64_t duplicates;
+	uint64_t refused_bound;          /* 91 for a bound reached */
+	uint64_t timeouts;
+	uint64_t late_responses;
+	uint64_t reversals_queued;
+	uint64_t reversals_acked;
+	uint64_t reversals_expired;
+	uint64_t purged;                 /* finished records past retention */
+	uint64_t commits;
+	uint64_t commit_failures;
+	uint64_t batch_ops;
+	uint64_t latency_count;
+	uint64_t latency_sum_us;
+	uint64_t latency_bucket[SW_LATENCY_BUCKETS];
+	uint64_t commit_count;
+	uint64_t commit_sum_us;
+	uint64_t commit_bucket[SW_LATENCY_BUCKETS];
+} sw_metrics_t;
+
+/* Counts an answer by its two-digit response code ("00".."99"). */
+void sw_metrics_answer(sw_metrics_t *m, const char *code);
+/* Intake to final answer, and one group commit. */
+void sw_metrics_latency(sw_metrics_t *m, uint64_t elapsed_ns);
+void sw_metrics_commit(sw_metrics_t *m, uint64_t elapsed_ns);
+
+/* The plain counters, once. */
+typedef struct sw_counter {
+	const char *name;   /* stats key; Prometheus adds "_total" */
+	const char *help;
+	size_t offset;      /* of its uint64_t in sw_metrics_t */
+} sw_counter_t;
+
+extern const sw_counter_t sw_counters[];
+extern const size_t sw_counter_count;
+uint64_t sw_counter_value(const sw_metrics_t *m, const sw_counter_t *c);
+
+/* Prometheus text: requests and answers by label, both histograms and
+ * every plain counter. */
+void sw_metrics_render(const sw_metrics_t *m, ps_buf_t *out);
+/* "# HELP payswitch_<name> ...\n# TYPE payswitch_<name> <type>\n" */
+void sw_metrics_header(ps_buf_t *out, const char *name, const char *type,
+		       const char *help);
+/* A whole gauge: header and one sample. */
+void sw_metrics_gauge(ps_buf_t *out, const char *name, const char *help,
+		      uint64_t value);
+
+#endif /* PAYSWITCH_SW_METRICS_H */

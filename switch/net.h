@@ -1,0 +1,277 @@
+/*
+ * net.h: the switch's network layer: listeners and the connections they
+ * accept (PSPs, acquirers), endpoints and their outbound links (banks,
+ * networks), the write buffers, and the writes themselves.
+ *
+ * Inbound bytes are framed and decoded here; a decoded request goes to
+ * handlers.request, a response to one of the switch's legs to
+ * handlers.response. The layer never decides anything about money: it
+ * answers on its own only what needs no state (a message that cannot be
+ * decoded gets its format-error answer at once; a peer's 0800 its 0810),
+ * and it keeps each link healthy by itself (sign-on, echo tests,
+ * reconnect with backoff).
+ *
+ * What the switch sends is encoded here too (sw_conn_answer,
+ * sw_endpoint_encode_leg), into buffers from bounded pools, and written
+ * by the outbox after the turn's commit (outbox.h), so nothing here
+ * depends on the store.
+ *
+ * Lifetimes: a connection's memory belongs to its listener's pool and
+ * returns there in the close callback of its last handle. Transactions
+ * refer to their origin connection by pointer plus generation; the
+ * generation changes on every reuse, so an answer for a closed connection
+ * is dropped instead of reaching a stranger. A listener retired by a
+ * reload stays allocated until its last connection and its last
+ * transaction are gone; a retired endpoint until the server is destroyed.
+ */
+#ifndef PAYSWITCH_SW_NET_H
+#define PAYSWITCH_SW_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "adapters.h"
+#include "ctx.h"
+#include "iso8583.h"
+
+/* Every message the switch encodes comes from a txn_t whose fields are
+ * bounded, so it fits here with room to spare. */
+#define SW_WBUF_BYTES 2048
+/* The messages of one turn to one socket go out in one writev. */
+#define SW_WBATCH_MAX 32
+
+typedef struct sw_net sw_net_t;
+typedef struct sw_conn sw_conn_t;
+typedef struct sw_listener sw_listener_t;
+typedef struct sw_endpoint sw_endpoint_t;
+typedef struct sw_link sw_link_t;
+
+/* ---- buffers -------------------------------------------------------------- */
+
+/*
+ * One message on its way out: encoded once, held in the outbox until the
+ * batch that justifies it is committed, then written as part of a write
+ * batch, and returned to the pool in that batch's write callback (libuv
+ * owns it until then). Its target is a connection (with its generation),
+ * an endpoint (any link that is up), or one particular link.
+ */
+typedef struct sw_wbuf {
+	struct sw_wbuf *next;      /* the outbox's chain */
+	sw_conn_t *conn;
+	uint32_t conn_gen;
+	sw_endpoint_t *endpoint;
+	sw_link_t *link;
+	size_t len;
+	uint8_t data[SW_WBUF_BYTES];
+} sw_wbuf_t;
+
+/* One write to one socket. */
+typedef struct sw_wbatch {
+	uv_write_t req;
+	sw_net_t *net;
+	sw_conn_t *conn;           /* the target: a connection ... */
+	sw_link_t *link;           /* ... or a link */
+	uint32_t count;
+	sw_wbuf_t *wb[SW_WBATCH_MAX];
+	uv_buf_t buf[SW_WBATCH_MAX];
+} sw_wbatch_t;
+
+/* A buffer, or NULL when the pool is exhausted. */
+sw_wbuf_t *sw_wbuf_get(sw_net_t *net);
+void sw_wbuf_put(sw_net_t *net, sw_wbuf_t *wb);
+sw_wbatch_t *sw_wbatch_get(sw_net_t *net);
+void sw_wbatch_add(sw_wbatch_t *b, sw_wbuf_t *wb);
+/* Returns the batch and every message in it to their pools. */
+void sw_wbatch_free(sw_net_t *net, sw_wbatch_t *b);
+
+/* ---- listeners and connections -------------------------------------------- */
+
+struct sw_listener {
+	sw_net_t *net;
+	sw_listener_cfg_t cfg;
+	iso8583_dialect_t dialect;   /* own copy: outlives config reloads */
+	uv_tcp_t tcp;
+	sw_conn_t *live;             /* connections not yet closed */
+	uint32_t txn_refs;           /* transactions whose origin is here */
+	ps_pool_t conns;             /* sw_conn_t + read buffer each */
+	size_t conn_bytes;
+	uint32_t conn_count;
+	uint16_t bound_port;
+	bool listening;
+	bool retired;                /* removed or replaced by a reload */
+	bool closed;                 /* tcp handle closed */
+	uint64_t accepted, refused;
+};
+
+struct sw_conn {
+	sw_listener_t *listener;
+	sw_conn_t *prev, *next;  /* the listener's live list */
+	uv_tcp_t tcp;
+	uv_timer_t idle;
+	uint8_t handles_open;
+	bool idle_open;
+	uint32_t gen;
+	uint32_t inflight;
+	uint32_t writes_pending;
+	uint64_t last_rx_ms;
+	bool closing;
+	char peer[64];
+	iso8583_framer_t framer; /* protocol iso8583 */
+	txn_lines_t lines;       /* protocol json */
+	uint8_t rbuf[];          /* frame_bytes_max + 4, or a JSON line */
+};
+
+bool sw_conn_alive(const sw_conn_t *conn, uint32_t gen);
+/* The listener a connection belongs to (its name, participant, bounds). */
+const sw_listener_cfg_t *sw_conn_cfg(const sw_conn_t *conn);
+/* May this connection start another request (inflight_per_conn_max)? */
+bool sw_conn_may_begin(const sw_conn_t *conn);
+/* A request of conn is in flight / has been answered (or dropped). */
+void sw_conn_request_begin(sw_conn_t *conn);
+void sw_conn_request_done(sw_conn_t *conn, uint32_t gen);
+/*
+ * Encodes the answer to t for conn (target: what a query asks about, may
+ * be NULL) into a buffer addressed to (conn, gen), and counts it by code.
+ * NULL when conn is gone, no buffer is free or the encoding failed (both
+ * logged): the answer is then lost, and the origin asks again or times
+ * out.
+ */
+sw_wbuf_t *sw_conn_answer(sw_net_t *net, sw_conn_t *conn, uint32_t gen,
+			  const txn_t *t, const txn_t *target);
+/* The error answer to a request that cannot be taken (err's code and
+ * reason), in a buffer addressed to conn; NULL as sw_conn_answer(). */
+sw_wbuf_t *sw_conn_answer_error(sw_net_t *net, sw_conn_t *conn,
+				const txn_t *req, const txn_error_t *err);
+/* Writes a batch of answers; on failure the caller still owns it. */
+int sw_conn_write(sw_conn_t *conn, uint32_t gen, sw_wbatch_t *b);
+void sw_conn_close(sw_conn_t *conn, const char *why);
+
+/* ---- endpoints and links ---------------------------------------------------- */
+
+enum sw_link_state {
+	SW_LINK_DOWN = 0,     /* waiting to reconnect */
+	SW_LINK_CONNECTING,
+	SW_LINK_SIGNING_ON,   /* sign-on sent */
+	SW_LINK_UP,
+	SW_LINK_CLOSING,
+};
+
+struct sw_link {
+	sw_endpoint_t *endpoint;
+	uint32_t index;
+	uv_tcp_t tcp;
+	uv_connect_t connect_req;
+	uv_timer_t timer;        /* reconnect backoff, then echo */
+	uint8_t state;
+	bool tcp_open;
+	bool timer_open;
+	uint32_t backoff_ms;
+	uint64_t last_rx_ms;
+	uint64_t last_tx_ms;
+	uint32_t echo_misses;
+	bool echo_pending;
+	uint32_t echo_stan;
+	uint64_t echo_sent_ms;
+	uint32_t signon_stan;
+	uint32_t writes_pending;
+	iso8583_framer_t framer;
+	uint8_t *rbuf;
+	bool held;               /* a response waits in held_frame */
+	iso8583_frame_t held_frame;
+};
+
+struct sw_endpoint {
+	sw_net_t *net;
+	sw_endpoint_cfg_t cfg;
+	iso8583_dialect_t dialect;   /* own copy: outlives config reloads */
+	sw_link_t link[SW_LINKS_MAX];
+	uint32_t rr;
+	uint32_t inflight;           /* legs awaiting a response */
+	bool retired;
+	uint64_t sent, received, timeouts, late, ups, downs;
+};
+
+/* The live endpoint of that name, or NULL. */
+sw_endpoint_t *sw_net_endpoint(sw_net_t *net, const char *name);
+bool sw_endpoint_up(const sw_endpoint_t *ep);
+/* Up, and under its inflight_max: a leg may go there now. */
+bool sw_endpoint_available(const sw_endpoint_t *ep);
+uint32_t sw_endpoint_links_up(const sw_endpoint_t *ep);
+const char *sw_link_state_name(int state);
+/* Leg i of t encoded for ep, addressed to the endpoint; NULL when no
+ * buffer is free (PS_ELIMIT in *rc) or it cannot be encoded (PS_EFORMAT,
+ * logged). */
+sw_wbuf_t *sw_endpoint_encode_leg(sw_net_t *net, sw_endpoint_t *ep,
+				  const txn_t *t, unsigned leg, int *rc);
+/* The next link that is up, round-robin; NULL when none is. */
+sw_link_t *sw_endpoint_pick(sw_endpoint_t *ep);
+/* Writes a batch of messages; on failure the caller still owns it. */
+int sw_link_write(sw_link_t *link, sw_wbatch_t *b);
+
+/* ---- the layer ---------------------------------------------------------------- */
+
+/* A handler's answer: come back with this message later. The link stops
+ * reading and keeps the message (its bytes stay in the framer) until
+ * sw_net_resume(). */
+#define SW_NET_HOLD 1
+
+typedef struct sw_net_handlers {
+	void *data;
+	/* A decoded request from conn; req is scratch, valid for the call. */
+	void (*request)(void *data, sw_conn_t *conn, txn_t *req);
+	/* A response from ep to a leg (network management is kept here):
+	 * 0 taken, or SW_NET_HOLD. */
+	int (*response)(void *data, sw_endpoint_t *ep,
+			const txn_response_t *resp);
+	/* A connection, listener or link finished closing (a drain may be
+	 * over). */
+	void (*closed)(void *data);
+	void *closed_data;
+} sw_net_handlers_t;
+
+struct sw_net {
+	sw_ctx_t *ctx;
+	sw_net_handlers_t handlers;
+	ps_pool_t wbufs;
+	ps_pool_t wbatches;
+	sw_listener_t *listener[SW_LISTENERS_MAX * 2]; /* live and retired */
+	uint32_t listener_count;
+	sw_endpoint_t *endpoint[SW_ENDPOINTS_MAX * 2];
+	uint32_t endpoint_count;
+	uint32_t conn_total;
+	uint32_t conn_gen_seq;
+	/* Network management's own numbers (sign-on, echo STANs). */
+	uint64_t (*next_seq)(void *data);
+	void *seq_data;
+};
+
+/* Pools sized for wbufs messages in flight; no handle opened yet. */
+int sw_net_init(sw_net_t *net, sw_ctx_t *ctx, const sw_net_handlers_t *h,
+		uint32_t wbufs);
+/* Connects every endpoint and opens every listener of ctx->cfg. */
+int sw_net_start(sw_net_t *net, char *err, size_t err_cap);
+/* Checks that next can be applied without a restart (sizes, slots). */
+int sw_net_check_reload(const sw_net_t *net, const sw_config_t *next,
+			char *err, size_t err_cap);
+/* Applies next's listeners and endpoints; live connections stay. */
+int sw_net_reload(sw_net_t *net, const sw_config_t *next, char *err,
+		  size_t err_cap);
+/* Delivers the messages links hold (SW_NET_HOLD) and reads on. */
+void sw_net_resume(sw_net_t *net);
+/* Drain: stop accepting; close the connections with nothing in flight. */
+void sw_net_stop_accepting(sw_net_t *net);
+void sw_net_close_idle(sw_net_t *net);
+/*
+ * Closes every connection; without force, those still writing their last
+ * answers are left to close in their write callback. Returns how many
+ * were left open.
+ */
+uint32_t sw_net_close_conns(sw_net_t *net, bool force);
+/* Closes every link for good (stopping). */
+void sw_net_close_endpoints(sw_net_t *net);
+/* Frees everything; every handle must have closed (the loop ran). */
+void sw_net_free(sw_net_t *net);
+
+#endif /* PAYSWITCH_SW_NET_H */

@@ -1,0 +1,31 @@
+/*
+ * net_int.h: what the network layer's three files share (net.c,
+ * listener.c, link.c); nothing outside net*.c, listener.c and link.c
+ * includes it.
+ */
+#ifndef PAYSWITCH_SW_NET_INT_H
+#define PAYSWITCH_SW_NET_INT_H
+
+#include "net.h"
+
+/* Frames msg with framing and its fixed header into wb. */
+int sw_net_pack(sw_wbuf_t *wb, const iso8583_framing_t *framing,
+		const uint8_t *header, const iso8583_msg_t *msg,
+		iso8583_error_t *err);
+/* Tells the handlers something finished closing. */
+void sw_net_closed(sw_net_t *net);
+
+/* listener.c */
+int sw_listener_start(sw_net_t *net, const sw_listener_cfg_t *cfg,
+		      sw_listener_t **out, char *err, size_t err_cap);
+void sw_listener_retire(sw_listener_t *l);
+void sw_listener_free(sw_listener_t *l);
+
+/* link.c */
+int sw_endpoint_start(sw_net_t *net, const sw_endpoint_cfg_t *cfg,
+		      sw_endpoint_t **out);
+void sw_endpoint_update(sw_endpoint_t *ep, const sw_endpoint_cfg_t *cfg);
+void sw_endpoint_retire(sw_endpoint_t *ep);
+void sw_endpoint_free(sw_endpoint_t *ep);
+
+#endif /* PAYSWITCH_SW_NET_INT_H */
