@@ -8,6 +8,13 @@
  * currency, 52 PIN block, 54 balances, 55 ICC data, 70 network code, 90
  * original data, 100 receiving institution, 102/103 accounts.
  *
+ * The MTI is the message's class (02 financial, 04 reversal, 05
+ * reconciliation, 08 network), its function (0 request, 2 advice) and
+ * whether it is a repeat; the canonical kind and flags say the same, and
+ * this file is the only place that turns one into the other. Likewise the
+ * processing code (a kind's two digits and the account types) and field
+ * 90 (the original's MTI, STAN, time, acquirer and forwarder).
+ *
  * Fixed-length text fields (41, 42, 43) are kept without their trailing
  * space padding and padded again on the way out, so what an acquirer sent
  * reaches the issuer unchanged.
@@ -21,13 +28,13 @@
 
 #include "core.h"
 
-static int fail(txn_error_t *err, int rc, const char *code, int field,
+static int fail(txn_error_t *err, int rc, uint8_t code, int field,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static int fail(txn_error_t *err, int rc, const char *code, int field,
+static int fail(txn_error_t *err, int rc, uint8_t code, int field,
 		const char *fmt, ...)
 {
-	ps_strlcpy(err->code, code, sizeof(err->code));
+	err->rc = code;
 	if (field > 0)
 		snprintf(err->field, sizeof(err->field), "field %d", field);
 	else
@@ -39,6 +46,95 @@ static int fail(txn_error_t *err, int rc, const char *code, int field,
 	return rc;
 }
 
+/* ---- the vocabulary: processing codes and network codes ----------------- */
+
+static const struct {
+	char digits[3];
+	uint8_t kind;
+} proc_kinds[] = {
+	{"00", TXN_KIND_PURCHASE},
+	{"20", TXN_KIND_REFUND_CREDIT},
+	{"26", TXN_KIND_CREDIT},
+	{"31", TXN_KIND_BALANCE},
+};
+
+int txn_kind_of_proc(const char *proc)
+{
+	for (size_t i = 0; i < PS_ARRAY_LEN(proc_kinds); i++)
+		if (strncmp(proc, proc_kinds[i].digits, 2) == 0)
+			return proc_kinds[i].kind;
+	return TXN_KIND_NONE;
+}
+
+/* Field 3 for a leg of kind, with t's account types. */
+static void proc_of(int kind, const txn_t *t, char out[7])
+{
+	const char *digits = "00";
+	for (size_t i = 0; i < PS_ARRAY_LEN(proc_kinds); i++)
+		if (proc_kinds[i].kind == kind)
+			digits = proc_kinds[i].digits;
+	memcpy(out, digits, 2);
+	memcpy(out + 2, strlen(t->account_types) == 4 ? t->account_types : "0000", 4);
+	out[6] = '\0';
+}
+
+static const struct {
+	char code[4];
+	uint8_t op;
+} net_codes[] = {
+	{"001", TXN_NET_SIGN_ON},   {"002", TXN_NET_SIGN_OFF},
+	{"301", TXN_NET_ECHO},      {"201", TXN_NET_CUTOVER},
+	{"202", TXN_NET_CUTOVER_END}, {"101", TXN_NET_KEY_CHANGE},
+};
+
+static uint8_t net_op_of(const char *code)
+{
+	for (size_t i = 0; i < PS_ARRAY_LEN(net_codes); i++)
+		if (strcmp(code, net_codes[i].code) == 0)
+			return net_codes[i].op;
+	return TXN_NET_OTHER;
+}
+
+static const char *net_code_of(int op)
+{
+	for (size_t i = 0; i < PS_ARRAY_LEN(net_codes); i++)
+		if (net_codes[i].op == op)
+			return net_codes[i].code;
+	return NULL;
+}
+
+/* The request MTI of a kind: class, function (advice), repeat. */
+static void request_mti(int kind, uint16_t flags, char out[5])
+{
+	char cls = '2';
+	switch (kind) {
+	case TXN_KIND_REVERSAL: cls = '4'; break;
+	case TXN_KIND_NETWORK: cls = '8'; break;
+	case TXN_KIND_RECON: cls = '5'; break;
+	default: break;
+	}
+	bool advice = (flags & TXN_F_ADVICE) || kind == TXN_KIND_COMPLETION;
+	out[0] = '0';
+	out[1] = cls;
+	out[2] = advice ? '2' : '0';
+	out[3] = (flags & TXN_F_REPEAT) ? '1' : '0';
+	out[4] = '\0';
+}
+
+/* 0200 -> 0210, 0401 -> 0410, 0421 -> 0430: the response to a request. */
+static void response_mti(const char *request, char out[5])
+{
+	memcpy(out, request, 4);
+	out[2] = (char)(out[2] + 1);
+	out[3] = '0';
+	out[4] = '\0';
+}
+
+bool txn_mti_is_response(const char *mti)
+{
+	return mti[0] != '\0' && ((mti[2] - '0') & 1) == 1;
+}
+
 /* ---- decoding --------------------------------------------------------- */
 
 /* Field n as text into out; absent leaves "" and fails only if required. */
@@ -48,13 +144,14 @@ static int take(const iso8583_msg_t *msg, int n, char *out, size_t cap,
 	out[0] = '\0';
 	if (!iso8583_has(msg, n)) {
 		if (required)
-			return fail(err, TXN_EFORMAT, "30", n, "is required");
+			return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, n,
+				    "is required");
 		return 0;
 	}
 	int rc = iso8583_get_text(msg, n, out, cap, NULL);
 	if (rc != 0) {
 		out[0] = '\0';
-		return fail(err, TXN_EFORMAT, "30", n,
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, n,
 			    "longer than %zu characters", cap - 1);
 	}
 	return 0;
@@ -65,7 +162,8 @@ static int take_digits(const iso8583_msg_t *msg, int n, char *out, size_t cap,
 {
 	int rc = take(msg, n, out, cap, required, err);
 	if (rc == 0 && out[0] != '\0' && !ps_is_digits(out, strlen(out)))
-		rc = fail(err, TXN_EFORMAT, "30", n, "must be digits");
+		rc = fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, n,
+			  "must be digits");
 	return rc;
 }
 
@@ -84,7 +182,8 @@ static int take_u64(const iso8583_msg_t *msg, int n, uint64_t *out,
 	if (rc != 0 || text[0] == '\0')
 		return rc;
 	if (ps_parse_u64(text, strlen(text), out) != 0)
-		return fail(err, TXN_EFORMAT, "30", n, "must be digits");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, n,
+			    "must be digits");
 	return 0;
 }
 
@@ -95,52 +194,44 @@ static int take_pan(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err)
 			     err);
 	if (rc != 0 || txn->payer[0] != '\0')
 		return rc;
-	if (txn->track2[0] == '\0')
+	const char *track2 = txn->wire.track2;
+	if (track2[0] == '\0')
 		return 0;
-	size_t n = strcspn(txn->track2, "=D");
+	size_t n = strcspn(track2, "=D");
 	if (n == 0 || n >= sizeof(txn->payer))
-		return fail(err, TXN_EFORMAT, "30", 35, "holds no PAN");
-	memcpy(txn->payer, txn->track2, n);
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 35,
+			    "holds no PAN");
+	memcpy(txn->payer, track2, n);
 	txn->payer[n] = '\0';
 	return ps_is_digits(txn->payer, n)
 		       ? 0
-		       : fail(err, TXN_EFORMAT, "30", 35, "holds no PAN");
+		       : fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 35,
+			      "holds no PAN");
 }
 
-static int financial_kind(const char *proc)
-{
-	if (strncmp(proc, "00", 2) == 0)
-		return TXN_KIND_PURCHASE;
-	if (strncmp(proc, "20", 2) == 0)
-		return TXN_KIND_REFUND_CREDIT;
-	if (strncmp(proc, "26", 2) == 0)
-		return TXN_KIND_CREDIT;
-	if (strncmp(proc, "31", 2) == 0)
-		return TXN_KIND_BALANCE;
-	return TXN_KIND_NONE;
-}
-
+/* Kind and flags from the MTI; TXN_KIND_NONE for one the switch does not
+ * take. */
 static int message_kind(const char *mti, uint16_t *flags)
 {
 	static const struct {
 		char mti[5];
-		int kind;
-		bool repeat;
+		uint8_t kind;
+		uint16_t flags;
 	} kinds[] = {
-		{"0200", TXN_KIND_PURCHASE, false}, /* refined by field 3 */
-		{"0220", TXN_KIND_COMPLETION, false},
-		{"0221", TXN_KIND_COMPLETION, true},
-		{"0400", TXN_KIND_REVERSAL, false},
-		{"0401", TXN_KIND_REVERSAL, true},
-		{"0420", TXN_KIND_REVERSAL_ADVICE, false},
-		{"0421", TXN_KIND_REVERSAL_ADVICE, true},
-		{"0800", TXN_KIND_NETWORK, false},
-		{"0500", TXN_KIND_RECON, false},
+		{"0200", TXN_KIND_PURCHASE, 0}, /* refined by field 3 */
+		{"0220", TXN_KIND_COMPLETION, TXN_F_ADVICE},
+		{"0221", TXN_KIND_COMPLETION, TXN_F_ADVICE | TXN_F_REPEAT},
+		{"0400", TXN_KIND_REVERSAL, 0},
+		{"0401", TXN_KIND_REVERSAL, TXN_F_REPEAT},
+		{"0420", TXN_KIND_REVERSAL, TXN_F_ADVICE},
+		{"0421", TXN_KIND_REVERSAL, TXN_F_ADVICE | TXN_F_REPEAT},
+		{"0800", TXN_KIND_NETWORK, 0},
+		{"0820", TXN_KIND_NETWORK, TXN_F_ADVICE},
+		{"0500", TXN_KIND_RECON, 0},
 	};
 	for (size_t i = 0; i < PS_ARRAY_LEN(kinds); i++) {
 		if (memcmp(mti, kinds[i].mti, 4) == 0) {
-			if (kinds[i].repeat)
-				*flags |= TXN_F_REPEAT;
+			*flags |= kinds[i].flags;
 			return kinds[i].kind;
 		}
 	}
@@ -150,12 +241,13 @@ static int message_kind(const char *mti, uint16_t *flags)
 static int take_card_data(const iso8583_msg_t *msg, txn_t *txn,
 			  txn_error_t *err)
 {
+	txn_wire_t *w = &txn->wire;
 	int rc;
-	if ((rc = take_digits(msg, 14, txn->expiry, sizeof(txn->expiry), false, err)) ||
-	    (rc = take_digits(msg, 18, txn->mcc, sizeof(txn->mcc), false, err)) ||
-	    (rc = take_digits(msg, 22, txn->pos_entry, sizeof(txn->pos_entry), false, err)) ||
-	    (rc = take_digits(msg, 25, txn->pos_condition, sizeof(txn->pos_condition), false, err)) ||
-	    (rc = take(msg, 35, txn->track2, sizeof(txn->track2), false, err)) ||
+	if ((rc = take_digits(msg, 14, w->expiry, sizeof(w->expiry), false, err)) ||
+	    (rc = take_digits(msg, 18, w->mcc, sizeof(w->mcc), false, err)) ||
+	    (rc = take_digits(msg, 22, w->pos_entry, sizeof(w->pos_entry), false, err)) ||
+	    (rc = take_digits(msg, 25, w->pos_condition, sizeof(w->pos_condition), false, err)) ||
+	    (rc = take(msg, 35, w->track2, sizeof(w->track2), false, err)) ||
 	    (rc = take(msg, 41, txn->terminal, sizeof(txn->terminal), false, err)) ||
 	    (rc = take(msg, 42, txn->merchant, sizeof(txn->merchant), false, err)) ||
 	    (rc = take(msg, 43, txn->merchant_name, sizeof(txn->merchant_name), false, err)))
@@ -165,20 +257,19 @@ static int take_card_data(const iso8583_msg_t *msg, txn_t *txn,
 	trim_right(txn->merchant_name);
 	if (iso8583_has(msg, 52)) {
 		size_t len = 0;
-		if (iso8583_get_bytes(msg, 52, txn->pin_block,
-				      sizeof(txn->pin_block), &len) != 0 ||
-		    len != sizeof(txn->pin_block))
-			return fail(err, TXN_EFORMAT, "30", 52,
+		if (iso8583_get_bytes(msg, 52, w->pin_block, sizeof(w->pin_block),
+				      &len) != 0 ||
+		    len != sizeof(w->pin_block))
+			return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 52,
 				    "must be 8 bytes");
-		txn->flags |= TXN_F_PIN;
+		w->pin_len = (uint8_t)len;
 	}
 	if (iso8583_has(msg, 55)) {
 		size_t len = 0;
-		if (iso8583_get_bytes(msg, 55, txn->icc, sizeof(txn->icc),
-				      &len) != 0)
-			return fail(err, TXN_EFORMAT, "30", 55,
-				    "longer than %zu bytes", sizeof(txn->icc));
-		txn->icc_len = (uint16_t)len;
+		if (iso8583_get_bytes(msg, 55, w->icc, sizeof(w->icc), &len) != 0)
+			return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 55,
+				    "longer than %zu bytes", sizeof(w->icc));
+		w->icc_len = (uint16_t)len;
 	}
 	return 0;
 }
@@ -193,9 +284,10 @@ static int take_amounts(const iso8583_msg_t *msg, txn_t *txn, bool required,
 	if (rc != 0)
 		return rc;
 	if (amount > (uint64_t)TXN_AMOUNT_MAX)
-		return fail(err, TXN_EFORMAT, "13", 4, "beyond 12 digits");
+		return fail(err, TXN_EFORMAT, TXN_RC_INVALID_AMOUNT, 4,
+			    "beyond 12 digits");
 	if (currency == 0 || currency > 999)
-		return fail(err, TXN_EFORMAT, "30", 49,
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 49,
 			    "must be an ISO 4217 numeric code");
 	txn->amount = (int64_t)amount;
 	txn->currency = (uint16_t)currency;
@@ -205,49 +297,144 @@ static int take_amounts(const iso8583_msg_t *msg, txn_t *txn, bool required,
 /* Fields every request carries: the keys that answer and deduplicate. */
 static int take_origin(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err)
 {
+	txn_wire_t *w = &txn->wire;
 	uint64_t stan = 0;
 	int rc;
-	if ((rc = take_u64(msg, 11, &stan, true, err)) ||
-	    (rc = take_digits(msg, 7, txn->transmit, sizeof(txn->transmit), true, err)) ||
+	if (!iso8583_has(msg, 11))
+		return fail(err, TXN_EKEYS, TXN_RC_FORMAT_ERROR, 11,
+			    "is required");
+	/* The STAN first: whatever fails after it, the answer carries it. */
+	if ((rc = take_u64(msg, 11, &stan, true, err)) != 0)
+		return rc;
+	if (stan > 999999)
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 11,
+			    "must be 6 digits");
+	w->stan = (uint32_t)stan;
+	if ((rc = take_digits(msg, 7, w->transmit, sizeof(w->transmit), true, err)) ||
 	    (rc = take_digits(msg, 12, txn->local_time, sizeof(txn->local_time), false, err)) ||
 	    (rc = take_digits(msg, 13, txn->local_date, sizeof(txn->local_date), false, err)) ||
 	    (rc = take_digits(msg, 32, txn->acquirer, sizeof(txn->acquirer), false, err)) ||
 	    (rc = take_digits(msg, 33, txn->forwarder, sizeof(txn->forwarder), false, err)) ||
 	    (rc = take(msg, 37, txn->rrn, sizeof(txn->rrn), false, err)) ||
-	    (rc = take_digits(msg, 100, txn->receiver, sizeof(txn->receiver), false, err)))
+	    (rc = take_digits(msg, 100, w->receiver, sizeof(w->receiver), false, err)))
 		return rc;
-	if (stan > 999999)
-		return fail(err, TXN_EFORMAT, "30", 11, "must be 6 digits");
-	if (strlen(txn->transmit) != 10)
-		return fail(err, TXN_EFORMAT, "30", 7,
+	if (strlen(w->transmit) != 10)
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 7,
 			    "must be 10 digits MMDDhhmmss");
-	txn->stan = (uint32_t)stan;
 	ps_strlcpy(txn->participant, txn->acquirer, sizeof(txn->participant));
-	snprintf(txn->request_id, sizeof(txn->request_id), "%s:%06" PRIu32 ":%s",
-		 txn->acquirer, txn->stan, txn->transmit);
+	txn_iso_request_id(txn->acquirer, w->stan, w->transmit, txn->request_id);
+	return 0;
+}
+
+/* Field 3: its kind's two digits and the account types. */
+static int take_proc(const iso8583_msg_t *msg, txn_t *txn, bool required,
+		     txn_error_t *err)
+{
+	char *proc = txn->wire.proc;
+	int rc = take_digits(msg, 3, proc, sizeof(txn->wire.proc), required, err);
+	if (rc != 0 || proc[0] == '\0')
+		return rc;
+	if (strlen(proc) != 6)
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 3,
+			    "must be 6 digits");
+	memcpy(txn->account_types, proc + 2, 5);
 	return 0;
 }
 
 static int take_financial(const iso8583_msg_t *msg, txn_t *txn,
 			  txn_error_t *err)
 {
-	int rc = take_digits(msg, 3, txn->proc, sizeof(txn->proc), true, err);
+	int rc = take_proc(msg, txn, true, err);
 	if (rc != 0)
 		return rc;
-	if (strlen(txn->proc) != 6)
-		return fail(err, TXN_EFORMAT, "30", 3, "must be 6 digits");
-	int kind = financial_kind(txn->proc);
+	int kind = txn_kind_of_proc(txn->wire.proc);
 	if (kind == TXN_KIND_NONE)
-		return fail(err, TXN_EINVALID, "12", 3,
-			    "processing code %.2s not supported", txn->proc);
+		return fail(err, TXN_EINVALID, TXN_RC_INVALID_TRANSACTION, 3,
+			    "processing code %.2s not supported", txn->wire.proc);
 	txn->kind = (uint8_t)kind;
 	if ((rc = take_card_data(msg, txn, err)) || (rc = take_pan(msg, txn, err)))
 		return rc;
 	if (txn->payer[0] == '\0')
-		return fail(err, TXN_EFORMAT, "30", 2, "is required");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 2, "is required");
 	rc = take_amounts(msg, txn, kind != TXN_KIND_BALANCE, err);
 	if (rc == 0 && kind != TXN_KIND_BALANCE && txn->amount == 0)
-		rc = fail(err, TXN_EINVALID, "13", 4, "must not be zero");
+		rc = fail(err, TXN_EINVALID, TXN_RC_INVALID_AMOUNT, 4,
+			  "must not be zero");
+	return rc;
+}
+
+/* The acquirer id of field 90 without its zero padding. */
+static void strip_zeros(const char *digits, size_t len, char *out, size_t cap)
+{
+	while (len > 1 && *digits == '0') {
+		digits++;
+		len--;
+	}
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(out, digits, len);
+	out[len] = '\0';
+}
+
+int txn_parse_original_data(const char *od, txn_t *t)
+{
+	if (strlen(od) != 42 || !ps_is_digits(od, 42))
+		return PS_EFORMAT;
+	uint64_t stan = 0;
+	ps_parse_u64(od + 4, 6, &stan);
+	t->original_stan = (uint32_t)stan;
+	memcpy(t->original_transmit, od + 10, 10);
+	t->original_transmit[10] = '\0';
+	strip_zeros(od + 20, 11, t->original_acquirer,
+		    sizeof(t->original_acquirer));
+	return 0;
+}
+
+/*
+ * Field 90: MTI(4) STAN(6) field 7(10) acquirer(11) forwarder(11) of the
+ * original. Its request id uses the acquirer as this request writes field
+ * 32 when the two are the same number, so "01020000" in 32 finds the
+ * original whatever padding 90 adds.
+ */
+static int take_original(const iso8583_msg_t *msg, txn_t *txn,
+			 txn_error_t *err)
+{
+	char *od = txn->wire.original_data;
+	int rc = take_digits(msg, 90, od, sizeof(txn->wire.original_data), true,
+			     err);
+	if (rc != 0)
+		return rc;
+	if (txn_parse_original_data(od, txn) != 0)
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 90,
+			    "must be 42 digits");
+	char own[12];
+	strip_zeros(txn->acquirer, strlen(txn->acquirer), own, sizeof(own));
+	const char *acquirer = txn->acquirer[0] != '\0' &&
+					       strcmp(own, txn->original_acquirer) == 0
+				       ? txn->acquirer
+				       : txn->original_acquirer;
+	txn_iso_request_id(acquirer, txn->original_stan,
+			   txn->original_transmit, txn->original_id);
+	return 0;
+}
+
+static int take_reversal(const iso8583_msg_t *msg, txn_t *txn,
+			 txn_error_t *err)
+{
+	int rc = take_original(msg, txn, err);
+	if (rc == 0)
+		rc = take_proc(msg, txn, false, err);
+	if (rc == 0) {
+		int kind = txn->wire.proc[0] ? txn_kind_of_proc(txn->wire.proc)
+					     : TXN_KIND_PURCHASE;
+		txn->original_kind = (uint8_t)(kind ? kind : TXN_KIND_PURCHASE);
+	}
+	if (rc == 0)
+		rc = take_card_data(msg, txn, err);
+	if (rc == 0)
+		rc = take_pan(msg, txn, err);
+	if (rc == 0)
+		rc = take_amounts(msg, txn, false, err);
 	return rc;
 }
 
@@ -268,61 +455,42 @@ static int take_accounts(const iso8583_msg_t *msg, txn_t *txn,
 int txn_from_iso(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err)
 {
 	txn_init(txn, TXN_KIND_NONE);
-	txn->protocol = TXN_PROTO_ISO8583;
 	memset(err, 0, sizeof(*err));
 	if (msg->mti[0] == '\0')
-		return fail(err, TXN_EFORMAT, "30", 0, "no MTI");
-	memcpy(txn->mti, msg->mti, 4);
-	int kind = message_kind(txn->mti, &txn->flags);
-	if (kind == TXN_KIND_NONE)
-		return fail(err, TXN_EINVALID, "12", 0,
-			    "MTI %s is not a request the switch takes",
-			    txn->mti);
-	txn->kind = (uint8_t)kind;
+		return fail(err, TXN_EKEYS, TXN_RC_FORMAT_ERROR, 0, "no MTI");
+	memcpy(txn->wire.mti, msg->mti, 4);
 	int rc = take_origin(msg, txn, err);
 	if (rc != 0)
 		return rc;
+	int kind = message_kind(txn->wire.mti, &txn->flags);
+	if (kind == TXN_KIND_NONE)
+		return fail(err, TXN_EINVALID, TXN_RC_INVALID_TRANSACTION, 0,
+			    "MTI %s is not a request the switch takes",
+			    txn->wire.mti);
+	txn->kind = (uint8_t)kind;
 	switch (kind) {
 	case TXN_KIND_PURCHASE:
 		rc = take_financial(msg, txn, err);
 		break;
 	case TXN_KIND_REVERSAL:
-	case TXN_KIND_REVERSAL_ADVICE:
 	case TXN_KIND_COMPLETION:
-		rc = take_digits(msg, 90, txn->original_data,
-				 sizeof(txn->original_data), true, err);
-		if (rc == 0 && strlen(txn->original_data) != 42)
-			rc = fail(err, TXN_EFORMAT, "30", 90,
-				  "must be 42 digits");
-		if (rc == 0)
-			rc = take_digits(msg, 3, txn->proc, sizeof(txn->proc),
-					 false, err);
-		if (rc == 0)
-			rc = take_card_data(msg, txn, err);
-		if (rc == 0)
-			rc = take_pan(msg, txn, err);
-		if (rc == 0)
-			rc = take_amounts(msg, txn, false, err);
+		rc = take_reversal(msg, txn, err);
 		break;
 	case TXN_KIND_NETWORK:
-		rc = take_digits(msg, 70, txn->network_code,
-				 sizeof(txn->network_code), true, err);
+		rc = take_digits(msg, 70, txn->wire.network_code,
+				 sizeof(txn->wire.network_code), true, err);
+		if (rc == 0)
+			txn->net_op = net_op_of(txn->wire.network_code);
 		break;
 	default:
 		break;
 	}
 	if (rc == 0)
 		rc = take_accounts(msg, txn, err);
-	if (rc == 0) {
+	if (rc == 0)
 		rc = take(msg, 38, txn->auth_code, sizeof(txn->auth_code),
 			  false, err);
-	}
 	return rc;
-}
-
-bool txn_mti_is_response(const char *mti)
-{
-	return mti[0] != '\0' && ((mti[2] - '0') & 1) == 1;
 }
 
 /* Field 54, first amount: account type, amount type, currency, C/D, n12. */
@@ -343,24 +511,28 @@ int txn_response_from_iso(const iso8583_msg_t *msg, txn_response_t *resp,
 	memset(resp, 0, sizeof(*resp));
 	memset(err, 0, sizeof(*err));
 	if (msg->mti[0] == '\0' || !txn_mti_is_response(msg->mti))
-		return fail(err, TXN_EFORMAT, "30", 0, "not a response MTI");
-	memcpy(resp->mti, msg->mti, 4);
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 0,
+			    "not a response MTI");
 	uint64_t stan = 0;
-	char balance[121];
+	char code[3], balance[121], network[4];
 	int rc;
 	if ((rc = take_u64(msg, 11, &stan, true, err)) ||
 	    (rc = take_digits(msg, 7, resp->transmit, sizeof(resp->transmit), false, err)) ||
-	    (rc = take(msg, 39, resp->response, sizeof(resp->response), true, err)) ||
+	    (rc = take(msg, 39, code, sizeof(code), true, err)) ||
 	    (rc = take(msg, 38, resp->auth_code, sizeof(resp->auth_code), false, err)) ||
 	    (rc = take(msg, 37, resp->rrn, sizeof(resp->rrn), false, err)) ||
-	    (rc = take_digits(msg, 70, resp->network_code, sizeof(resp->network_code), false, err)) ||
+	    (rc = take_digits(msg, 70, network, sizeof(network), false, err)) ||
 	    (rc = take(msg, 54, balance, sizeof(balance), false, err)))
 		return rc;
 	if (stan > 999999)
-		return fail(err, TXN_EFORMAT, "30", 11, "must be 6 digits");
-	if (strlen(resp->response) != 2)
-		return fail(err, TXN_EFORMAT, "30", 39, "must be 2 characters");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 11,
+			    "must be 6 digits");
+	if (txn_rc_parse(code, &resp->rc) != 0)
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 39,
+			    "must be 2 characters");
 	resp->stan = (uint32_t)stan;
+	if (msg->mti[1] == '8')
+		resp->net_op = network[0] ? net_op_of(network) : TXN_NET_OTHER;
 	resp->has_balance = balance[0] != '\0' &&
 			    parse_balance(balance, &resp->balance);
 	return 0;
@@ -419,53 +591,57 @@ static int set_binary(iso8583_msg_t *msg, int n, const uint8_t *bytes,
 	return len == 0 ? 0 : iso8583_set(msg, n, bytes, len);
 }
 
-void txn_original_data(const txn_t *txn, unsigned leg, char *out)
+/* Field 90 of a reversal or completion: the original's MTI (a leg is a
+ * 0200), STAN, time, acquirer (as the original named it) and forwarder. */
+static int set_original(iso8583_msg_t *msg, const txn_t *txn)
 {
-	PS_ASSERT(leg < TXN_LEGS_MAX);
-	const txn_leg_t *l = &txn->leg[leg];
+	const char *acq = txn->original_acquirer[0] ? txn->original_acquirer
+						    : txn->acquirer;
 	uint64_t acquirer = 0, forwarder = 0;
-	ps_parse_u64(txn->acquirer, strlen(txn->acquirer), &acquirer);
+	ps_parse_u64(acq, strlen(acq), &acquirer);
 	ps_parse_u64(txn->forwarder, strlen(txn->forwarder), &forwarder);
-	snprintf(out, 43, "0200%06" PRIu32 "%.10s%011" PRIu64 "%011" PRIu64,
-		 l->stan % 1000000, l->transmit, acquirer % UINT64_C(100000000000),
+	if (strlen(txn->original_transmit) != 10)
+		return TXN_EINVALID;
+	char od[43];
+	snprintf(od, sizeof(od), "0200%06" PRIu32 "%.10s%011" PRIu64 "%011" PRIu64,
+		 txn->original_stan % 1000000, txn->original_transmit,
+		 acquirer % UINT64_C(100000000000),
 		 forwarder % UINT64_C(100000000000));
+	return set_copy(msg, 90, od, 42);
 }
 
 static int encode_card_data(const txn_t *txn, iso8583_msg_t *msg)
 {
+	const txn_wire_t *w = &txn->wire;
 	int rc;
-	if ((rc = set_text(msg, 14, txn->expiry)) ||
-	    (rc = set_text(msg, 18, txn->mcc)) ||
-	    (rc = set_text(msg, 22, txn->pos_entry)) ||
-	    (rc = set_text(msg, 25, txn->pos_condition)) ||
-	    (rc = set_text(msg, 35, txn->track2)) ||
+	if ((rc = set_text(msg, 14, w->expiry)) ||
+	    (rc = set_text(msg, 18, w->mcc)) ||
+	    (rc = set_text(msg, 22, w->pos_entry)) ||
+	    (rc = set_text(msg, 25, w->pos_condition)) ||
+	    (rc = set_text(msg, 35, w->track2)) ||
 	    (rc = set_padded(msg, 41, txn->terminal, 8)) ||
 	    (rc = set_padded(msg, 42, txn->merchant, 15)) ||
-	    (rc = set_padded(msg, 43, txn->merchant_name, 40)))
+	    (rc = set_padded(msg, 43, txn->merchant_name, 40)) ||
+	    (rc = set_binary(msg, 52, w->pin_block, w->pin_len)))
 		return rc;
-	if (txn->flags & TXN_F_PIN)
-		rc = set_binary(msg, 52, txn->pin_block, sizeof(txn->pin_block));
-	if (rc == 0)
-		rc = set_binary(msg, 55, txn->icc, txn->icc_len);
-	return rc;
+	return set_binary(msg, 55, w->icc, w->icc_len);
 }
 
 /* The request of a financial leg, a reversal or a completion advice. */
 static int encode_leg(const txn_t *txn, const txn_leg_t *l, iso8583_msg_t *msg)
 {
-	bool repeat = (txn->flags & TXN_F_REPEAT) != 0;
-	bool advice = txn->kind == TXN_KIND_REVERSAL ||
+	char mti[5], proc[7];
+	bool refers = txn->kind == TXN_KIND_REVERSAL ||
 		      txn->kind == TXN_KIND_COMPLETION;
-	bool as_advice = (txn->flags & TXN_F_ADVICE) != 0;
-	const char *mti = txn->kind == TXN_KIND_REVERSAL
-				  ? (as_advice ? (repeat ? "0421" : "0420")
-					       : (repeat ? "0401" : "0400"))
-			  : txn->kind == TXN_KIND_COMPLETION ? (repeat ? "0221" : "0220")
-							     : "0200";
+	if (refers)
+		request_mti(txn->kind, txn->flags, mti);
+	else
+		request_mti(TXN_KIND_PURCHASE, 0, mti);
+	proc_of(refers ? txn->original_kind : l->kind, txn, proc);
 	int rc;
 	if ((rc = iso8583_set_mti(msg, mti)) ||
 	    (rc = set_text(msg, 2, l->account)) ||
-	    (rc = set_text(msg, 3, l->proc)) ||
+	    (rc = set_copy(msg, 3, proc, 6)) ||
 	    (rc = set_digits(msg, 4, (uint64_t)txn->amount, 12)) ||
 	    (rc = set_text(msg, 7, l->transmit)) ||
 	    (rc = set_digits(msg, 11, l->stan, 6)) ||
@@ -480,8 +656,8 @@ static int encode_leg(const txn_t *txn, const txn_leg_t *l, iso8583_msg_t *msg)
 	    (rc = set_text(msg, 102, txn->payer)) ||
 	    (rc = set_text(msg, 103, txn->payee)))
 		return rc;
-	if (advice)
-		rc = set_text(msg, 90, txn->original_data);
+	if (refers)
+		rc = set_original(msg, txn);
 	return rc;
 }
 
@@ -489,27 +665,25 @@ int txn_leg_to_iso(const txn_t *txn, unsigned leg,
 		   const iso8583_dialect_t *dialect, iso8583_msg_t *msg)
 {
 	PS_ASSERT(leg < TXN_LEGS_MAX);
-	const txn_leg_t *l = &txn->leg[leg];
 	iso8583_msg_init(msg, dialect);
-	if (txn->kind == TXN_KIND_NETWORK) {
-		int rc;
-		if ((rc = iso8583_set_mti(msg, "0800")) ||
-		    (rc = set_text(msg, 7, l->transmit)) ||
-		    (rc = set_digits(msg, 11, l->stan, 6)) ||
-		    (rc = set_text(msg, 33, txn->forwarder)))
-			return rc;
-		return set_text(msg, 70, txn->network_code);
-	}
-	return encode_leg(txn, l, msg);
+	return encode_leg(txn, &txn->leg[leg], msg);
 }
 
-/* 0200 -> 0210, 0401 -> 0410, 0421 -> 0430: the response to a request. */
-static void response_mti(const char *request, char out[5])
+int txn_network_to_iso(int op, uint32_t stan, const char *transmit,
+		       const char *institution,
+		       const iso8583_dialect_t *dialect, iso8583_msg_t *msg)
 {
-	memcpy(out, request, 4);
-	out[2] = (char)(out[2] + 1);
-	out[3] = '0';
-	out[4] = '\0';
+	const char *code = net_code_of(op);
+	if (code == NULL)
+		return TXN_EINVALID;
+	iso8583_msg_init(msg, dialect);
+	int rc;
+	if ((rc = iso8583_set_mti(msg, "0800")) ||
+	    (rc = set_text(msg, 7, transmit)) ||
+	    (rc = set_digits(msg, 11, stan, 6)) ||
+	    (rc = set_text(msg, 33, institution)))
+		return rc;
+	return iso8583_set(msg, 70, code, 3);
 }
 
 static int encode_balance(const txn_t *txn, iso8583_msg_t *msg)
@@ -526,35 +700,41 @@ static int encode_balance(const txn_t *txn, iso8583_msg_t *msg)
 int txn_answer_to_iso(const txn_t *txn, const iso8583_dialect_t *dialect,
 		      iso8583_msg_t *msg)
 {
+	const txn_wire_t *w = &txn->wire;
 	iso8583_msg_init(msg, dialect);
-	char mti[5];
-	response_mti(txn->mti, mti);
-	const char *code = txn->response[0] ? txn->response : "96";
+	char mti[5], request[5], code[3];
+	if (w->mti[0] != '\0')
+		memcpy(request, w->mti, 5);
+	else
+		request_mti(txn->kind, txn->flags, request);
+	response_mti(request, mti);
+	txn_rc_text(txn->rc == TXN_RC_NONE ? TXN_RC_SYSTEM_MALFUNCTION : txn->rc,
+		    code);
 	const char *rrn = txn->rrn[0] ? txn->rrn : txn->leg[0].rrn;
 	bool money = txn->kind != TXN_KIND_NETWORK;
 	int rc;
 	if ((rc = iso8583_set_mti(msg, mti)) ||
 	    (rc = set_text(msg, 2, money ? txn->payer : "")) ||
-	    (rc = set_text(msg, 3, txn->proc)) ||
-	    (rc = set_text(msg, 7, txn->transmit)) ||
-	    (rc = set_digits(msg, 11, txn->stan, 6)) ||
+	    (rc = set_text(msg, 3, w->proc)) ||
+	    (rc = set_text(msg, 7, w->transmit)) ||
+	    (rc = set_digits(msg, 11, w->stan, 6)) ||
 	    (rc = set_text(msg, 12, txn->local_time)) ||
 	    (rc = set_text(msg, 13, txn->local_date)) ||
 	    (rc = set_text(msg, 32, txn->acquirer)) ||
 	    (rc = set_text(msg, 33, txn->forwarder)) ||
 	    (rc = set_text(msg, 37, money ? rrn : "")) ||
-	    (rc = set_text(msg, 39, code)) ||
+	    (rc = set_copy(msg, 39, code, 2)) ||
 	    (rc = set_padded(msg, 41, txn->terminal, 8)) ||
 	    (rc = set_padded(msg, 42, txn->merchant, 15)) ||
-	    (rc = set_text(msg, 70, txn->network_code)) ||
-	    (rc = set_text(msg, 90, txn->original_data)))
+	    (rc = set_text(msg, 70, w->network_code)) ||
+	    (rc = set_text(msg, 90, w->original_data)))
 		return rc;
 	if (money && (txn->amount > 0 || txn->kind != TXN_KIND_BALANCE)) {
 		if ((rc = set_digits(msg, 4, (uint64_t)txn->amount, 12)) ||
 		    (rc = set_digits(msg, 49, txn->currency, 3)))
 			return rc;
 	}
-	if (strcmp(code, "00") == 0 && txn->auth_code[0] != '\0')
+	if (txn->rc == TXN_RC_APPROVED && txn->auth_code[0] != '\0')
 		rc = set_padded(msg, 38, txn->auth_code, 6);
 	if (rc == 0 && (txn->flags & TXN_F_BALANCE))
 		rc = encode_balance(txn, msg);

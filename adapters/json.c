@@ -1,5 +1,7 @@
 /*
- * json.c: the PSP channel's JSON lines, both ways, with jansson.
+ * json.c: JSON lines, both ways, with jansson: what PSPs send the switch
+ * and are answered, and what the switch sends a JSON endpoint (a network
+ * such as NetClear, or banksim speaking JSON) and reads back.
  *
  * Parsing runs on the switch's hot path, so jansson's allocations during a
  * parse come from a per-thread arena that is reset after each message: no
@@ -81,13 +83,13 @@ static void arena_end(void)
 
 /* ---- errors ------------------------------------------------------------ */
 
-static int fail(txn_error_t *err, int rc, const char *code, const char *field,
+static int fail(txn_error_t *err, int rc, uint8_t code, const char *field,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static int fail(txn_error_t *err, int rc, const char *code, const char *field,
+static int fail(txn_error_t *err, int rc, uint8_t code, const char *field,
 		const char *fmt, ...)
 {
-	ps_strlcpy(err->code, code, sizeof(err->code));
+	err->rc = code;
 	ps_strlcpy(err->field, field, sizeof(err->field));
 	va_list ap;
 	va_start(ap, fmt);
@@ -113,18 +115,18 @@ static int get_id(json_t *obj, const char *key, const char *field, char *out,
 	if (v == NULL) {
 		if (!required)
 			return 0;
-		return fail(err, TXN_EFORMAT, "30", field, "is required");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field, "is required");
 	}
 	if (!json_is_string(v))
-		return fail(err, TXN_EFORMAT, "30", field, "must be a string");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field, "must be a string");
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
 	if (len == 0 || len >= cap)
-		return fail(err, TXN_EFORMAT, "30", field,
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field,
 			    "must be 1 to %zu characters", cap - 1);
 	for (size_t i = 0; i < len; i++)
 		if (!is_id_char((unsigned char)s[i]))
-			return fail(err, TXN_EFORMAT, "30", field,
+			return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field,
 				    "may hold only A-Z a-z 0-9 - _ . :");
 	memcpy(out, s, len + 1);
 	return 0;
@@ -137,15 +139,15 @@ static int get_text(json_t *obj, const char *key, const char *field, char *out,
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v))
-		return fail(err, TXN_EFORMAT, "30", field, "must be a string");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field, "must be a string");
 	size_t len = json_string_length(v);
 	if (len >= cap)
-		return fail(err, TXN_EFORMAT, "30", field,
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field,
 			    "must be at most %zu bytes", cap - 1);
 	const char *s = json_string_value(v);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20)
-			return fail(err, TXN_EFORMAT, "30", field,
+			return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field,
 				    "must not hold control characters");
 	memcpy(out, s, len + 1);
 	return 0;
@@ -157,19 +159,19 @@ static int get_account(json_t *obj, const char *key, const char *field,
 {
 	json_t *party = json_object_get(obj, key);
 	if (party == NULL)
-		return fail(err, TXN_EFORMAT, "30", key, "is required");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, key, "is required");
 	if (!json_is_object(party))
-		return fail(err, TXN_EFORMAT, "30", key, "must be an object");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, key, "must be an object");
 	json_t *v = json_object_get(party, "account");
 	if (v == NULL)
-		return fail(err, TXN_EFORMAT, "30", field, "is required");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field, "is required");
 	if (!json_is_string(v))
-		return fail(err, TXN_EFORMAT, "30", field,
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field,
 			    "must be a string of digits");
 	size_t len = json_string_length(v);
 	const char *s = json_string_value(v);
 	if (len < 1 || len > 19 || !ps_is_digits(s, len))
-		return fail(err, TXN_EFORMAT, "30", field,
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, field,
 			    "must be 1 to 19 digits");
 	memcpy(out, s, len + 1);
 	return 0;
@@ -179,21 +181,21 @@ static int get_amount(json_t *obj, txn_t *txn, txn_error_t *err)
 {
 	json_t *v = json_object_get(obj, "amount");
 	if (v == NULL)
-		return fail(err, TXN_EFORMAT, "30", "amount", "is required");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "amount", "is required");
 	if (json_is_real(v))
-		return fail(err, TXN_EFORMAT, "13", "amount",
+		return fail(err, TXN_EFORMAT, TXN_RC_INVALID_AMOUNT, "amount",
 			    "must be an integer number of minor units (fen), "
 			    "not a decimal");
 	if (!json_is_integer(v))
-		return fail(err, TXN_EFORMAT, "30", "amount",
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "amount",
 			    "must be a positive integer number of minor units "
 			    "(fen)");
 	json_int_t amount = json_integer_value(v);
 	if (amount <= 0)
-		return fail(err, TXN_EINVALID, "13", "amount",
+		return fail(err, TXN_EINVALID, TXN_RC_INVALID_AMOUNT, "amount",
 			    "must be a positive integer");
 	if (amount > TXN_AMOUNT_MAX)
-		return fail(err, TXN_EINVALID, "13", "amount",
+		return fail(err, TXN_EINVALID, TXN_RC_INVALID_AMOUNT, "amount",
 			    "must be at most 12 digits (999999999999)");
 	txn->amount = (int64_t)amount;
 	return 0;
@@ -203,13 +205,13 @@ static int get_currency(json_t *obj, txn_t *txn, txn_error_t *err)
 {
 	json_t *v = json_object_get(obj, "currency");
 	if (v == NULL)
-		return fail(err, TXN_EFORMAT, "30", "currency", "is required");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "currency", "is required");
 	if (!json_is_string(v))
-		return fail(err, TXN_EFORMAT, "30", "currency",
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "currency",
 			    "must be an ISO 4217 code such as \"CNY\"");
 	uint16_t numeric = txn_currency_parse(json_string_value(v));
 	if (numeric == 0)
-		return fail(err, TXN_EINVALID, "30", "currency",
+		return fail(err, TXN_EINVALID, TXN_RC_FORMAT_ERROR, "currency",
 			    "unknown ISO 4217 code");
 	txn->currency = numeric;
 	return 0;
@@ -229,7 +231,7 @@ static int decode_pay(json_t *obj, txn_t *txn, txn_error_t *err)
 	rc = get_text(payee, "name", "payee.name", txn->payee_name,
 		      sizeof(txn->payee_name), err);
 	if (rc == 0 && strcmp(txn->payer, txn->payee) == 0)
-		rc = fail(err, TXN_EINVALID, "12", "payee.account",
+		rc = fail(err, TXN_EINVALID, TXN_RC_INVALID_TRANSACTION, "payee.account",
 			  "must differ from payer.account");
 	return rc;
 }
@@ -247,19 +249,147 @@ static int decode_refund(json_t *obj, txn_t *txn, txn_error_t *err)
 	return 0;
 }
 
+/* A leg's key as JSON's "id": field 7 then the STAN, 16 digits. */
+#define KEY_DIGITS 16
+
+static bool parse_key(const char *text, uint32_t *stan, char transmit[11])
+{
+	if (strlen(text) != KEY_DIGITS || !ps_is_digits(text, KEY_DIGITS))
+		return false;
+	uint64_t v = 0;
+	ps_parse_u64(text + 10, 6, &v);
+	*stan = (uint32_t)v;
+	memcpy(transmit, text, 10);
+	transmit[10] = '\0';
+	return true;
+}
+
+static void format_key(uint32_t stan, const char *transmit, char out[17])
+{
+	snprintf(out, 17, "%.10s%06u", transmit, (unsigned)(stan % 1000000));
+}
+
 static const struct {
 	const char *name;
-	int kind;
+	uint8_t kind;
+	uint8_t net_op;
+	bool leg;      /* what a switch sends an endpoint, keyed by "id" */
 } json_ops[] = {
-	{"pay", TXN_KIND_PAY},     {"refund", TXN_KIND_REFUND},
-	{"query", TXN_KIND_QUERY}, {"echo", TXN_KIND_ECHO},
-	{"hello", TXN_KIND_HELLO},
+	{"pay", TXN_KIND_PAY, 0, false},
+	{"refund", TXN_KIND_REFUND, 0, false},
+	{"query", TXN_KIND_QUERY, 0, false},
+	{"echo", TXN_KIND_NETWORK, TXN_NET_ECHO, false},
+	{"hello", TXN_KIND_NETWORK, TXN_NET_SIGN_ON, false},
+	{"purchase", TXN_KIND_PURCHASE, 0, true},
+	{"credit", TXN_KIND_CREDIT, 0, true},
+	{"refund_credit", TXN_KIND_REFUND_CREDIT, 0, true},
+	{"balance", TXN_KIND_BALANCE, 0, true},
+	{"reversal", TXN_KIND_REVERSAL, 0, true},
+	{"completion", TXN_KIND_COMPLETION, 0, true},
 };
+
+static int find_op(const char *name)
+{
+	for (size_t i = 0; i < PS_ARRAY_LEN(json_ops); i++)
+		if (strcmp(name, json_ops[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *op_name(int kind, int net_op)
+{
+	for (size_t i = 0; i < PS_ARRAY_LEN(json_ops); i++)
+		if (json_ops[i].kind == kind &&
+		    (kind != TXN_KIND_NETWORK || json_ops[i].net_op == net_op))
+			return json_ops[i].name;
+	return NULL;
+}
+
+static int get_bool(json_t *obj, const char *key, bool *out, txn_error_t *err)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v))
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, key,
+			    "must be true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* A bare account number member ("account": "6222..."). */
+static int get_digits(json_t *obj, const char *key, char *out, size_t cap,
+		      bool required, txn_error_t *err)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v == NULL)
+		return required ? fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, key,
+				       "is required")
+				: 0;
+	size_t len = json_is_string(v) ? json_string_length(v) : 0;
+	if (len < 1 || len >= cap || !ps_is_digits(json_string_value(v), len))
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, key,
+			    "must be 1 to %zu digits", cap - 1);
+	memcpy(out, json_string_value(v), len + 1);
+	return 0;
+}
+
+/* What a switch sends an endpoint: the leg of kind, keyed by "id". */
+static int decode_leg(json_t *obj, txn_t *txn, txn_error_t *err)
+{
+	txn_wire_t *w = &txn->wire;
+	if (!parse_key(txn->request_id, &w->stan, w->transmit))
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "id",
+			    "must be the leg's key: field 7 then the STAN, "
+			    "16 digits");
+	bool advice = false, repeat = false;
+	int rc;
+	if ((rc = get_digits(obj, "account", txn->payer, sizeof(txn->payer), true, err)) ||
+	    (rc = get_digits(obj, "payee", txn->payee, sizeof(txn->payee), false, err)) ||
+	    (rc = get_digits(obj, "acquirer", txn->acquirer, sizeof(txn->acquirer), false, err)) ||
+	    (rc = get_digits(obj, "forwarder", txn->forwarder, sizeof(txn->forwarder), false, err)) ||
+	    (rc = get_digits(obj, "institution", w->receiver, sizeof(w->receiver), false, err)) ||
+	    (rc = get_text(obj, "rrn", "rrn", txn->rrn, sizeof(txn->rrn), err)) ||
+	    (rc = get_text(obj, "merchant_name", "merchant_name", txn->merchant_name,
+			   sizeof(txn->merchant_name), err)) ||
+	    (rc = get_bool(obj, "advice", &advice, err)) ||
+	    (rc = get_bool(obj, "repeat", &repeat, err)))
+		return rc;
+	ps_strlcpy(txn->participant, txn->acquirer, sizeof(txn->participant));
+	txn->flags |= (advice ? TXN_F_ADVICE : 0) | (repeat ? TXN_F_REPEAT : 0);
+	bool refers = txn->kind == TXN_KIND_REVERSAL ||
+		      txn->kind == TXN_KIND_COMPLETION;
+	if (refers) {
+		char original[KEY_DIGITS + 1] = "";
+		rc = get_id(obj, "original", "original", original,
+			    sizeof(original), true, err);
+		if (rc == 0 && !parse_key(original, &txn->original_stan,
+					  txn->original_transmit))
+			rc = fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR,
+				  "original", "must be the original leg's key");
+		if (rc != 0)
+			return rc;
+		ps_strlcpy(txn->original_acquirer, txn->acquirer,
+			   sizeof(txn->original_acquirer));
+		txn_iso_request_id(txn->acquirer, txn->original_stan,
+				   txn->original_transmit, txn->original_id);
+		json_t *o = json_object_get(obj, "original_op");
+		int k = json_is_string(o) ? find_op(json_string_value(o)) : -1;
+		txn->original_kind = k >= 0 && json_ops[k].leg ? json_ops[k].kind
+							       : TXN_KIND_PURCHASE;
+	}
+	if (txn->kind == TXN_KIND_BALANCE && json_object_get(obj, "amount") == NULL)
+		return get_currency(obj, txn, err);
+	if ((rc = get_amount(obj, txn, err)) || (rc = get_currency(obj, txn, err)))
+		return rc;
+	return 0;
+}
 
 static int decode_request(json_t *root, txn_t *txn, txn_error_t *err)
 {
 	if (!json_is_object(root))
-		return fail(err, TXN_EFORMAT, "30", "", "must be a JSON object");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "",
+			    "must be a JSON object");
 	/* Read the id first so that every later error can quote it. */
 	int rc = get_id(root, "id", "id", txn->request_id,
 			sizeof(txn->request_id), false, err);
@@ -267,25 +397,28 @@ static int decode_request(json_t *root, txn_t *txn, txn_error_t *err)
 		return rc;
 	json_t *op = json_object_get(root, "op");
 	if (op == NULL)
-		return fail(err, TXN_EFORMAT, "30", "op", "is required");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "op",
+			    "is required");
 	if (!json_is_string(op))
-		return fail(err, TXN_EFORMAT, "30", "op", "must be a string");
-	int kind = TXN_KIND_NONE;
-	for (size_t i = 0; i < PS_ARRAY_LEN(json_ops); i++)
-		if (strcmp(json_string_value(op), json_ops[i].name) == 0)
-			kind = json_ops[i].kind;
-	if (kind == TXN_KIND_NONE)
-		return fail(err, TXN_EINVALID, "12", "op",
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "op",
+			    "must be a string");
+	int i = find_op(json_string_value(op));
+	if (i < 0)
+		return fail(err, TXN_EINVALID, TXN_RC_INVALID_TRANSACTION, "op",
 			    "unknown operation (pay, refund, query, echo, "
 			    "hello)");
-	txn->kind = (uint8_t)kind;
-	if (kind == TXN_KIND_HELLO)
+	txn->kind = json_ops[i].kind;
+	txn->net_op = json_ops[i].net_op;
+	if (txn->net_op == TXN_NET_SIGN_ON)
 		return get_id(root, "participant", "participant",
 			      txn->participant, sizeof(txn->participant), true,
 			      err);
 	if (txn->request_id[0] == '\0')
-		return fail(err, TXN_EFORMAT, "30", "id", "is required");
-	switch (kind) {
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "id",
+			    "is required");
+	if (json_ops[i].leg)
+		return decode_leg(root, txn, err);
+	switch (txn->kind) {
 	case TXN_KIND_PAY:
 		return decode_pay(root, txn, err);
 	case TXN_KIND_REFUND:
@@ -306,13 +439,13 @@ static int parse_line(const char *line, size_t len, json_t **root,
 	if (*root != NULL)
 		return 0;
 	if (strstr(jerr.text, "out of memory") != NULL)
-		return fail(err, TXN_ENOMEM, "30", "",
+		return fail(err, TXN_ENOMEM, TXN_RC_FORMAT_ERROR, "",
 			    "message too complex to parse");
 	if (strstr(jerr.text, "too big") != NULL)
-		return fail(err, TXN_EFORMAT, "13", "",
+		return fail(err, TXN_EFORMAT, TXN_RC_INVALID_AMOUNT, "",
 			    "number too large (amounts are at most 12 digits) "
 			    "at column %d", jerr.column);
-	return fail(err, TXN_EFORMAT, "30", "", "invalid JSON at column %d: %s",
+	return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "", "invalid JSON at column %d: %s",
 		    jerr.column, jerr.text);
 }
 
@@ -324,7 +457,7 @@ static int parse_and_decode(const char *line, size_t len, txn_error_t *err,
 {
 	int rc = arena_begin();
 	if (rc != 0)
-		return fail(err, rc, "96", "", "no memory for the parse arena");
+		return fail(err, rc, TXN_RC_SYSTEM_MALFUNCTION, "", "no memory for the parse arena");
 	json_t *root;
 	rc = parse_line(line, len, &root, err);
 	if (rc == 0) {
@@ -343,10 +476,9 @@ static int decode_request_any(json_t *root, void *txn, txn_error_t *err)
 int txn_from_json(const char *line, size_t len, txn_t *txn, txn_error_t *err)
 {
 	txn_init(txn, TXN_KIND_NONE);
-	txn->protocol = TXN_PROTO_JSON;
 	memset(err, 0, sizeof(*err));
 	if (len >= TXN_JSON_LINE_MAX)
-		return fail(err, TXN_EFORMAT, "30", "",
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "",
 			    "line longer than %d bytes", TXN_JSON_LINE_MAX - 1);
 	return parse_and_decode(line, len, err, decode_request_any, txn);
 }
@@ -455,20 +587,24 @@ static void txn_id_text(uint64_t id, char out[24])
 /* The body of a final answer: status, code, and what goes with it. */
 static void write_result(jw_t *w, const txn_t *txn)
 {
-	const char *code = txn->response[0] ? txn->response : "96";
-	jw_str(w, "status", txn_response_status(code));
+	uint8_t rc = txn->rc == TXN_RC_NONE ? TXN_RC_SYSTEM_MALFUNCTION : txn->rc;
+	char code[3];
+	txn_rc_text(rc, code);
+	jw_str(w, "status", txn_rc_status(rc));
 	jw_str(w, "code", code);
 	if (txn->id != 0) {
 		char id[24];
 		txn_id_text(txn->id, id);
 		jw_str(w, "txn", id);
 	}
-	if (strcmp(code, "00") == 0) {
+	if (rc == TXN_RC_APPROVED) {
 		jw_opt(w, "rrn", txn->rrn);
 		jw_opt(w, "auth_code", txn->auth_code);
+		if (txn->flags & TXN_F_BALANCE)
+			jw_int(w, "balance", txn->balance);
 	} else {
 		jw_str(w, "reason", txn->reason[0] ? txn->reason
-						   : txn_response_text(code));
+						   : txn_rc_meaning(rc));
 	}
 }
 
@@ -478,7 +614,7 @@ static void write_query(jw_t *w, const txn_t *query, const txn_t *target)
 	if (target == NULL) {
 		jw_str(w, "status", "declined");
 		jw_str(w, "code", "25");
-		jw_str(w, "reason", txn_response_text("25"));
+		jw_str(w, "reason", txn_rc_meaning(TXN_RC_NO_RECORD));
 		jw_str(w, "state", "unknown");
 		return;
 	}
@@ -499,25 +635,41 @@ static void write_query(jw_t *w, const txn_t *query, const txn_t *target)
 	jw_close(w);
 }
 
+/* A hello or an echo: ok, or refused with its code and reason. */
+static void write_network(jw_t *w, const txn_t *txn)
+{
+	bool hello = txn->net_op == TXN_NET_SIGN_ON;
+	jw_str(w, "op", hello ? "hello" : "echo");
+	jw_opt(w, "id", txn->request_id);
+	if (txn->rc != TXN_RC_APPROVED && txn->rc != TXN_RC_NONE) {
+		char code[3];
+		txn_rc_text(txn->rc, code);
+		jw_str(w, "status", txn_rc_status(txn->rc));
+		jw_str(w, "code", code);
+		jw_str(w, "reason", txn->reason[0] ? txn->reason
+						   : txn_rc_meaning(txn->rc));
+		return;
+	}
+	jw_str(w, "status", "ok");
+	if (hello)
+		jw_str(w, "participant", txn->participant);
+	else
+		jw_str(w, "code", "00");
+}
+
 int txn_answer_to_json(const txn_t *txn, const txn_t *target, char *out,
 		       size_t cap, size_t *out_len)
 {
 	jw_t w = {.out = out, .cap = cap};
 	jw_open(&w);
-	if (txn->kind == TXN_KIND_HELLO) {
-		jw_str(&w, "op", "hello");
-		jw_str(&w, "status", "ok");
-		jw_str(&w, "participant", txn->participant);
+	if (txn->kind == TXN_KIND_NETWORK) {
+		write_network(&w, txn);
 	} else {
 		jw_str(&w, "id", txn->request_id);
-		if (txn->kind == TXN_KIND_QUERY) {
+		if (txn->kind == TXN_KIND_QUERY)
 			write_query(&w, txn, target);
-		} else if (txn->kind == TXN_KIND_ECHO) {
-			jw_str(&w, "status", "ok");
-			jw_str(&w, "code", "00");
-		} else {
+		else
 			write_result(&w, txn);
-		}
 	}
 	jw_close(&w);
 	return jw_finish(&w, out_len);
@@ -533,10 +685,14 @@ int txn_error_to_json(const char *id, const txn_error_t *err, char *out,
 			 err->reason);
 	else
 		snprintf(reason, sizeof(reason), "%s", err->reason);
-	const char *code = err->code[0] ? err->code : "30";
+	uint8_t rc = err->rc == TXN_RC_APPROVED || err->rc == TXN_RC_NONE
+			     ? TXN_RC_FORMAT_ERROR
+			     : err->rc;
+	char code[3];
+	txn_rc_text(rc, code);
 	jw_open(&w);
 	jw_null_or_str(&w, "id", id);
-	jw_str(&w, "status", txn_response_status(code));
+	jw_str(&w, "status", txn_rc_status(rc));
 	jw_str(&w, "code", code);
 	jw_str(&w, "reason", reason);
 	jw_close(&w);
@@ -548,13 +704,12 @@ int txn_request_to_json(const txn_t *txn, char *out, size_t cap,
 {
 	jw_t w = {.out = out, .cap = cap};
 	const char *alpha = txn_currency_alpha(txn->currency);
+	const char *op = op_name(txn->kind, txn->net_op);
+	if (op == NULL)
+		return TXN_EINVALID;
 	jw_open(&w);
-	jw_str(&w, "op", txn_kind_name(txn->kind));
+	jw_str(&w, "op", op);
 	switch (txn->kind) {
-	case TXN_KIND_HELLO:
-		jw_opt(&w, "id", txn->request_id); /* optional on hello */
-		jw_str(&w, "participant", txn->participant);
-		break;
 	case TXN_KIND_PAY:
 		jw_str(&w, "id", txn->request_id);
 		jw_key(&w, "payer");
@@ -581,8 +736,13 @@ int txn_request_to_json(const txn_t *txn, char *out, size_t cap,
 		jw_str(&w, "id", txn->request_id);
 		jw_str(&w, "target", txn->original_id);
 		break;
-	case TXN_KIND_ECHO:
-		jw_str(&w, "id", txn->request_id);
+	case TXN_KIND_NETWORK:
+		if (txn->net_op == TXN_NET_SIGN_ON) {
+			jw_opt(&w, "id", txn->request_id); /* optional */
+			jw_str(&w, "participant", txn->participant);
+		} else {
+			jw_str(&w, "id", txn->request_id);
+		}
 		break;
 	default:
 		return TXN_EINVALID;
@@ -591,7 +751,7 @@ int txn_request_to_json(const txn_t *txn, char *out, size_t cap,
 	return jw_finish(&w, out_len);
 }
 
-/* ---- reading answers (client side) ------------------------------------ */
+/* ---- legs to a JSON endpoint, and its answers --------------------------- */
 
 static void copy_member(json_t *obj, const char *key, char *out, size_t cap)
 {
@@ -600,10 +760,152 @@ static void copy_member(json_t *obj, const char *key, char *out, size_t cap)
 		ps_strlcpy(out, json_string_value(v), cap);
 }
 
+int txn_leg_to_json(const txn_t *txn, unsigned leg, char *out, size_t cap,
+		    size_t *out_len)
+{
+	PS_ASSERT(leg < TXN_LEGS_MAX);
+	const txn_leg_t *l = &txn->leg[leg];
+	bool refers = txn->kind == TXN_KIND_REVERSAL ||
+		      txn->kind == TXN_KIND_COMPLETION;
+	const char *op = op_name(refers ? txn->kind : l->kind, 0);
+	if (op == NULL)
+		return TXN_EINVALID;
+	char key[KEY_DIGITS + 1];
+	const char *alpha = txn_currency_alpha(txn->currency);
+	jw_t w = {.out = out, .cap = cap};
+	jw_open(&w);
+	jw_str(&w, "op", op);
+	format_key(l->stan, l->transmit, key);
+	jw_str(&w, "id", key);
+	jw_str(&w, "account", l->account);
+	if (l->kind != TXN_KIND_BALANCE || txn->amount > 0)
+		jw_int(&w, "amount", txn->amount);
+	jw_str(&w, "currency", alpha ? alpha : "");
+	jw_opt(&w, "rrn", l->rrn);
+	jw_opt(&w, "acquirer", txn->acquirer);
+	jw_opt(&w, "forwarder", txn->forwarder);
+	jw_opt(&w, "institution", l->institution);
+	jw_opt(&w, "payee", refers ? "" : txn->payee);
+	jw_opt(&w, "merchant_name", txn->merchant_name);
+	if (refers) {
+		format_key(txn->original_stan, txn->original_transmit, key);
+		jw_str(&w, "original", key);
+		jw_str(&w, "original_op", op_name(txn->original_kind, 0)
+						  ? op_name(txn->original_kind, 0)
+						  : "purchase");
+		if (txn->flags & TXN_F_ADVICE)
+			jw_raw(&w, ",\"advice\":true", 14);
+		if (txn->flags & TXN_F_REPEAT)
+			jw_raw(&w, ",\"repeat\":true", 14);
+	}
+	jw_close(&w);
+	return jw_finish(&w, out_len);
+}
+
+int txn_network_to_json(int op, uint32_t stan, const char *transmit,
+			const char *institution, char *out, size_t cap,
+			size_t *out_len)
+{
+	if (op != TXN_NET_SIGN_ON && op != TXN_NET_ECHO)
+		return TXN_EINVALID;
+	char key[KEY_DIGITS + 1];
+	format_key(stan, transmit, key);
+	jw_t w = {.out = out, .cap = cap};
+	jw_open(&w);
+	jw_str(&w, "op", op == TXN_NET_SIGN_ON ? "hello" : "echo");
+	jw_str(&w, "id", key);
+	if (op == TXN_NET_SIGN_ON)
+		jw_str(&w, "participant", institution);
+	jw_close(&w);
+	return jw_finish(&w, out_len);
+}
+
+static int decode_response(json_t *root, txn_response_t *r, txn_error_t *err)
+{
+	if (!json_is_object(root))
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "",
+			    "must be a JSON object");
+	json_t *id = json_object_get(root, "id");
+	if (!json_is_string(id) ||
+	    !parse_key(json_string_value(id), &r->stan, r->transmit))
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "id",
+			    "must be a leg's key");
+	json_t *op = json_object_get(root, "op");
+	if (json_is_string(op)) {
+		int i = find_op(json_string_value(op));
+		if (i >= 0 && json_ops[i].kind == TXN_KIND_NETWORK)
+			r->net_op = json_ops[i].net_op;
+	}
+	json_t *code = json_object_get(root, "code");
+	const char *status = json_string_value(json_object_get(root, "status"));
+	if (code == NULL && r->net_op != TXN_NET_NONE && status != NULL &&
+	    strcmp(status, "ok") == 0) {
+		r->rc = TXN_RC_APPROVED; /* a hello answered ok */
+	} else if (!json_is_string(code) ||
+		   txn_rc_parse(json_string_value(code), &r->rc) != 0) {
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "code",
+			    "must be a two-character response code");
+	}
+	copy_member(root, "auth_code", r->auth_code, sizeof(r->auth_code));
+	copy_member(root, "rrn", r->rrn, sizeof(r->rrn));
+	json_t *balance = json_object_get(root, "balance");
+	if (json_is_integer(balance)) {
+		r->has_balance = true;
+		r->balance = (int64_t)json_integer_value(balance);
+	}
+	return 0;
+}
+
+static int decode_response_any(json_t *root, void *resp, txn_error_t *err)
+{
+	return decode_response(root, resp, err);
+}
+
+typedef struct any_out {
+	txn_t *req;
+	txn_response_t *resp;
+	bool *is_response;
+} any_out_t;
+
+/* An answer carries "status"; a request never does. */
+static int decode_any(json_t *root, void *data, txn_error_t *err)
+{
+	any_out_t *o = data;
+	if (json_is_object(root) && json_object_get(root, "status") != NULL) {
+		*o->is_response = true;
+		return decode_response(root, o->resp, err);
+	}
+	return decode_request(root, o->req, err);
+}
+
+int txn_json_decode(const char *line, size_t len, txn_t *req,
+		    txn_response_t *resp, bool *is_response, txn_error_t *err)
+{
+	txn_init(req, TXN_KIND_NONE);
+	memset(resp, 0, sizeof(*resp));
+	memset(err, 0, sizeof(*err));
+	*is_response = false;
+	if (len >= TXN_JSON_LINE_MAX)
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "",
+			    "line longer than %d bytes", TXN_JSON_LINE_MAX - 1);
+	any_out_t o = {req, resp, is_response};
+	return parse_and_decode(line, len, err, decode_any, &o);
+}
+
+int txn_response_from_json(const char *line, size_t len,
+			   txn_response_t *resp, txn_error_t *err)
+{
+	memset(resp, 0, sizeof(*resp));
+	memset(err, 0, sizeof(*err));
+	return parse_and_decode(line, len, err, decode_response_any, resp);
+}
+
+/* ---- reading answers (client side) ------------------------------------ */
+
 static int decode_answer(json_t *root, txn_answer_t *a, txn_error_t *err)
 {
 	if (!json_is_object(root))
-		return fail(err, TXN_EFORMAT, "30", "", "must be a JSON object");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "", "must be a JSON object");
 	copy_member(root, "id", a->id, sizeof(a->id));
 	copy_member(root, "status", a->status, sizeof(a->status));
 	copy_member(root, "code", a->code, sizeof(a->code));
@@ -621,7 +923,7 @@ static int decode_answer(json_t *root, txn_answer_t *a, txn_error_t *err)
 			    sizeof(a->target_code));
 	}
 	if (a->status[0] == '\0')
-		return fail(err, TXN_EFORMAT, "30", "status", "is required");
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "status", "is required");
 	return 0;
 }
 

@@ -1,9 +1,10 @@
 /*
- * txn.c: the canonical transaction's names, response code texts and
- * currency codes: the vocabulary both wire mappings share.
+ * txn.c: the canonical transaction's names, response codes, currency
+ * codes and message numbers: the vocabulary every wire mapping shares.
  */
 #include "adapters.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,8 +13,29 @@
 void txn_init(txn_t *txn, int kind)
 {
 	memset(txn, 0, sizeof(*txn));
-	txn->format = TXN_FORMAT;
 	txn->kind = (uint8_t)kind;
+	txn->rc = TXN_RC_NONE;
+	for (unsigned i = 0; i < TXN_LEGS_MAX; i++)
+		txn->leg[i].rc = TXN_RC_NONE;
+}
+
+void txn_set_leg(txn_t *t, unsigned i, int kind, const char *account)
+{
+	PS_ASSERT(i < TXN_LEGS_MAX);
+	txn_leg_t *l = &t->leg[i];
+	memset(l, 0, sizeof(*l));
+	l->kind = (uint8_t)kind;
+	l->rc = TXN_RC_NONE;
+	ps_strlcpy(l->account, account, sizeof(l->account));
+	if (i + 1 > t->leg_count)
+		t->leg_count = (uint8_t)(i + 1);
+}
+
+void txn_iso_request_id(const char *acquirer, uint32_t stan,
+			const char *transmit, char out[65])
+{
+	snprintf(out, 65, "%s:%06u:%s", acquirer, (unsigned)(stan % 1000000),
+		 transmit);
 }
 
 /* Writes v as exactly two digits. */
@@ -68,14 +90,11 @@ static const char *const kind_names[TXN_KIND_COUNT] = {
 	[TXN_KIND_PAY] = "pay",
 	[TXN_KIND_REFUND] = "refund",
 	[TXN_KIND_QUERY] = "query",
-	[TXN_KIND_ECHO] = "echo",
-	[TXN_KIND_HELLO] = "hello",
 	[TXN_KIND_PURCHASE] = "purchase",
 	[TXN_KIND_REFUND_CREDIT] = "refund_credit",
 	[TXN_KIND_CREDIT] = "credit",
 	[TXN_KIND_BALANCE] = "balance",
 	[TXN_KIND_REVERSAL] = "reversal",
-	[TXN_KIND_REVERSAL_ADVICE] = "reversal_advice",
 	[TXN_KIND_COMPLETION] = "completion",
 	[TXN_KIND_NETWORK] = "network",
 	[TXN_KIND_RECON] = "recon",
@@ -103,62 +122,69 @@ const char *txn_leg_state_name(int state)
 	return "unknown";
 }
 
-static const char *const network_names[] = {"direct", "unionpay", "netclear"};
-
-const char *txn_network_name(int network)
-{
-	if (network < 0 || network >= (int)PS_ARRAY_LEN(network_names))
-		return "unknown";
-	return network_names[network];
-}
-
-int txn_network_parse(const char *name)
-{
-	for (size_t i = 0; i < PS_ARRAY_LEN(network_names); i++)
-		if (strcmp(name, network_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
+/* ---- response codes ------------------------------------------------------ */
 
 /* ISO 8583:1987 response codes the system uses (DESIGN.md, Messages). */
 static const struct {
-	char code[3];
+	uint8_t rc;
 	const char *text;
-} response_texts[] = {
-	{"00", "approved"},
-	{"05", "do not honour"},
-	{"09", "request in progress"},
-	{"12", "invalid transaction"},
-	{"13", "invalid amount"},
-	{"14", "invalid card or account number"},
-	{"15", "no such issuer"},
-	{"25", "unable to locate record"},
-	{"30", "format error"},
-	{"51", "insufficient funds"},
-	{"54", "expired card"},
-	{"55", "incorrect PIN"},
-	{"57", "transaction not permitted"},
-	{"61", "exceeds amount limit"},
-	{"63", "security violation"},
-	{"68", "response received too late"},
-	{"91", "issuer or switch inoperative"},
-	{"94", "duplicate transmission"},
-	{"96", "system malfunction"},
+} rc_meanings[] = {
+	{TXN_RC_APPROVED, "approved"},
+	{TXN_RC_DO_NOT_HONOUR, "do not honour"},
+	{TXN_RC_IN_PROGRESS, "request in progress"},
+	{TXN_RC_INVALID_TRANSACTION, "invalid transaction"},
+	{TXN_RC_INVALID_AMOUNT, "invalid amount"},
+	{TXN_RC_INVALID_ACCOUNT, "invalid card or account number"},
+	{TXN_RC_NO_SUCH_ISSUER, "no such issuer"},
+	{TXN_RC_NO_RECORD, "unable to locate record"},
+	{TXN_RC_FORMAT_ERROR, "format error"},
+	{TXN_RC_INSUFFICIENT_FUNDS, "insufficient funds"},
+	{TXN_RC_EXPIRED_CARD, "expired card"},
+	{TXN_RC_INCORRECT_PIN, "incorrect PIN"},
+	{TXN_RC_NOT_PERMITTED, "transaction not permitted"},
+	{TXN_RC_OVER_LIMIT, "exceeds amount limit"},
+	{TXN_RC_SECURITY_VIOLATION, "security violation"},
+	{TXN_RC_TOO_LATE, "response received too late"},
+	{TXN_RC_INOPERATIVE, "issuer or switch inoperative"},
+	{TXN_RC_DUPLICATE, "duplicate transmission"},
+	{TXN_RC_SYSTEM_MALFUNCTION, "system malfunction"},
 };
 
-const char *txn_response_text(const char *code)
+void txn_rc_text(uint8_t rc, char out[3])
 {
-	for (size_t i = 0; i < PS_ARRAY_LEN(response_texts); i++)
-		if (strcmp(code, response_texts[i].code) == 0)
-			return response_texts[i].text;
+	if (rc > 99)
+		rc = TXN_RC_SYSTEM_MALFUNCTION;
+	out[0] = (char)('0' + rc / 10);
+	out[1] = (char)('0' + rc % 10);
+	out[2] = '\0';
+}
+
+int txn_rc_parse(const char *text, uint8_t *out)
+{
+	unsigned char a = (unsigned char)text[0];
+	unsigned char b = a != 0 ? (unsigned char)text[1] : 0;
+	if (a < 0x21 || a > 0x7e || b < 0x21 || b > 0x7e || text[2] != '\0')
+		return PS_EFORMAT;
+	if (a >= '0' && a <= '9' && b >= '0' && b <= '9')
+		*out = (uint8_t)((a - '0') * 10 + (b - '0'));
+	else
+		*out = TXN_RC_DO_NOT_HONOUR;
+	return 0;
+}
+
+const char *txn_rc_meaning(uint8_t rc)
+{
+	for (size_t i = 0; i < PS_ARRAY_LEN(rc_meanings); i++)
+		if (rc_meanings[i].rc == rc)
+			return rc_meanings[i].text;
 	return "unknown response code";
 }
 
-const char *txn_response_status(const char *code)
+const char *txn_rc_status(uint8_t rc)
 {
-	if (strcmp(code, "00") == 0)
+	if (rc == TXN_RC_APPROVED)
 		return "approved";
-	if (strcmp(code, "30") == 0 || strcmp(code, "96") == 0)
+	if (rc == TXN_RC_FORMAT_ERROR || rc == TXN_RC_SYSTEM_MALFUNCTION)
 		return "error";
 	return "declined";
 }

@@ -86,7 +86,7 @@ const char *route_network_name(route_network_t network)
 
 static const char *const what_names[ROUTE_WHAT_COUNT] = {
 	"add", "replace", "delete", "enable", "disable", "import",
-	"import_summary"};
+	"import_summary", "exception_resolve"};
 
 const char *route_what_name(route_what_t what)
 {

@@ -433,3 +433,23 @@ int route_import(const route_table_t *table, MDB_txn *txn,
 		*stats = run.stats;
 	return rc;
 }
+
+int route_audit_note(const route_table_t *table, MDB_txn *txn,
+		     const route_actor_t *actor, route_what_t what,
+		     const char *detail, route_audit_t *audit,
+		     route_error_t *err)
+{
+	int rc;
+	if ((rc = check_actor(actor, err)) < 0)
+		return rc;
+	if (what != ROUTE_WHAT_EXCEPTION_RESOLVE)
+		return route_fail(err, PS_EINVAL, "", "a note records no route "
+				  "change");
+	route_table_info_t meta;
+	if ((rc = route_meta_load(table, txn, &meta, err)) < 0)
+		return rc;
+	route_audit_writer_t writer = {0};
+	return route_audit_append(table, txn, &writer, actor, actor_time(actor),
+				  what, "", NULL, NULL, meta.version, detail,
+				  audit, err);
+}

@@ -398,11 +398,13 @@ typedef enum route_what {
 	ROUTE_WHAT_IMPORT,         /* one route added, changed or removed
 				      by an import */
 	ROUTE_WHAT_IMPORT_SUMMARY, /* one per import: counts in detail */
+	ROUTE_WHAT_EXCEPTION_RESOLVE, /* not a route: an operator resolved one
+					 of the switch's exceptions (detail) */
 } route_what_t;
-#define ROUTE_WHAT_COUNT 7
+#define ROUTE_WHAT_COUNT 8
 
 /* "add", "replace", "delete", "enable", "disable", "import",
- * "import_summary"; "?" out of range. */
+ * "import_summary", "exception_resolve"; "?" out of range. */
 const char *route_what_name(route_what_t what);
 /* PS_EINVAL for an unknown name. */
 int route_what_parse(const char *name, route_what_t *out);
@@ -498,6 +500,20 @@ int route_import(const route_table_t *table, MDB_txn *txn,
 		 route_error_t *err);
 
 /* ---- the audit log ---------------------------------------------------- */
+
+/*
+ * The audit log is the switch's one log of operator actions: besides the
+ * route changes above, an action on something else (what, such as
+ * ROUTE_WHAT_EXCEPTION_RESOLVE) is recorded with route_audit_note(), its
+ * detail saying what was done, in txn, so the action and its record
+ * commit together. The record names no prefix and no route.
+ *   PS_EINVAL  actor->who is invalid, or what is a route change.
+ *   PS_EIO     LMDB failed; PS_ENOMEM.
+ */
+int route_audit_note(const route_table_t *table, MDB_txn *txn,
+		     const route_actor_t *actor, route_what_t what,
+		     const char *detail, route_audit_t *audit,
+		     route_error_t *err);
 
 /*
  * The newest audit records whose key time is at or after since_ms (0: all

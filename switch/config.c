@@ -198,7 +198,7 @@ static const iso8583_dialect_t *resolve_dialect(cfg_ctx_t *c, const char *name)
 	return loaded;
 }
 
-static int parse_framing(cfg_ctx_t *c, json_t *obj, sw_channel_cfg_t *chan)
+static int parse_framing(cfg_ctx_t *c, json_t *obj, chan_cfg_t *chan)
 {
 	static const char *const keys[] = {"length", "header_bytes", "header",
 					   NULL};
@@ -247,40 +247,45 @@ out:
 	return rc;
 }
 
-static int parse_channel(cfg_ctx_t *c, json_t *obj, sw_channel_cfg_t *chan,
+/* protocol, dialect and framing: the channel a listener or an endpoint
+ * speaks, the same keys for both. */
+static int parse_channel(cfg_ctx_t *c, json_t *obj, sw_channel_cfg_t *ch,
 			 uint32_t frame_bytes_max)
 {
+	chan_cfg_t *chan = &ch->chan;
 	char protocol[16] = "iso8583";
 	int rc = get_str(c, obj, "protocol", protocol, sizeof(protocol), false);
 	if (rc != 0)
 		return rc;
 	if (strcmp(protocol, "iso8583") == 0)
-		chan->protocol = SW_PROTO_ISO8583;
+		chan->kind = CHAN_ISO8583;
 	else if (strcmp(protocol, "json") == 0)
-		chan->protocol = SW_PROTO_JSON;
+		chan->kind = CHAN_JSON;
 	else
 		return cfg_fail(c, "protocol", "must be \"iso8583\" or \"json\"");
-	if (chan->protocol == SW_PROTO_JSON) {
+	if (chan->kind == CHAN_JSON) {
 		if (json_object_get(obj, "dialect") || json_object_get(obj, "framing"))
 			return cfg_fail(c, "protocol",
 					"json channels take no dialect or "
 					"framing (they are JSON lines)");
+		chan->frame_bytes_max = TXN_JSON_LINE_MAX;
 		return 0;
 	}
-	ps_strlcpy(chan->dialect, "ascii", sizeof(chan->dialect));
-	if ((rc = get_str(c, obj, "dialect", chan->dialect,
-			  sizeof(chan->dialect), false)))
+	ps_strlcpy(ch->dialect, "ascii", sizeof(ch->dialect));
+	if ((rc = get_str(c, obj, "dialect", ch->dialect, sizeof(ch->dialect),
+			  false)))
 		return rc;
-	chan->iso = resolve_dialect(c, chan->dialect);
-	if (chan->iso == NULL)
+	chan->dialect = resolve_dialect(c, ch->dialect);
+	if (chan->dialect == NULL)
 		return cfg_fail(c, "dialect",
 				"\"%s\" is neither a built-in dialect (see "
 				"`iso8583 dialects`) nor a readable dialect "
-				"file", chan->dialect);
+				"file", ch->dialect);
 	if ((rc = parse_framing(c, obj, chan)))
 		return rc;
+	chan->frame_bytes_max = frame_bytes_max;
 	chan->framing.frame_bytes_max = frame_bytes_max;
-	chan->framing.dialect = chan->iso;
+	chan->framing.dialect = chan->dialect;
 	return 0;
 }
 
@@ -305,12 +310,11 @@ static int parse_listener(cfg_ctx_t *c, json_t *obj, sw_listener_cfg_t *l)
 	    (rc = get_u32(c, obj, "inflight_per_conn_max", &l->inflight_per_conn_max, 1, 100000)) ||
 	    (rc = get_u32(c, obj, "frame_bytes_max", &l->frame_bytes_max, 64, 65535)) ||
 	    (rc = get_u32(c, obj, "idle_timeout_ms", &l->idle_timeout_ms, 0, 86400000)) ||
-	    (rc = parse_channel(c, obj, &l->chan, l->frame_bytes_max)))
+	    (rc = parse_channel(c, obj, &l->channel, l->frame_bytes_max)))
 		return rc;
 	if (!is_name(l->name))
 		return cfg_fail(c, "name", "may hold only A-Z a-z 0-9 _ - .");
-	if (l->chan.protocol == SW_PROTO_JSON)
-		l->frame_bytes_max = TXN_JSON_LINE_MAX;
+	l->frame_bytes_max = l->channel.chan.frame_bytes_max;
 	return 0;
 }
 
@@ -348,12 +352,11 @@ static int parse_endpoint(cfg_ctx_t *c, json_t *obj, sw_endpoint_cfg_t *e)
 	    (rc = get_u32(c, obj, "frame_bytes_max", &e->frame_bytes_max, 64, 65535)) ||
 	    (rc = get_bool(c, obj, "sign_on", &e->sign_on)) ||
 	    (rc = get_bool(c, obj, "two_phase", &e->two_phase)) ||
-	    (rc = parse_channel(c, obj, &e->chan, e->frame_bytes_max)))
+	    (rc = parse_channel(c, obj, &e->channel, e->frame_bytes_max)))
 		return rc;
 	if (!is_name(e->name))
 		return cfg_fail(c, "name", "may hold only A-Z a-z 0-9 _ - .");
-	if (e->chan.protocol != SW_PROTO_ISO8583)
-		return cfg_fail(c, "protocol", "endpoints speak iso8583");
+	e->frame_bytes_max = e->channel.chan.frame_bytes_max;
 	if (e->institution[0] && !ps_is_digits(e->institution, strlen(e->institution)))
 		return cfg_fail(c, "institution", "must be digits");
 	if (e->reconnect_max_ms < e->reconnect_min_ms)
@@ -504,8 +507,8 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 {
 	static const char *const keys[] = {
 		"institution", "lmdb", "log", "control", "metrics", "limits",
-		"reversal", "retention_ms", "drain_ms", "listeners", "endpoints",
-		NULL};
+		"reversal", "retention_ms", "drain_ms", "test_faults",
+		"listeners", "endpoints", NULL};
 	sw_config_t *cfg = c->cfg;
 	int rc;
 	if (!json_is_object(root))
@@ -518,6 +521,7 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 	    (rc = get_str(c, root, "metrics", cfg->metrics,
 			  sizeof(cfg->metrics), false)) ||
 	    (rc = get_u32(c, root, "drain_ms", &cfg->drain_ms, 0, 3600000)) ||
+	    (rc = get_bool(c, root, "test_faults", &cfg->test_faults)) ||
 	    (rc = get_u64(c, root, "retention_ms", &cfg->retention_ms, 0,
 			  (uint64_t)3650 * 86400000)) ||
 	    (rc = parse_store_and_limits(c, root)))

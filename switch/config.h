@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "adapters.h"
+#include "channel.h"
 #include "core.h"
 #include "iso8583.h"
 #include "switch.h"
@@ -28,22 +29,21 @@
 #define SW_LINKS_MAX 16
 #define SW_DIALECTS_MAX 16
 
-enum sw_protocol { SW_PROTO_ISO8583 = 0, SW_PROTO_JSON };
-
+/*
+ * How a listener or an endpoint speaks (channel.h): chan.dialect points
+ * at a dialect the configuration owns; a listener or endpoint keeps its
+ * own copy, so that it outlives a reload.
+ */
 typedef struct sw_channel_cfg {
-	uint8_t protocol;               /* enum sw_protocol */
 	char dialect[SW_PATH_MAX];      /* built-in name or spec file path */
-	const iso8583_dialect_t *iso;   /* resolved; owned by the config */
-	iso8583_framing_t framing;      /* framing.dialect set on apply */
-	uint8_t header[TXN_HEADER_MAX]; /* fixed header of what the switch
-					   originates (zeros by default) */
+	chan_cfg_t chan;
 } sw_channel_cfg_t;
 
 typedef struct sw_listener_cfg {
 	char name[SW_NAME_MAX];
 	char host[SW_HOST_MAX];
 	uint16_t port;
-	sw_channel_cfg_t chan;
+	sw_channel_cfg_t channel;
 	char participant[16];
 	uint32_t connections_max;
 	uint32_t inflight_per_conn_max;
@@ -55,7 +55,7 @@ typedef struct sw_endpoint_cfg {
 	char name[SW_NAME_MAX];
 	char host[SW_HOST_MAX];
 	uint16_t port;
-	sw_channel_cfg_t chan;
+	sw_channel_cfg_t channel;
 	char institution[12];
 	uint32_t connections;
 	uint32_t timeout_ms;
@@ -86,6 +86,7 @@ struct sw_config {
 	uint32_t saf_scan_max;
 	uint64_t retention_ms;          /* finished records kept; 0 forever */
 	uint32_t drain_ms;
+	bool test_faults;               /* the control socket's "fault" */
 	uint32_t listener_count;
 	sw_listener_cfg_t listener[SW_LISTENERS_MAX];
 	uint32_t endpoint_count;

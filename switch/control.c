@@ -117,7 +117,7 @@ static json_t *listeners_json(const sw_control_view_t *v)
 		json_array_append_new(arr, json_pack(
 			"{s:s, s:s, s:i, s:b, s:I, s:I, s:I}",
 			"name", l->cfg.name,
-			"protocol", l->cfg.chan.protocol == SW_PROTO_JSON ? "json" : "iso8583",
+			"protocol", chan_kind_name(l->cfg.channel.chan.kind),
 			"port", (int)l->bound_port,
 			"listening", l->listening,
 			"connections", (json_int_t)l->conn_count,
@@ -130,7 +130,7 @@ static json_t *listeners_json(const sw_control_view_t *v)
 static json_t *cmd_status(const sw_control_view_t *v)
 {
 	return json_pack(
-		"{s:b, s:i, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
+		"{s:b, s:i, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 		"ok", 1,
 		"pid", (int)getpid(),
 		"uptime_ms", (json_int_t)(ps_mono_ms() - v->ctx->started_mono_ms),
@@ -139,6 +139,7 @@ static json_t *cmd_status(const sw_control_view_t *v)
 		"records_in_memory", (json_int_t)sw_table_count(v->table),
 		"connections", (json_int_t)v->net->conn_total,
 		"saf_entries", (json_int_t)sw_saf_entries(v->saf),
+		"exceptions_open", (json_int_t)sw_saf_exceptions(v->saf),
 		"commit_failures", (json_int_t)v->store->commit_failures,
 		"listeners", listeners_json(v));
 }
@@ -210,6 +211,30 @@ static json_t *error_json(const char *fmt, const char *detail)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", text);
 }
 
+/*
+ * {"cmd":"fault", "commit_after":N, "commit_count":M, "put_at":K,
+ * "map_full":true}: faults injected into the store for tests (store.h);
+ * the members left out are no fault, so {"cmd":"fault"} clears them all.
+ * Refused unless the configuration sets "test_faults": true.
+ */
+static json_t *cmd_fault(const sw_control_view_t *v, json_t *req)
+{
+	if (!v->ctx->cfg->test_faults)
+		return error_json("%s", "fault injection is off (set \"test_faults\": "
+				  "true in the configuration of a test switch)");
+	sw_store_faults_t f = {.put_at = -1};
+	json_t *x;
+	if ((x = json_object_get(req, "commit_after")) != NULL)
+		f.commit_after = (uint32_t)json_integer_value(x);
+	if ((x = json_object_get(req, "commit_count")) != NULL)
+		f.commit_count = (uint32_t)json_integer_value(x);
+	if ((x = json_object_get(req, "put_at")) != NULL)
+		f.put_at = (int32_t)json_integer_value(x);
+	f.map_full = json_is_true(json_object_get(req, "map_full"));
+	sw_store_set_faults(v->store, &f);
+	return json_pack("{s:b}", "ok", 1);
+}
+
 static json_t *run_command(const sw_control_view_t *v, const char *line,
 			   size_t len)
 {
@@ -227,6 +252,8 @@ static json_t *run_command(const sw_control_view_t *v, const char *line,
 		out = cmd_endpoints(v);
 	} else if (strcmp(cmd, "stats") == 0) {
 		out = cmd_stats(v);
+	} else if (strcmp(cmd, "fault") == 0) {
+		out = cmd_fault(v, req);
 	} else if (strcmp(cmd, "reload") == 0) {
 		char err[512];
 		out = v->reload(v->reload_data, err, sizeof(err)) == 0
@@ -299,6 +326,9 @@ static void render_metrics(const sw_control_view_t *v, ps_buf_t *out)
 	sw_metrics_gauge(out, "saf_entries",
 			 "Reversals waiting in the store-and-forward queue.",
 			 sw_saf_entries(v->saf));
+	sw_metrics_gauge(out, "exceptions_open",
+			 "Exceptions waiting for an operator (switchctl exceptions).",
+			 sw_saf_exceptions(v->saf));
 	sw_metrics_gauge(out, "draining", "1 while the switch drains.",
 			 v->ctx->draining);
 	render_endpoints(v->net, out);

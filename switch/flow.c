@@ -25,32 +25,42 @@ static void answer(sw_flow_t *f, sw_conn_t *conn, uint32_t gen, const txn_t *t,
 		sw_outbox_send(f->outbox, wb);
 }
 
-/* An answer decided at intake, before any transaction exists. */
-static void refuse(sw_flow_t *f, sw_conn_t *conn, txn_t *req, const char *code,
+/* An answer that depends on no state: it leaves at the end of the turn
+ * even when the commit fails (outbox.h). */
+static void answer_now(sw_flow_t *f, sw_conn_t *conn, const txn_t *t)
+{
+	sw_wbuf_t *wb = sw_conn_answer(f->net, conn, conn->gen, t, NULL);
+	if (wb != NULL)
+		sw_outbox_send_free(f->outbox, wb);
+}
+
+/* An answer decided at intake, before any transaction exists: nothing is
+ * posted for it. */
+static void refuse(sw_flow_t *f, sw_conn_t *conn, txn_t *req, uint8_t rc,
 		   const char *reason)
 {
-	ps_strlcpy(req->response, code, sizeof(req->response));
+	req->rc = rc;
 	ps_strlcpy(req->reason, reason, sizeof(req->reason));
-	answer(f, conn, conn->gen, req, NULL);
+	answer_now(f, conn, req);
 }
 
 /* The one place a transaction gets its final answer. */
-static void finish(sw_flow_t *f, sw_txn_t *st, const char *code,
-		   const char *reason);
+static void finish(sw_flow_t *f, sw_txn_t *st, uint8_t rc, const char *reason);
 
 /* ---- routing -------------------------------------------------------------- */
 
 /*
  * Picks the endpoint for an account: the longest-prefix route's primary
- * endpoint if it is up, else its alternates in order. On failure *code is
- * the answer: 14 invalid account, 15 no route, 91 disabled or all down.
+ * endpoint if it is available, else its alternates in order. On failure
+ * *rc is the answer: 14 invalid account, 15 no route, 91 disabled or all
+ * down, 96 the store failed.
  */
 static sw_endpoint_t *route_account(sw_flow_t *f, const char *account,
-				    route_t *route, const char **code)
+				    route_t *route, uint8_t *rc_out)
 {
 	MDB_txn *txn = sw_store_read(f->store);
 	if (txn == NULL) {
-		*code = "96";
+		*rc_out = TXN_RC_SYSTEM_MALFUNCTION;
 		return NULL;
 	}
 	int rc = route_lookup(&f->routes, txn, account, strlen(account), route);
@@ -59,19 +69,19 @@ static sw_endpoint_t *route_account(sw_flow_t *f, const char *account,
 	case 0:
 		break;
 	case PS_ENOTFOUND:
-		*code = "15";
+		*rc_out = TXN_RC_NO_SUCH_ISSUER;
 		return NULL;
 	case ROUTE_EDISABLED:
-		*code = "91";
+		*rc_out = TXN_RC_INOPERATIVE;
 		return NULL;
 	case PS_EINVAL:
-		*code = "14";
+		*rc_out = TXN_RC_INVALID_ACCOUNT;
 		return NULL;
 	default:
-		*code = "96";
+		*rc_out = TXN_RC_SYSTEM_MALFUNCTION;
 		return NULL;
 	}
-	*code = "91";
+	*rc_out = TXN_RC_INOPERATIVE;
 	sw_endpoint_t *ep = sw_net_endpoint(f->net, route->endpoint);
 	if (ep != NULL && sw_endpoint_available(ep))
 		return ep;
@@ -84,13 +94,12 @@ static sw_endpoint_t *route_account(sw_flow_t *f, const char *account,
 }
 
 /* Why a route gave no endpoint, for a PSP's reason text. */
-static const char *route_reason(const char *code, const char *party)
+static const char *route_reason(uint8_t rc, bool payer)
 {
-	bool payer = strcmp(party, "payer") == 0;
-	if (strcmp(code, "15") == 0)
+	if (rc == TXN_RC_NO_SUCH_ISSUER)
 		return payer ? "payer.account: no bank routes this account"
 			     : "payee.account: no bank routes this account";
-	if (strcmp(code, "91") == 0)
+	if (rc == TXN_RC_INOPERATIVE)
 		return payer ? "payer.account: the bank is not available"
 			     : "payee.account: the bank is not available";
 	return NULL;
@@ -98,18 +107,19 @@ static const char *route_reason(const char *code, const char *party)
 
 /* ---- legs ----------------------------------------------------------------- */
 
-/* Routes and sends leg i. On failure returns the response code to answer. */
-static const char *send_leg(sw_flow_t *f, sw_txn_t *st, unsigned i)
+/* Routes and sends leg i: TXN_RC_NONE when it went, else the response code
+ * to answer. */
+static uint8_t send_leg(sw_flow_t *f, sw_txn_t *st, unsigned i)
 {
 	txn_leg_t *l = &st->t.leg[i];
 	route_t route;
-	const char *code;
-	sw_endpoint_t *ep = route_account(f, l->account, &route, &code);
+	uint8_t rc;
+	sw_endpoint_t *ep = route_account(f, l->account, &route, &rc);
 	if (ep == NULL) {
 		l->state = TXN_LEG_UNSENT;
-		ps_strlcpy(l->response, code, sizeof(l->response));
+		l->rc = rc;
 		sw_table_mark(f->table, st);
-		return code;
+		return rc;
 	}
 	l->network = (uint8_t)route.network;
 	ps_strlcpy(l->institution, route.institution, sizeof(l->institution));
@@ -117,25 +127,12 @@ static const char *send_leg(sw_flow_t *f, sw_txn_t *st, unsigned i)
 	if (sw_leg_transmit(f->legs, st, i, ep) != 0) {
 		l->state = TXN_LEG_UNSENT;
 		sw_table_mark(f->table, st);
-		return "96";
+		return TXN_RC_SYSTEM_MALFUNCTION;
 	}
-	return NULL;
-}
-
-static void set_leg(txn_t *t, unsigned i, int kind, const char *proc,
-		    const char *account)
-{
-	txn_leg_t *l = &t->leg[i];
-	memset(l, 0, sizeof(*l));
-	l->kind = (uint8_t)kind;
-	ps_strlcpy(l->proc, proc, sizeof(l->proc));
-	ps_strlcpy(l->account, account, sizeof(l->account));
-	if (i + 1 > t->leg_count)
-		t->leg_count = (uint8_t)(i + 1);
+	return TXN_RC_NONE;
 }
 
 /* ---- finishing -------------------------------------------------------- */
-
 
 /* A refund is over: release its hold on the pay it refunds. */
 static void settle_refund(sw_flow_t *f, sw_txn_t *st)
@@ -143,7 +140,7 @@ static void settle_refund(sw_flow_t *f, sw_txn_t *st)
 	sw_txn_t *pay = sw_txn_by_id(f->table, st->t.parent_id);
 	PS_ASSERT(pay != NULL && pay->pins > 0); /* pinned since intake */
 	pay->t.refund_pending -= st->t.amount;
-	if (strcmp(st->t.response, "00") == 0)
+	if (st->t.rc == TXN_RC_APPROVED)
 		pay->t.refunded += st->t.amount;
 	PS_ASSERT(pay->t.refund_pending >= 0);
 	PS_ASSERT(pay->t.refunded <= pay->t.amount);
@@ -152,16 +149,17 @@ static void settle_refund(sw_flow_t *f, sw_txn_t *st)
 	sw_table_let_go(f->table, pay);
 }
 
-static void finish(sw_flow_t *f, sw_txn_t *st, const char *code,
-		   const char *reason)
+static void finish(sw_flow_t *f, sw_txn_t *st, uint8_t rc, const char *reason)
 {
 	txn_t *t = &st->t;
-	PS_ASSERT(t->state != TXN_STATE_DONE);
-	ps_strlcpy(t->response, code, sizeof(t->response));
+	PS_ASSERT(t->state != TXN_STATE_DONE && rc != TXN_RC_NONE);
+	t->rc = rc;
 	if (reason != NULL)
 		ps_strlcpy(t->reason, reason, sizeof(t->reason));
 	t->state = TXN_STATE_DONE;
 	t->answered_ms = ps_wall_ms();
+	if (rc == TXN_RC_APPROVED)
+		t->window = sw_clearing_window(f->clearing);
 	sw_table_mark(f->table, st);
 	uint8_t key[8];
 	sw_id_key(t->id, key);
@@ -176,23 +174,26 @@ static void finish(sw_flow_t *f, sw_txn_t *st, const char *code,
 	f->requests_inflight--;
 	sw_metrics_latency(&f->ctx->metrics, ps_mono_ns() - st->started_ns);
 	if (ps_log_enabled(PS_LOG_DEBUG)) {
+		char code[3];
+		txn_rc_text(rc, code);
 		ps_log_t *l = ps_log_begin(PS_LOG_DEBUG, "txn_done");
 		ps_log_uint(l, "txn", t->id);
 		ps_log_str(l, "kind", txn_kind_name(t->kind));
 		ps_log_str(l, "request_id", t->request_id);
 		ps_log_pan(l, "payer", t->payer, strlen(t->payer));
 		ps_log_int(l, "amount", t->amount);
-		ps_log_str(l, "code", t->response);
+		ps_log_str(l, "code", code);
 		ps_log_end(l);
 	}
 	sw_table_release(f->table, st);
 }
 
-/* Copies the answer fields of the leg that authorised the payment. */
+/* Copies the answer fields of the leg that authorised the payment; the
+ * origin's own RRN, when it sent one, stays. */
 static void take_authorisation(txn_t *t, unsigned leg)
 {
 	ps_strlcpy(t->auth_code, t->leg[leg].auth_code, sizeof(t->auth_code));
-	if (t->rrn[0] == '\0' || t->protocol == TXN_PROTO_JSON)
+	if (t->rrn[0] == '\0')
 		ps_strlcpy(t->rrn, t->leg[leg].rrn, sizeof(t->rrn));
 }
 
@@ -205,13 +206,13 @@ static void two_leg_step(sw_flow_t *f, sw_txn_t *st, unsigned leg)
 	bool approved = l->state == TXN_LEG_APPROVED;
 	if (leg == 0) {
 		if (!approved) {
-			finish(f, st, l->response, NULL);
+			finish(f, st, l->rc, NULL);
 			return;
 		}
-		const char *code = send_leg(f, st, 1);
-		if (code != NULL) {
+		uint8_t rc = send_leg(f, st, 1);
+		if (rc != TXN_RC_NONE) {
 			sw_saf_reverse(f->saf, t, 0);
-			finish(f, st, code, NULL);
+			finish(f, st, rc, NULL);
 		}
 		return;
 	}
@@ -222,42 +223,39 @@ static void two_leg_step(sw_flow_t *f, sw_txn_t *st, unsigned leg)
 		if (debit_ep != NULL && debit_ep->cfg.two_phase)
 			sw_saf_queue(f->saf, t, 0, TXN_KIND_COMPLETION, 0);
 		take_authorisation(t, 0);
-		finish(f, st, "00", NULL);
+		finish(f, st, TXN_RC_APPROVED, NULL);
 		return;
 	}
 	sw_saf_reverse(f->saf, t, 0);
-	finish(f, st, l->response, NULL);
+	finish(f, st, l->rc, NULL);
 }
 
 static void pay_start(sw_flow_t *f, sw_txn_t *st)
 {
 	txn_t *t = &st->t;
 	route_t payer, payee;
-	const char *code;
+	uint8_t rc;
 	/* Both routes first: never debit a payer whose payee has no bank. */
-	sw_endpoint_t *a = route_account(f, t->payer, &payer, &code);
+	sw_endpoint_t *a = route_account(f, t->payer, &payer, &rc);
 	if (a == NULL) {
-		finish(f, st, code, route_reason(code, "payer"));
+		finish(f, st, rc, route_reason(rc, true));
 		return;
 	}
-	sw_endpoint_t *b = route_account(f, t->payee, &payee, &code);
+	sw_endpoint_t *b = route_account(f, t->payee, &payee, &rc);
 	if (b == NULL) {
-		finish(f, st, code, route_reason(code, "payee"));
+		finish(f, st, rc, route_reason(rc, false));
 		return;
 	}
 	if (a == b || (payer.institution[0] &&
 		       strcmp(payer.institution, payee.institution) == 0))
 		t->flags |= TXN_F_ON_US;
-	if (t->kind == TXN_KIND_PAY) {
-		set_leg(t, 0, TXN_KIND_PURCHASE, "000000", t->payer);
-		set_leg(t, 1, TXN_KIND_CREDIT, "260000", t->payee);
-	} else {
-		set_leg(t, 0, TXN_KIND_PURCHASE, "000000", t->payer);
-		set_leg(t, 1, TXN_KIND_REFUND_CREDIT, "200000", t->payee);
-	}
-	code = send_leg(f, st, 0);
-	if (code != NULL)
-		finish(f, st, code, NULL);
+	txn_set_leg(t, 0, TXN_KIND_PURCHASE, t->payer);
+	txn_set_leg(t, 1, t->kind == TXN_KIND_PAY ? TXN_KIND_CREDIT
+						  : TXN_KIND_REFUND_CREDIT,
+		    t->payee);
+	rc = send_leg(f, st, 0);
+	if (rc != TXN_RC_NONE)
+		finish(f, st, rc, NULL);
 }
 
 /* Finds a transaction by its origin's key: memory first, then LMDB. A
@@ -296,8 +294,9 @@ static void refund_start(sw_flow_t *f, sw_txn_t *st)
 	sw_txn_t *pay = find_by_idem(f, t->participant, t->original_id, true,
 				     NULL, &rc);
 	if (pay == NULL) {
-		finish(f, st, rc == PS_ENOTFOUND ? "25" : "96",
-		       rc == PS_ENOTFOUND ? "original: no such payment" : NULL);
+		bool none = rc == PS_ENOTFOUND;
+		finish(f, st, none ? TXN_RC_NO_RECORD : TXN_RC_SYSTEM_MALFUNCTION,
+		       none ? "original: no such payment" : NULL);
 		return;
 	}
 	const txn_t *p = &pay->t;
@@ -307,7 +306,7 @@ static void refund_start(sw_flow_t *f, sw_txn_t *st)
 		why = "original: not a payment";
 	else if (p->state != TXN_STATE_DONE)
 		why = "original: still in flight";
-	else if (strcmp(p->response, "00") != 0)
+	else if (p->rc != TXN_RC_APPROVED)
 		why = "original: was not approved";
 	else if (p->currency != t->currency)
 		why = "currency: differs from the original payment's";
@@ -318,12 +317,12 @@ static void refund_start(sw_flow_t *f, sw_txn_t *st)
 			 ", refunded %" PRId64 ", in flight %" PRId64 " fen)",
 			 p->amount, p->refunded, p->refund_pending);
 		sw_table_let_go(f->table, pay);
-		finish(f, st, "13", text);
+		finish(f, st, TXN_RC_INVALID_AMOUNT, text);
 		return;
 	}
 	if (why != NULL) {
 		sw_table_let_go(f->table, pay);
-		finish(f, st, "12", why);
+		finish(f, st, TXN_RC_INVALID_TRANSACTION, why);
 		return;
 	}
 	/* The money goes back: the payee pays, the payer receives. */
@@ -341,32 +340,21 @@ static void refund_start(sw_flow_t *f, sw_txn_t *st)
 static void forward_start(sw_flow_t *f, sw_txn_t *st)
 {
 	txn_t *t = &st->t;
-	set_leg(t, 0, t->kind, t->proc, t->payer);
-	const char *code = send_leg(f, st, 0);
-	if (code != NULL)
-		finish(f, st, code, NULL);
+	txn_set_leg(t, 0, t->kind, t->payer);
+	uint8_t rc = send_leg(f, st, 0);
+	if (rc != TXN_RC_NONE)
+		finish(f, st, rc, NULL);
 }
 
 /* ---- advice: an acquirer reverses an earlier request -------------------- */
-
-/* The original's request id from field 90: "<32>:<11>:<7>". */
-static void original_request_id(const txn_t *t, char *out, size_t cap)
-{
-	const char *od = t->original_data;
-	uint64_t acquirer = 0;
-	ps_parse_u64(od + 20, 11, &acquirer);
-	snprintf(out, cap, "%" PRIu64 ":%.6s:%.10s", acquirer, od + 4, od + 10);
-}
 
 static void timeout_leg(sw_flow_t *f, sw_txn_t *st);
 
 static void advice_start(sw_flow_t *f, sw_txn_t *st)
 {
-	char original_id[65];
-	original_request_id(&st->t, original_id, sizeof(original_id));
 	int rc;
-	sw_txn_t *orig = find_by_idem(f, st->t.participant, original_id, true,
-				      NULL, &rc);
+	sw_txn_t *orig = find_by_idem(f, st->t.participant, st->t.original_id,
+				      true, NULL, &rc);
 	const char *what = "unknown original: nothing to reverse";
 	if (orig != NULL && orig->t.state != TXN_STATE_DONE &&
 	    orig->cur_leg >= 0) {
@@ -376,8 +364,8 @@ static void advice_start(sw_flow_t *f, sw_txn_t *st)
 	} else if (orig != NULL && orig->t.leg_count > 0 &&
 		   orig->t.leg[0].state == TXN_LEG_APPROVED) {
 		/* Passed on as the acquirer sent it: an advice as an advice
-		 * (0420, repeated 0421), a reversal request as 0400/0401. */
-		bool advice = st->t.kind == TXN_KIND_REVERSAL_ADVICE;
+		 * (repeated as such), a reversal request as a request. */
+		bool advice = (st->t.flags & TXN_F_ADVICE) != 0;
 		sw_saf_queue(f->saf, &orig->t, 0, TXN_KIND_REVERSAL,
 			     advice ? TXN_F_ADVICE : 0);
 		what = advice ? "original approved: advice passed on to the issuer"
@@ -389,10 +377,10 @@ static void advice_start(sw_flow_t *f, sw_txn_t *st)
 		sw_table_let_go(f->table, orig);
 	ps_log_t *l = ps_log_begin(PS_LOG_INFO, "acquirer_reversal");
 	ps_log_str(l, "request_id", st->t.request_id);
-	ps_log_str(l, "original", original_id);
+	ps_log_str(l, "original", st->t.original_id);
 	ps_log_str(l, "outcome", what);
 	ps_log_end(l);
-	finish(f, st, "00", what);
+	finish(f, st, TXN_RC_APPROVED, what);
 }
 
 /* ---- intake ------------------------------------------------------------ */
@@ -409,19 +397,25 @@ static bool answer_duplicate(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 		return false;
 	f->ctx->metrics.duplicates++;
 	if (st == NULL && rc != 0) {
-		refuse(f, conn, req, "96", "cannot read the request log");
+		refuse(f, conn, req, TXN_RC_SYSTEM_MALFUNCTION,
+		       "cannot read the request log");
 		return true;
 	}
 	if (seen.state != TXN_STATE_DONE) {
-		refuse(f, conn, req, "94", "duplicate: the original is still in flight");
+		refuse(f, conn, req, TXN_RC_DUPLICATE,
+		       "duplicate: the original is still in flight");
 		return true;
 	}
-	/* The original answer, to this request's keys. */
-	seen.stan = req->stan;
-	memcpy(seen.transmit, req->transmit, sizeof(seen.transmit));
-	seen.header_len = req->header_len;
-	memcpy(seen.header, req->header, sizeof(seen.header));
-	answer(f, conn, conn->gen, &seen, NULL);
+	/* The original's answer, on this request (its keys, its header). */
+	req->id = seen.id;
+	req->state = seen.state;
+	req->rc = seen.rc;
+	req->balance = seen.balance;
+	req->flags |= seen.flags & TXN_F_BALANCE;
+	ps_strlcpy(req->rrn, seen.rrn, sizeof(req->rrn));
+	ps_strlcpy(req->auth_code, seen.auth_code, sizeof(req->auth_code));
+	ps_strlcpy(req->reason, seen.reason, sizeof(req->reason));
+	answer(f, conn, conn->gen, req, NULL);
 	return true;
 }
 
@@ -438,11 +432,12 @@ static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 {
 	const sw_config_t *cfg = f->ctx->cfg;
 	if (f->ctx->draining) {
-		refuse(f, conn, req, "91", "switch is draining");
+		refuse(f, conn, req, TXN_RC_INOPERATIVE, "switch is draining");
 		return;
 	}
 	if (f->store->commit_failures > 0 || sw_turn_reserve(f->turn) != 0) {
-		refuse(f, conn, req, "91", "switch store unavailable");
+		refuse(f, conn, req, TXN_RC_INOPERATIVE,
+		       "switch store unavailable");
 		return;
 	}
 	if (answer_duplicate(f, conn, req))
@@ -450,13 +445,15 @@ static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 	if (!sw_conn_may_begin(conn) ||
 	    f->requests_inflight >= cfg->inflight_max) {
 		f->ctx->metrics.refused_bound++;
-		refuse(f, conn, req, "91", "too many requests in flight");
+		refuse(f, conn, req, TXN_RC_INOPERATIVE,
+		       "too many requests in flight");
 		return;
 	}
 	sw_txn_t *st = sw_txn_new(f->table);
 	if (st == NULL) {
 		f->ctx->metrics.refused_bound++;
-		refuse(f, conn, req, "91", "too many requests in flight");
+		refuse(f, conn, req, TXN_RC_INOPERATIVE,
+		       "too many requests in flight");
 		return;
 	}
 	st->t = *req;
@@ -467,10 +464,12 @@ static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 	t->state = TXN_STATE_ACTIVE;
 	if (t->local_time[0] == '\0')
 		txn_format_local(now, t->local_time, t->local_date);
-	if (t->protocol == TXN_PROTO_JSON)
+	/* An origin that names no acquirer (a PSP) is acquired by the
+	 * switch; the switch forwards everything it sends on. */
+	if (t->acquirer[0] == '\0')
 		ps_strlcpy(t->acquirer, cfg->institution, sizeof(t->acquirer));
 	ps_strlcpy(t->forwarder, cfg->institution, sizeof(t->forwarder));
-	if (t->protocol == TXN_PROTO_JSON && t->payee_name[0] != '\0')
+	if (t->merchant_name[0] == '\0' && t->payee_name[0] != '\0')
 		ps_strlcpy(t->merchant_name, t->payee_name, sizeof(t->merchant_name));
 	st->origin = conn;
 	st->origin_gen = conn->gen;
@@ -492,7 +491,6 @@ static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 		refund_start(f, st);
 		break;
 	case TXN_KIND_REVERSAL:
-	case TXN_KIND_REVERSAL_ADVICE:
 		advice_start(f, st);
 		break;
 	default:
@@ -507,14 +505,17 @@ void sw_flow_request(void *data, sw_conn_t *conn, txn_t *req)
 	const sw_listener_cfg_t *l = sw_conn_cfg(conn);
 	f->ctx->metrics.requests[req->kind]++;
 	ps_strlcpy(req->listener, l->name, sizeof(req->listener));
-	if (req->kind == TXN_KIND_HELLO && l->participant[0] &&
+	bool sign_on = req->kind == TXN_KIND_NETWORK &&
+		       req->net_op == TXN_NET_SIGN_ON;
+	if (sign_on && req->participant[0] && l->participant[0] &&
 	    strcmp(req->participant, l->participant) != 0) {
-		txn_error_t err = {.field = "participant", .code = "63"};
+		txn_error_t err = {.field = "participant",
+				   .rc = TXN_RC_SECURITY_VIOLATION};
 		ps_strlcpy(err.reason, "not the participant of this listener",
 			   sizeof(err.reason));
 		sw_wbuf_t *wb = sw_conn_answer_error(f->net, conn, req, &err);
 		if (wb != NULL)
-			sw_outbox_send(f->outbox, wb);
+			sw_outbox_send_free(f->outbox, wb);
 		return;
 	}
 	/* A channel belongs to one participant: the listener's, when it
@@ -525,17 +526,16 @@ void sw_flow_request(void *data, sw_conn_t *conn, txn_t *req)
 	else if (req->participant[0] == '\0')
 		ps_strlcpy(req->participant, l->name, sizeof(req->participant));
 	switch (req->kind) {
-	case TXN_KIND_HELLO:
-	case TXN_KIND_ECHO:
 	case TXN_KIND_NETWORK:
-		ps_strlcpy(req->response, "00", sizeof(req->response));
-		answer(f, conn, conn->gen, req, NULL);
+		req->rc = TXN_RC_APPROVED;
+		answer_now(f, conn, req);
 		return;
 	case TXN_KIND_QUERY:
 		query(f, conn, req);
 		return;
 	case TXN_KIND_RECON:
-		refuse(f, conn, req, "12", "reconciliation is not taken here");
+		refuse(f, conn, req, TXN_RC_INVALID_TRANSACTION,
+		       "reconciliation is not taken here");
 		return;
 	default:
 		intake(f, conn, req);
@@ -564,7 +564,7 @@ static void late_response(sw_flow_t *f, sw_endpoint_t *ep,
 		else if (sw_store_get_txn(f->store, id, &t) != 0)
 			leg = TXN_LEGS_MAX;
 		outcome = "already settled: ignored";
-		if (leg < TXN_LEGS_MAX && strcmp(resp->response, "00") == 0 &&
+		if (leg < TXN_LEGS_MAX && resp->rc == TXN_RC_APPROVED &&
 		    t.leg[leg].state == TXN_LEG_REVERSED) {
 			/* The bank approved after our reversal was
 			 * acknowledged: that reversal found nothing then, so
@@ -584,7 +584,9 @@ static void late_response(sw_flow_t *f, sw_endpoint_t *ep,
 	ps_log_str(l, "endpoint", ep->cfg.name);
 	ps_log_uint(l, "stan", resp->stan);
 	ps_log_str(l, "transmit", resp->transmit);
-	ps_log_str(l, "code", resp->response);
+	char code[3];
+	txn_rc_text(resp->rc, code);
+	ps_log_str(l, "code", code);
 	if (id != 0)
 		ps_log_uint(l, "txn", id);
 	ps_log_str(l, "outcome", outcome);
@@ -607,33 +609,33 @@ int sw_flow_response(void *data, sw_endpoint_t *ep, const txn_response_t *resp)
 	unsigned leg = (unsigned)st->cur_leg;
 	txn_leg_t *l = &st->t.leg[leg];
 	sw_leg_over(f->legs, st);
-	ps_strlcpy(l->response, resp->response, sizeof(l->response));
+	l->rc = resp->rc;
 	ps_strlcpy(l->auth_code, resp->auth_code, sizeof(l->auth_code));
 	l->answered_ms = ps_wall_ms();
-	l->state = strcmp(resp->response, "00") == 0 ? TXN_LEG_APPROVED
-						     : TXN_LEG_DECLINED;
+	l->state = resp->rc == TXN_RC_APPROVED ? TXN_LEG_APPROVED
+					       : TXN_LEG_DECLINED;
 	if (resp->has_balance) {
 		st->t.balance = resp->balance;
 		st->t.flags |= TXN_F_BALANCE;
 	}
 	sw_table_mark(f->table, st);
-	if (!sw_is_saf_kind(st->t.kind)) {
+	if (!st->saf) {
 		uint8_t key[SW_MATCH_KEY_BYTES];
 		size_t klen = sw_match_key(l->endpoint, l->stan, l->transmit, key);
 		sw_store_del(f->store, f->store->match, key, klen);
 	}
-	switch (st->t.kind) {
-	case TXN_KIND_REVERSAL:
-	case TXN_KIND_COMPLETION:
+	if (st->saf) {
 		sw_saf_response(f->saf, st, resp);
-		break;
+		return 0;
+	}
+	switch (st->t.kind) {
 	case TXN_KIND_PAY:
 	case TXN_KIND_REFUND:
 		two_leg_step(f, st, leg);
 		break;
 	default:
 		take_authorisation(&st->t, leg);
-		finish(f, st, l->response, NULL);
+		finish(f, st, l->rc, NULL);
 		break;
 	}
 	return 0;
@@ -651,14 +653,14 @@ static void timeout_leg(sw_flow_t *f, sw_txn_t *st)
 	f->ctx->metrics.timeouts++;
 	l->state = TXN_LEG_TIMEOUT;
 	sw_table_mark(f->table, st);
-	if (sw_is_saf_kind(st->t.kind)) {
+	if (st->saf) {
 		sw_saf_deadline(f->saf, st);
 		return;
 	}
 	sw_saf_reverse(f->saf, &st->t, leg);
 	if (leg == 1 && st->t.leg[0].state == TXN_LEG_APPROVED)
 		sw_saf_reverse(f->saf, &st->t, 0);
-	finish(f, st, "68", NULL);
+	finish(f, st, TXN_RC_TOO_LATE, NULL);
 }
 
 /* ---- the deadline timer ---------------------------------------------------- */
@@ -702,8 +704,8 @@ void sw_flow_arm_deadline(sw_flow_t *f)
 
 int sw_flow_init(sw_flow_t *f, sw_ctx_t *ctx, sw_store_t *store,
 		 sw_table_t *table, sw_net_t *net, sw_outbox_t *outbox,
-		 sw_legs_t *legs, sw_saf_t *saf, sw_turn_t *turn, char *err,
-		 size_t err_cap)
+		 sw_legs_t *legs, sw_saf_t *saf, sw_turn_t *turn,
+		 sw_clearing_t *clearing, char *err, size_t err_cap)
 {
 	memset(f, 0, sizeof(*f));
 	f->ctx = ctx;
@@ -714,6 +716,7 @@ int sw_flow_init(sw_flow_t *f, sw_ctx_t *ctx, sw_store_t *store,
 	f->legs = legs;
 	f->saf = saf;
 	f->turn = turn;
+	f->clearing = clearing;
 	route_error_t rerr = {0};
 	if (route_table_open(store->env, &f->routes, &rerr) != 0) {
 		snprintf(err, err_cap, "lmdb: routes: %s", rerr.reason);

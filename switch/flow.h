@@ -28,6 +28,7 @@
 
 #include <uv.h>
 
+#include "clearing.h"
 #include "ctx.h"
 #include "legs.h"
 #include "net.h"
@@ -47,6 +48,7 @@ typedef struct sw_flow {
 	sw_legs_t *legs;
 	sw_saf_t *saf;
 	sw_turn_t *turn;
+	sw_clearing_t *clearing;
 	route_table_t routes;    /* in the store's environment */
 	uint32_t requests_inflight; /* requests not yet answered */
 	uv_timer_t deadline;     /* the earliest leg deadline */
@@ -56,8 +58,8 @@ typedef struct sw_flow {
 /* Opens the route table in the store's environment. */
 int sw_flow_init(sw_flow_t *flow, sw_ctx_t *ctx, sw_store_t *store,
 		 sw_table_t *table, sw_net_t *net, sw_outbox_t *outbox,
-		 sw_legs_t *legs, sw_saf_t *saf, sw_turn_t *turn, char *err,
-		 size_t err_cap);
+		 sw_legs_t *legs, sw_saf_t *saf, sw_turn_t *turn,
+		 sw_clearing_t *clearing, char *err, size_t err_cap);
 /* The deadline timer. */
 void sw_flow_start(sw_flow_t *flow);
 void sw_flow_close(sw_flow_t *flow);

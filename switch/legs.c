@@ -44,7 +44,7 @@ int sw_leg_transmit(sw_legs_t *legs, sw_txn_t *st, unsigned i,
 	ep->inflight++;
 	ep->sent++;
 	sw_table_mark(legs->table, st);
-	if (!sw_is_saf_kind(st->t.kind)) {
+	if (!st->saf) {
 		/* Persisted so that a response after a restart or after the
 		 * deadline is recognised as late; reversals and advices need
 		 * no such record (the SAF repeats them until acknowledged). */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel_uv.h"
 #include "net_int.h"
 
 static void link_connect(sw_link_t *link);
@@ -149,18 +150,14 @@ sw_wbuf_t *sw_endpoint_encode_leg(sw_net_t *net, sw_endpoint_t *ep,
 		*rc_out = PS_ELIMIT;
 		return NULL;
 	}
-	iso8583_msg_t msg;
-	iso8583_error_t ierr;
-	int rc = txn_leg_to_iso(t, leg, &ep->dialect, &msg);
-	if (rc == 0)
-		rc = sw_net_pack(wb, &ep->cfg.chan.framing, ep->cfg.chan.header,
-				 &msg, &ierr);
+	int rc = chan_encode_leg(&ep->cfg.channel.chan, t, leg, wb->data,
+				 sizeof(wb->data), &wb->len);
 	if (rc != 0) {
-		char text[256];
-		ps_logf(PS_LOG_ERROR, "encode_error", "leg %u of txn %llu for %s: %s",
-			leg, (unsigned long long)t->id, ep->cfg.name,
-			rc == ISO8583_ELENGTH || rc == ISO8583_ECONTENT
-				? iso8583_error_format(&ierr, text, sizeof(text))
+		ps_logf(PS_LOG_ERROR, "encode_error",
+			"leg %u of txn %llu for %s: %s", leg,
+			(unsigned long long)t->id, ep->cfg.name,
+			rc <= ISO8583_EMTI && rc > ISO8583_EMTI - 100
+				? iso8583_strerror(rc)
 				: "encode failed");
 		sw_wbuf_put(net, wb);
 		*rc_out = PS_EFORMAT;
@@ -187,62 +184,52 @@ sw_link_t *sw_endpoint_pick(sw_endpoint_t *ep)
 
 /* ---- network management ------------------------------------------------ */
 
-/* Sends 0800 with field 70 = code on link; returns the STAN used. */
-static int send_network(sw_link_t *link, const char *code, uint32_t *stan)
+/* Sends network management (a sign-on, an echo) on link; *stan is the
+ * STAN its answer will carry. */
+static int send_network(sw_link_t *link, int op, uint32_t *stan)
 {
 	sw_endpoint_t *ep = link->endpoint;
 	sw_net_t *net = ep->net;
 	sw_wbuf_t *wb = sw_wbuf_get(net);
 	if (wb == NULL)
 		return PS_ELIMIT;
-	txn_t t;
-	txn_init(&t, TXN_KIND_NETWORK);
-	ps_strlcpy(t.network_code, code, sizeof(t.network_code));
-	ps_strlcpy(t.forwarder, net->ctx->cfg->institution, sizeof(t.forwarder));
-	t.leg[0].stan = (uint32_t)(net->next_seq(net->seq_data) % 999999) + 1;
-	txn_format_transmit(ps_wall_ms(), t.leg[0].transmit);
-	iso8583_msg_t msg;
-	iso8583_error_t ierr;
-	int rc = txn_leg_to_iso(&t, 0, &ep->dialect, &msg);
-	if (rc == 0)
-		rc = sw_net_pack(wb, &ep->cfg.chan.framing, ep->cfg.chan.header,
-				 &msg, &ierr);
+	uint32_t seq = (uint32_t)(net->next_seq(net->seq_data) % 999999) + 1;
+	char transmit[11];
+	txn_format_transmit(ps_wall_ms(), transmit);
+	int rc = chan_encode_network(&ep->cfg.channel.chan, op, seq, transmit,
+				     net->ctx->cfg->institution, wb->data,
+				     sizeof(wb->data), &wb->len);
 	if (rc != 0) {
-		ps_logf(PS_LOG_ERROR, "encode_error", "0800 for %s: %s",
-			ep->cfg.name, iso8583_strerror(rc));
+		ps_logf(PS_LOG_ERROR, "encode_error",
+			"network management for %s: %d", ep->cfg.name, rc);
 		sw_wbuf_put(net, wb);
 		return rc;
 	}
 	rc = link_send(link, wb);
 	if (rc != 0)
 		return rc;
-	*stan = t.leg[0].stan;
+	*stan = seq;
 	return 0;
 }
 
-/* Answers an 0800 the peer sent us with 0810, 39 = 00. */
-static void answer_network(sw_link_t *link, const iso8583_frame_t *frame,
-			   const iso8583_msg_t *msg)
+/* Answers the peer's own network management (an 0800, a hello) with 00;
+ * any other request from an endpoint is not ours to take. */
+static void answer_network(sw_link_t *link, txn_t *req)
 {
 	sw_endpoint_t *ep = link->endpoint;
-	txn_t req;
-	txn_error_t err;
-	if (txn_from_iso(msg, &req, &err) != 0 || req.kind != TXN_KIND_NETWORK) {
+	if (req->kind != TXN_KIND_NETWORK) {
 		ps_logf(PS_LOG_WARN, "unexpected_request",
-			"endpoint %s sent %.4s; only 0800 is answered",
-			ep->cfg.name, msg->mti);
+			"endpoint %s sent a %s request; only network "
+			"management is answered", ep->cfg.name,
+			txn_kind_name(req->kind));
 		return;
 	}
-	ps_strlcpy(req.response, "00", sizeof(req.response));
+	req->rc = TXN_RC_APPROVED;
 	sw_wbuf_t *wb = sw_wbuf_get(ep->net);
 	if (wb == NULL)
 		return;
-	iso8583_msg_t out;
-	iso8583_error_t ierr;
-	uint8_t header[TXN_HEADER_MAX];
-	iso8583_header_reply(frame->header, frame->header_len, header);
-	if (txn_answer_to_iso(&req, &ep->dialect, &out) != 0 ||
-	    sw_net_pack(wb, &ep->cfg.chan.framing, header, &out, &ierr) != 0) {
+	if (chan_encode_answer(&ep->cfg.channel.chan, req, NULL, wb->data,
+			       sizeof(wb->data), &wb->len) != 0) {
 		sw_wbuf_put(ep->net, wb);
 		return;
 	}
@@ -252,10 +239,10 @@ static void answer_network(sw_link_t *link, const iso8583_frame_t *frame,
 static void handle_network_response(sw_link_t *link, const txn_response_t *r)
 {
 	if (link->state == SW_LINK_SIGNING_ON && r->stan == link->signon_stan) {
-		if (strcmp(r->response, "00") != 0) {
-			char why[64];
-			snprintf(why, sizeof(why), "sign-on refused with %s",
-				 r->response);
+		if (r->rc != TXN_RC_APPROVED) {
+			char why[64], code[3];
+			txn_rc_text(r->rc, code);
+			snprintf(why, sizeof(why), "sign-on refused with %s", code);
 			link_fail(link, why);
 			return;
 		}
@@ -272,61 +259,46 @@ static void handle_network_response(sw_link_t *link, const txn_response_t *r)
 
 /* ---- reading ----------------------------------------------------------- */
 
-static void link_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-	(void)suggested;
-	sw_link_t *link = handle->data;
-	uint8_t *data;
-	size_t len;
-	iso8583_framer_space(&link->framer, &data, &len);
-	buf->base = (char *)data;
-	buf->len = len;
-}
-
 /* Decodes and dispatches one frame; SW_NET_HOLD when the response must
  * wait (the frame stays valid while the link does not read). */
-static int handle_frame(sw_link_t *link, const iso8583_frame_t *frame)
+static int handle_frame(sw_link_t *link, const chan_frame_t *frame)
 {
 	sw_endpoint_t *ep = link->endpoint;
-	iso8583_msg_t msg;
-	iso8583_error_t ierr;
-	if (iso8583_unpack(&msg, &ep->dialect, frame->message,
-			   frame->message_len, &ierr) != 0) {
-		char text[256];
-		ps_logf(PS_LOG_WARN, "endpoint_format_error", "endpoint %s: %s",
-			ep->cfg.name, iso8583_error_format(&ierr, text, sizeof(text)));
-		return 0;
-	}
-	if (!txn_mti_is_response(msg.mti)) {
-		answer_network(link, frame, &msg);
-		return 0;
-	}
+	txn_t req;
 	txn_response_t resp;
 	txn_error_t err;
-	if (txn_response_from_iso(&msg, &resp, &err) != 0) {
-		ps_logf(PS_LOG_WARN, "endpoint_format_error", "endpoint %s: %s %s",
-			ep->cfg.name, err.field, err.reason);
+	int what;
+	int rc = chan_decode(&ep->cfg.channel.chan, frame, &req, &resp, &what,
+			     &err);
+	if (rc != 0) {
+		ps_logf(PS_LOG_WARN, "endpoint_format_error", "endpoint %s: %s%s%s",
+			ep->cfg.name, err.field, err.field[0] ? ": " : "",
+			err.reason);
 		return 0;
 	}
-	if (strcmp(resp.mti, "0810") == 0) {
+	if (what == CHAN_MSG_REQUEST) {
+		answer_network(link, &req);
+		return 0;
+	}
+	if (resp.net_op != TXN_NET_NONE) {
 		handle_network_response(link, &resp);
 		return 0;
 	}
 	sw_net_t *net = ep->net;
-	int rc = net->handlers.response(net->handlers.data, ep, &resp);
+	rc = net->handlers.response(net->handlers.data, ep, &resp);
 	if (rc == 0)
 		ep->received++; /* like sent: legs only, not network management */
 	return rc;
 }
 
-/* Takes the frames the framer holds; stops at one the handler holds. */
+/* Takes the frames the channel holds; stops at one the handler holds. */
 static void take_frames(sw_link_t *link)
 {
-	iso8583_frame_t frame;
-	iso8583_error_t ierr;
+	chan_frame_t frame;
+	char why[256];
 	int rc;
 	while (link->state != SW_LINK_CLOSING &&
-	       (rc = iso8583_framer_next(&link->framer, &frame, &ierr)) == 1) {
+	       (rc = chan_next(&link->ch, &frame, why, sizeof(why))) == 1) {
 		if (handle_frame(link, &frame) == SW_NET_HOLD) {
 			link->held = true;
 			link->held_frame = frame;
@@ -334,26 +306,21 @@ static void take_frames(sw_link_t *link)
 			return;
 		}
 	}
-	if (link->state != SW_LINK_CLOSING && rc < 0) {
-		char text[256];
-		link_fail(link, iso8583_error_format(&ierr, text, sizeof(text)));
-	}
+	if (link->state != SW_LINK_CLOSING && rc < 0)
+		link_fail(link, why);
 }
 
 static void link_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	(void)buf;
 	sw_link_t *link = stream->data;
-	if (nread < 0) {
-		link_fail(link, nread == UV_EOF ? "peer closed"
-				: nread == UV_ENOBUFS ? "frame over the bound"
-						      : uv_strerror((int)nread));
-		return;
-	}
-	if (nread == 0)
+	char why[256];
+	int rc = chan_uv_read(&link->ch, nread, why, sizeof(why));
+	if (rc < 0)
+		link_fail(link, why);
+	if (rc <= 0)
 		return;
 	link->last_rx_ms = uv_now(link->endpoint->net->ctx->loop);
-	iso8583_framer_commit(&link->framer, (size_t)nread);
 	take_frames(link);
 }
 
@@ -367,7 +334,7 @@ static void link_resume(sw_link_t *link)
 	link->held = false;
 	take_frames(link);
 	if (!link->held && link->state != SW_LINK_CLOSING)
-		uv_read_start((uv_stream_t *)&link->tcp, link_alloc_cb,
+		uv_read_start((uv_stream_t *)&link->tcp, chan_uv_alloc,
 			      link_read_cb);
 }
 
@@ -417,7 +384,7 @@ static void link_tick(uv_timer_t *timer)
 		if (ep->cfg.echo_interval_ms > 0 && !link->echo_pending &&
 		    now - link->last_rx_ms >= ep->cfg.echo_interval_ms &&
 		    now - link->echo_sent_ms >= ep->cfg.echo_interval_ms) {
-			if (send_network(link, "301", &link->echo_stan) == 0) {
+			if (send_network(link, TXN_NET_ECHO, &link->echo_stan) == 0) {
 				link->echo_pending = true;
 				link->echo_sent_ms = now;
 			}
@@ -442,14 +409,17 @@ static void on_connect(uv_connect_t *req, int status)
 	}
 	uv_tcp_nodelay(&link->tcp, 1);
 	link->held = false;
-	iso8583_framer_init(&link->framer, &ep->cfg.chan.framing, link->rbuf,
-			    ep->cfg.frame_bytes_max + 4);
+	if (link->rbuf_bytes < chan_storage_bytes(&ep->cfg.channel.chan)) {
+		link_fail(link, "no memory for frame_bytes_max");
+		return;
+	}
+	chan_init(&link->ch, &ep->cfg.channel.chan, link->rbuf, link->rbuf_bytes);
 	uint64_t now = uv_now(ep->net->ctx->loop);
 	link->last_rx_ms = now;
 	link->echo_sent_ms = now;
 	link->echo_pending = false;
 	link->echo_misses = 0;
-	uv_read_start((uv_stream_t *)&link->tcp, link_alloc_cb, link_read_cb);
+	uv_read_start((uv_stream_t *)&link->tcp, chan_uv_alloc, link_read_cb);
 	uv_timer_start(&link->timer, link_tick, tick_ms(ep), tick_ms(ep));
 	if (!ep->cfg.sign_on) {
 		link->backoff_ms = 0;
@@ -458,7 +428,7 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	link->state = SW_LINK_SIGNING_ON;
-	if (send_network(link, "001", &link->signon_stan) != 0)
+	if (send_network(link, TXN_NET_SIGN_ON, &link->signon_stan) != 0)
 		link_fail(link, "cannot send sign-on");
 }
 
@@ -524,16 +494,17 @@ int sw_endpoint_start(sw_net_t *net, const sw_endpoint_cfg_t *cfg,
 		return PS_ENOMEM;
 	ep->net = net;
 	ep->cfg = *cfg;
-	ep->dialect = *cfg->chan.iso;
-	ep->cfg.chan.iso = &ep->dialect;
-	ep->cfg.chan.framing.dialect = &ep->dialect;
+	/* The endpoint owns a copy of its dialect: it outlives reloads. */
+	sw_net_own_channel(&ep->cfg.channel, &ep->dialect);
+	size_t storage = chan_storage_bytes(&ep->cfg.channel.chan);
 	for (uint32_t i = 0; i < SW_LINKS_MAX; i++) {
 		sw_link_t *link = &ep->link[i];
 		link->endpoint = ep;
 		link->index = i;
-		link->rbuf = malloc(cfg->frame_bytes_max + 4);
+		link->rbuf = malloc(storage);
 		if (link->rbuf == NULL)
 			return PS_ENOMEM;
+		link->rbuf_bytes = storage;
 		uv_timer_init(net->ctx->loop, &link->timer);
 		link->timer.data = link;
 		link->timer_open = true;
@@ -554,23 +525,30 @@ void sw_endpoint_update(sw_endpoint_t *ep, const sw_endpoint_cfg_t *cfg)
 	bool reconnect = strcmp(ep->cfg.host, cfg->host) != 0 ||
 			 ep->cfg.port != cfg->port ||
 			 ep->cfg.connections != cfg->connections ||
-			 ep->cfg.frame_bytes_max != cfg->frame_bytes_max ||
-			 memcmp(&ep->dialect, cfg->chan.iso, sizeof(ep->dialect)) != 0 ||
-			 ep->cfg.chan.framing.length_header != cfg->chan.framing.length_header ||
-			 ep->cfg.chan.framing.header_bytes != cfg->chan.framing.header_bytes;
+			 !chan_cfg_same(&ep->cfg.channel.chan, &cfg->channel.chan);
 	uint32_t old_connections = ep->cfg.connections;
+	size_t old_storage = chan_storage_bytes(&ep->cfg.channel.chan);
 	ep->cfg = *cfg;
-	ep->dialect = *cfg->chan.iso;
-	ep->cfg.chan.iso = &ep->dialect;
-	ep->cfg.chan.framing.dialect = &ep->dialect;
+	sw_net_own_channel(&ep->cfg.channel, &ep->dialect);
 	if (!reconnect)
 		return;
 	ps_logf(PS_LOG_INFO, "endpoint_reconfigured",
 		"endpoint %s: reconnecting with the new settings", cfg->name);
+	size_t storage = chan_storage_bytes(&ep->cfg.channel.chan);
 	for (uint32_t i = 0; i < SW_LINKS_MAX; i++) {
 		sw_link_t *link = &ep->link[i];
 		if (i < old_connections)
 			link_fail(link, "reconfigured");
+		/* A closed link reads no more: its storage may change size
+		 * (a link whose storage cannot grow fails at connect). */
+		if (storage != old_storage) {
+			uint8_t *rbuf = malloc(storage);
+			if (rbuf != NULL) {
+				free(link->rbuf);
+				link->rbuf = rbuf;
+				link->rbuf_bytes = storage;
+			}
+		}
 		if (link->state == SW_LINK_DOWN && i < cfg->connections) {
 			uv_timer_stop(&link->timer);
 			link->backoff_ms = 0;

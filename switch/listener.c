@@ -1,9 +1,8 @@
 /*
  * listener.c: listeners and the connections they accept (net.h).
  *
- * A connection reads straight into its framer's storage (ISO 8583) or its
- * line splitter's (JSON), so a request is never copied before it is
- * decoded. Everything is bounded per listener: connections (a pool sized
+ * A connection reads straight into its channel's framing storage
+ * (channel.h), so a request is never copied before it is decoded. Everything is bounded per listener: connections (a pool sized
  * at start), bytes per frame, requests in flight per connection, and
  * answers waiting to be written. A peer past a bound is answered 91 or
  * closed, and nobody else notices.
@@ -20,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel_uv.h"
 #include "net_int.h"
 
 /* Answers queued but not yet written, per connection; past it, the peer is
@@ -137,27 +137,21 @@ void sw_conn_request_begin(sw_conn_t *conn)
 
 /* ---- answering ----------------------------------------------------------- */
 
-/* Encodes t's answer for the listener's protocol into wb. */
-static int encode_answer(const sw_listener_t *l, const txn_t *t,
-			 const txn_t *target, sw_wbuf_t *wb)
+/* A buffer addressed to (conn, gen), or NULL (logged) when none is free. */
+static sw_wbuf_t *answer_buffer(sw_net_t *net, sw_conn_t *conn, uint32_t gen,
+				const char *about)
 {
-	if (l->cfg.chan.protocol == SW_PROTO_JSON)
-		return txn_answer_to_json(t, target, (char *)wb->data,
-					  sizeof(wb->data), &wb->len);
-	iso8583_msg_t msg;
-	iso8583_error_t ierr;
-	/* The request's header comes back (a TPDU swapped). */
-	const iso8583_framing_t *framing = &l->cfg.chan.framing;
-	uint8_t header[TXN_HEADER_MAX];
-	bool echo = t->header_len == framing->header_bytes &&
-		    framing->header_bytes > 0;
-	if (echo)
-		iso8583_header_reply(t->header, t->header_len, header);
-	int rc = txn_answer_to_iso(t, &l->dialect, &msg);
-	if (rc == 0)
-		rc = sw_net_pack(wb, framing, echo ? header : l->cfg.chan.header,
-				 &msg, &ierr);
-	return rc;
+	sw_wbuf_t *wb = sw_wbuf_get(net);
+	if (wb == NULL) {
+		ps_logf(PS_LOG_ERROR, "answer_dropped",
+			"no write buffer for %s; the peer is far behind", about);
+		return NULL;
+	}
+	wb->conn = conn;
+	wb->conn_gen = gen;
+	wb->endpoint = NULL;
+	wb->link = NULL;
+	return wb;
 }
 
 sw_wbuf_t *sw_conn_answer(sw_net_t *net, sw_conn_t *conn, uint32_t gen,
@@ -165,28 +159,39 @@ sw_wbuf_t *sw_conn_answer(sw_net_t *net, sw_conn_t *conn, uint32_t gen,
 {
 	if (!sw_conn_alive(conn, gen))
 		return NULL;
-	sw_wbuf_t *wb = sw_wbuf_get(net);
-	if (wb == NULL) {
-		ps_logf(PS_LOG_ERROR, "answer_dropped",
-			"no write buffer for %s; the peer is far behind",
-			t->request_id);
+	sw_wbuf_t *wb = answer_buffer(net, conn, gen, t->request_id);
+	if (wb == NULL)
 		return NULL;
-	}
-	int rc = encode_answer(conn->listener, t, target, wb);
+	int rc = chan_encode_answer(&conn->listener->cfg.channel.chan, t, target,
+				    wb->data, sizeof(wb->data), &wb->len);
 	if (rc != 0) {
 		ps_logf(PS_LOG_ERROR, "encode_error", "answer to %s: %d",
 			t->request_id, rc);
 		sw_wbuf_put(net, wb);
 		return NULL;
 	}
-	wb->conn = conn;
-	wb->conn_gen = gen;
-	wb->endpoint = NULL;
-	wb->link = NULL;
-	sw_metrics_answer(&net->ctx->metrics,
-			  t->kind == TXN_KIND_QUERY && target == NULL ? "25"
-			  : t->response[0]			   ? t->response
-								   : "00");
+	uint8_t rc_counted = t->kind == TXN_KIND_QUERY && target == NULL
+				     ? TXN_RC_NO_RECORD
+			     : t->rc == TXN_RC_NONE ? TXN_RC_APPROVED
+						    : t->rc;
+	sw_metrics_answer(&net->ctx->metrics, rc_counted);
+	return wb;
+}
+
+sw_wbuf_t *sw_conn_answer_error(sw_net_t *net, sw_conn_t *conn,
+				const txn_t *req, const txn_error_t *err)
+{
+	if (!sw_conn_alive(conn, conn->gen))
+		return NULL;
+	sw_wbuf_t *wb = answer_buffer(net, conn, conn->gen, req->request_id);
+	if (wb == NULL)
+		return NULL;
+	if (chan_encode_error(&conn->listener->cfg.channel.chan, req, err,
+			      wb->data, sizeof(wb->data), &wb->len) != 0) {
+		sw_wbuf_put(net, wb);
+		return NULL;
+	}
+	sw_metrics_answer(&net->ctx->metrics, err->rc);
 	return wb;
 }
 
@@ -204,199 +209,72 @@ static void send_now(sw_net_t *net, sw_conn_t *conn, sw_wbuf_t *wb)
 		sw_wbatch_free(net, b);
 }
 
-sw_wbuf_t *sw_conn_answer_error(sw_net_t *net, sw_conn_t *conn,
-				const txn_t *req, const txn_error_t *err)
-{
-	if (conn->listener->cfg.chan.protocol != SW_PROTO_JSON) {
-		txn_t t = *req;
-		ps_strlcpy(t.response, err->code[0] ? err->code : "30",
-			   sizeof(t.response));
-		return sw_conn_answer(net, conn, conn->gen, &t, NULL);
-	}
-	if (!sw_conn_alive(conn, conn->gen))
-		return NULL;
-	sw_wbuf_t *wb = sw_wbuf_get(net);
-	if (wb == NULL)
-		return NULL;
-	if (txn_error_to_json(req->request_id, err, (char *)wb->data,
-			      sizeof(wb->data), &wb->len) != 0) {
-		sw_wbuf_put(net, wb);
-		return NULL;
-	}
-	wb->conn = conn;
-	wb->conn_gen = conn->gen;
-	wb->endpoint = NULL;
-	wb->link = NULL;
-	sw_metrics_answer(&net->ctx->metrics, err->code);
-	return wb;
-}
+/* ---- reading ----------------------------------------------------------- */
 
-/* The answer to a request that could not be decoded, at once. */
-static void answer_error(sw_conn_t *conn, const txn_t *req,
-			 const txn_error_t *err)
+/*
+ * A message that could not be taken: its answer at once (it depends on no
+ * state), or, when not even the keys to match an answer could be read,
+ * the connection is closed: a clear signal beats a silent timeout.
+ */
+static void refuse_message(sw_conn_t *conn, const txn_t *req,
+			   const txn_error_t *err, int rc)
 {
 	sw_net_t *net = conn->listener->net;
+	net->ctx->metrics.format_errors++;
+	ps_log_t *lg = ps_log_begin(PS_LOG_WARN, "format_error");
+	ps_log_str(lg, "listener", conn->listener->cfg.name);
+	ps_log_str(lg, "peer", conn->peer);
+	ps_log_str(lg, "field", err->field);
+	ps_log_str(lg, "error", err->reason);
+	ps_log_end(lg);
+	if (rc == TXN_EKEYS) {
+		sw_conn_close(conn, "undecodable message: no MTI or STAN to answer");
+		return;
+	}
 	sw_wbuf_t *wb = sw_conn_answer_error(net, conn, req, err);
 	if (wb != NULL)
 		send_now(net, conn, wb);
 }
 
-/* ---- reading ----------------------------------------------------------- */
-
-static void conn_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+static void take_message(sw_conn_t *conn, const chan_frame_t *frame)
 {
-	(void)suggested;
-	sw_conn_t *conn = handle->data;
-	size_t len;
-	if (conn->listener->cfg.chan.protocol == SW_PROTO_JSON) {
-		char *data;
-		txn_lines_space(&conn->lines, &data, &len);
-		buf->base = data;
-	} else {
-		uint8_t *data;
-		iso8583_framer_space(&conn->framer, &data, &len);
-		buf->base = (char *)data;
-	}
-	buf->len = len;
-}
-
-/* The request's fixed frame header goes into the record, to be echoed
- * on its answer. */
-static void keep_header(txn_t *req, const iso8583_frame_t *frame)
-{
-	PS_ASSERT(frame->header_len <= sizeof(req->header));
-	req->header_len = (uint8_t)frame->header_len;
-	memcpy(req->header, frame->header, frame->header_len);
-}
-
-/*
- * Answers an ISO 8583 message that could not be decoded: its response MTI
- * with 39 = 30, echoing 7, 11 and 32, which unpack kept from before the
- * fault. Without field 11 no answer could be matched by the peer, so the
- * connection is closed instead: a clear signal beats a silent timeout.
- */
-static void answer_format_error(sw_conn_t *conn, const iso8583_frame_t *frame,
-				const iso8583_msg_t *msg,
-				const iso8583_error_t *ierr)
-{
-	char text[256];
-	ps_log_t *lg = ps_log_begin(PS_LOG_WARN, "format_error");
-	ps_log_str(lg, "listener", conn->listener->cfg.name);
-	ps_log_str(lg, "peer", conn->peer);
-	ps_log_str(lg, "error", iso8583_error_format(ierr, text, sizeof(text)));
-	ps_log_end(lg);
 	sw_net_t *net = conn->listener->net;
-	net->ctx->metrics.format_errors++;
 	txn_t req;
-	txn_init(&req, TXN_KIND_NONE);
-	keep_header(&req, frame);
-	if (msg->mti[0] == '\0' || txn_mti_is_response(msg->mti) ||
-	    !iso8583_has(msg, 11)) {
-		sw_conn_close(conn, "undecodable message: no MTI or STAN to answer");
-		return;
-	}
-	/* unpack kept the fields before the fault: echo what the acquirer
-	 * needs to match the answer. */
-	memcpy(req.mti, msg->mti, 4);
-	if (iso8583_has(msg, 7))
-		iso8583_get_text(msg, 7, req.transmit, sizeof(req.transmit), NULL);
-	uint64_t stan = 0;
-	if (iso8583_get_u64(msg, 11, &stan) == 0)
-		req.stan = (uint32_t)(stan % 1000000);
-	if (iso8583_has(msg, 32))
-		iso8583_get_text(msg, 32, req.acquirer, sizeof(req.acquirer), NULL);
-	txn_error_t err = {.code = "30"};
-	snprintf(err.reason, sizeof(err.reason), "%s",
-		 iso8583_strerror(ierr->code));
-	answer_error(conn, &req, &err);
-}
-
-static void handle_iso(sw_conn_t *conn, const iso8583_frame_t *frame)
-{
-	sw_net_t *net = conn->listener->net;
-	iso8583_msg_t msg;
-	iso8583_error_t ierr;
-	if (iso8583_unpack(&msg, &conn->listener->dialect, frame->message,
-			   frame->message_len, &ierr) != 0) {
-		answer_format_error(conn, frame, &msg, &ierr);
-		return;
-	}
-	if (txn_mti_is_response(msg.mti)) {
+	txn_response_t resp;
+	txn_error_t err;
+	int what;
+	int rc = chan_decode(&conn->listener->cfg.channel.chan, frame, &req,
+			     &resp, &what, &err);
+	if (what == CHAN_MSG_RESPONSE) {
 		ps_logf(PS_LOG_WARN, "unexpected_response",
-			"listener %s peer %s sent a response MTI %.4s; ignored",
-			conn->listener->cfg.name, conn->peer, msg.mti);
+			"listener %s peer %s sent an answer; ignored",
+			conn->listener->cfg.name, conn->peer);
 		return;
 	}
-	txn_t req;
-	txn_error_t err;
-	int rc = txn_from_iso(&msg, &req, &err);
-	keep_header(&req, frame);
 	if (rc != 0) {
-		net->ctx->metrics.format_errors++;
-		answer_error(conn, &req, &err);
+		refuse_message(conn, &req, &err, rc);
 		return;
 	}
 	net->handlers.request(net->handlers.data, conn, &req);
-}
-
-static void handle_json(sw_conn_t *conn, const char *line, size_t len)
-{
-	sw_net_t *net = conn->listener->net;
-	txn_t req;
-	txn_error_t err;
-	if (txn_from_json(line, len, &req, &err) != 0) {
-		net->ctx->metrics.format_errors++;
-		answer_error(conn, &req, &err);
-		return;
-	}
-	net->handlers.request(net->handlers.data, conn, &req);
-}
-
-static void read_iso(sw_conn_t *conn, ssize_t nread)
-{
-	iso8583_framer_commit(&conn->framer, (size_t)nread);
-	iso8583_frame_t frame;
-	iso8583_error_t ierr;
-	int rc;
-	while (!conn->closing &&
-	       (rc = iso8583_framer_next(&conn->framer, &frame, &ierr)) == 1)
-		handle_iso(conn, &frame);
-	if (!conn->closing && rc < 0) {
-		char text[256];
-		sw_conn_close(conn, iso8583_error_format(&ierr, text, sizeof(text)));
-	}
-}
-
-static void read_json(sw_conn_t *conn, ssize_t nread)
-{
-	txn_lines_commit(&conn->lines, (size_t)nread);
-	const char *line;
-	size_t len;
-	int rc;
-	while (!conn->closing &&
-	       (rc = txn_lines_next(&conn->lines, &line, &len)) == 1)
-		handle_json(conn, line, len);
-	if (!conn->closing && rc < 0)
-		sw_conn_close(conn, "line longer than 16 KiB");
 }
 
 static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	(void)buf;
 	sw_conn_t *conn = stream->data;
-	if (nread < 0) {
-		sw_conn_close(conn, nread == UV_EOF ? "peer closed"
-				    : nread == UV_ENOBUFS ? "frame over the bound"
-							  : uv_strerror((int)nread));
-		return;
-	}
-	if (nread == 0)
+	char why[256];
+	int rc = chan_uv_read(&conn->ch, nread, why, sizeof(why));
+	if (rc < 0)
+		sw_conn_close(conn, why);
+	if (rc <= 0)
 		return;
 	conn->last_rx_ms = uv_now(conn->listener->net->ctx->loop);
-	if (conn->listener->cfg.chan.protocol == SW_PROTO_JSON)
-		read_json(conn, nread);
-	else
-		read_iso(conn, nread);
+	chan_frame_t frame;
+	while (!conn->closing && (rc = chan_next(&conn->ch, &frame, why,
+						 sizeof(why))) == 1)
+		take_message(conn, &frame);
+	if (!conn->closing && rc < 0)
+		sw_conn_close(conn, why);
 }
 
 static void conn_idle_cb(uv_timer_t *timer)
@@ -474,12 +352,8 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	uv_tcp_nodelay(&conn->tcp, 1);
 	peer_name(&conn->tcp, conn->peer, sizeof(conn->peer));
-	size_t cap = l->conn_bytes - sizeof(sw_conn_t);
-	if (l->cfg.chan.protocol == SW_PROTO_JSON)
-		txn_lines_init(&conn->lines, (char *)conn->rbuf, cap);
-	else
-		iso8583_framer_init(&conn->framer, &l->cfg.chan.framing,
-				    conn->rbuf, cap);
+	chan_init(&conn->ch, &l->cfg.channel.chan, conn->rbuf,
+		  l->conn_bytes - sizeof(sw_conn_t));
 	conn->last_rx_ms = uv_now(loop);
 	if (l->cfg.idle_timeout_ms > 0) {
 		uv_timer_init(loop, &conn->idle);
@@ -489,7 +363,7 @@ static void on_connection(uv_stream_t *server, int status)
 		uint64_t every = l->cfg.idle_timeout_ms / 2 + 1;
 		uv_timer_start(&conn->idle, conn_idle_cb, every, every);
 	}
-	uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc_cb, conn_read_cb);
+	uv_read_start((uv_stream_t *)&conn->tcp, chan_uv_alloc, conn_read_cb);
 	l->accepted++;
 	ps_log_t *lg = ps_log_begin(PS_LOG_INFO, "conn_open");
 	ps_log_str(lg, "listener", l->cfg.name);
@@ -515,16 +389,9 @@ int sw_listener_start(sw_net_t *net, const sw_listener_cfg_t *cfg,
 	}
 	l->net = net;
 	l->cfg = *cfg;
-	if (cfg->chan.protocol == SW_PROTO_ISO8583) {
-		/* The listener owns a copy: it outlives config reloads. */
-		l->dialect = *cfg->chan.iso;
-		l->cfg.chan.iso = &l->dialect;
-		l->cfg.chan.framing.dialect = &l->dialect;
-	}
-	size_t rbuf = cfg->chan.protocol == SW_PROTO_JSON
-			      ? TXN_JSON_LINE_MAX
-			      : cfg->frame_bytes_max + 4;
-	l->conn_bytes = sizeof(sw_conn_t) + rbuf;
+	/* The listener owns a copy of its dialect: it outlives reloads. */
+	sw_net_own_channel(&l->cfg.channel, &l->dialect);
+	l->conn_bytes = sizeof(sw_conn_t) + chan_storage_bytes(&l->cfg.channel.chan);
 	if (ps_pool_init(&l->conns, l->conn_bytes, cfg->connections_max) != 0) {
 		free(l);
 		snprintf(err, err_cap, "listener %s: out of memory", cfg->name);
@@ -557,7 +424,7 @@ int sw_listener_start(sw_net_t *net, const sw_listener_cfg_t *cfg,
 	l->listening = true;
 	ps_log_t *lg = ps_log_begin(PS_LOG_INFO, "listening");
 	ps_log_str(lg, "listener", cfg->name);
-	ps_log_str(lg, "protocol", cfg->chan.protocol == SW_PROTO_JSON ? "json" : "iso8583");
+	ps_log_str(lg, "protocol", chan_kind_name(cfg->channel.chan.kind));
 	ps_log_str(lg, "host", cfg->host);
 	ps_log_uint(lg, "port", l->bound_port);
 	ps_log_end(lg);

@@ -34,6 +34,10 @@ const sw_counter_t sw_counters[] = {
 	COUNTER(format_errors, "format_errors", "Requests that could not be decoded."),
 	COUNTER(duplicates, "duplicates", "Requests seen before."),
 	COUNTER(refused_bound, "refused", "Requests refused because a bound was reached."),
+	COUNTER(answers_dropped, "answers_dropped",
+		"Answers whose connection had closed when they were due to leave."),
+	COUNTER(legs_unsent, "legs_unsent",
+		"Legs with no link up when due to leave (they time out and are reversed)."),
 	COUNTER(timeouts, "timeouts", "Legs with no response by their deadline."),
 	COUNTER(late_responses, "late_responses", "Responses after their deadline."),
 	COUNTER(reversals_queued, "reversals_queued", "Reversals and completion advices queued."),
@@ -41,6 +45,8 @@ const sw_counter_t sw_counters[] = {
 		"Reversals and completion advices acknowledged."),
 	COUNTER(reversals_expired, "reversals_expired",
 		"Reversals and completion advices given up (need an operator)."),
+	COUNTER(exceptions, "exceptions",
+		"Exceptions raised for an operator (switchctl exceptions)."),
 	COUNTER(purged, "purged", "Finished transactions forgotten after retention_ms."),
 	COUNTER(commits, "commits", "Group commits."),
 	COUNTER(commit_failures, "commit_failures", "Group commits that failed."),
@@ -54,10 +60,10 @@ uint64_t sw_counter_value(const sw_metrics_t *m, const sw_counter_t *c)
 	return v;
 }
 
-void sw_metrics_answer(sw_metrics_t *m, const char *code)
+void sw_metrics_answer(sw_metrics_t *m, uint8_t rc)
 {
-	if (code[0] >= '0' && code[0] <= '9' && code[1] >= '0' && code[1] <= '9')
-		m->answers[(code[0] - '0') * 10 + (code[1] - '0')]++;
+	if (rc < PS_ARRAY_LEN(m->answers))
+		m->answers[rc]++;
 }
 
 void sw_metrics_latency(sw_metrics_t *m, uint64_t elapsed_ns)

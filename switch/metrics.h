@@ -23,11 +23,14 @@ typedef struct sw_metrics {
 	uint64_t format_errors;
 	uint64_t duplicates;
 	uint64_t refused_bound;          /* 91 for a bound reached */
+	uint64_t answers_dropped;        /* their connection closed first */
+	uint64_t legs_unsent;            /* no link up when they were due */
 	uint64_t timeouts;
 	uint64_t late_responses;
 	uint64_t reversals_queued;
 	uint64_t reversals_acked;
 	uint64_t reversals_expired;
+	uint64_t exceptions;             /* raised for an operator */
 	uint64_t purged;                 /* finished records past retention */
 	uint64_t commits;
 	uint64_t commit_failures;
@@ -40,8 +43,8 @@ typedef struct sw_metrics {
 	uint64_t commit_bucket[SW_LATENCY_BUCKETS];
 } sw_metrics_t;
 
-/* Counts an answer by its two-digit response code ("00".."99"). */
-void sw_metrics_answer(sw_metrics_t *m, const char *code);
+/* Counts an answer by its response code (enum txn_rc). */
+void sw_metrics_answer(sw_metrics_t *m, uint8_t rc);
 /* Intake to final answer, and one group commit. */
 void sw_metrics_latency(sw_metrics_t *m, uint64_t elapsed_ns);
 void sw_metrics_commit(sw_metrics_t *m, uint64_t elapsed_ns);

@@ -65,13 +65,8 @@ int sw_net_check_reload(const sw_net_t *net, const sw_config_t *next,
 static bool same_shape(const sw_listener_cfg_t *a, const sw_listener_cfg_t *b)
 {
 	return strcmp(a->host, b->host) == 0 && a->port == b->port &&
-	       a->chan.protocol == b->chan.protocol &&
-	       a->frame_bytes_max == b->frame_bytes_max &&
 	       a->connections_max == b->connections_max &&
-	       a->chan.framing.length_header == b->chan.framing.length_header &&
-	       a->chan.framing.header_bytes == b->chan.framing.header_bytes &&
-	       (a->chan.protocol == SW_PROTO_JSON ||
-		memcmp(a->chan.iso, b->chan.iso, sizeof(*a->chan.iso)) == 0);
+	       chan_cfg_same(&a->channel.chan, &b->channel.chan);
 }
 
 static sw_listener_t *live_listener(sw_net_t *net, const char *name)

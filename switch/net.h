@@ -33,6 +33,7 @@
 #include <uv.h>
 
 #include "adapters.h"
+#include "channel.h"
 #include "ctx.h"
 #include "iso8583.h"
 
@@ -90,7 +91,7 @@ void sw_wbatch_free(sw_net_t *net, sw_wbatch_t *b);
 
 struct sw_listener {
 	sw_net_t *net;
-	sw_listener_cfg_t cfg;
+	sw_listener_cfg_t cfg;       /* cfg.channel.chan.dialect: dialect */
 	iso8583_dialect_t dialect;   /* own copy: outlives config reloads */
 	uv_tcp_t tcp;
 	sw_conn_t *live;             /* connections not yet closed */
@@ -106,6 +107,7 @@ struct sw_listener {
 };
 
 struct sw_conn {
+	chan_t ch;               /* first: chan_uv_alloc finds it; over rbuf */
 	sw_listener_t *listener;
 	sw_conn_t *prev, *next;  /* the listener's live list */
 	uv_tcp_t tcp;
@@ -118,9 +120,7 @@ struct sw_conn {
 	uint64_t last_rx_ms;
 	bool closing;
 	char peer[64];
-	iso8583_framer_t framer; /* protocol iso8583 */
-	txn_lines_t lines;       /* protocol json */
-	uint8_t rbuf[];          /* frame_bytes_max + 4, or a JSON line */
+	uint8_t rbuf[];          /* chan_storage_bytes() */
 };
 
 bool sw_conn_alive(const sw_conn_t *conn, uint32_t gen);
@@ -159,6 +159,7 @@ enum sw_link_state {
 };
 
 struct sw_link {
+	chan_t ch;               /* first: chan_uv_alloc finds it; over rbuf */
 	sw_endpoint_t *endpoint;
 	uint32_t index;
 	uv_tcp_t tcp;
@@ -176,15 +177,15 @@ struct sw_link {
 	uint64_t echo_sent_ms;
 	uint32_t signon_stan;
 	uint32_t writes_pending;
-	iso8583_framer_t framer;
 	uint8_t *rbuf;
+	size_t rbuf_bytes;
 	bool held;               /* a response waits in held_frame */
-	iso8583_frame_t held_frame;
+	chan_frame_t held_frame;
 };
 
 struct sw_endpoint {
 	sw_net_t *net;
-	sw_endpoint_cfg_t cfg;
+	sw_endpoint_cfg_t cfg;       /* cfg.channel.chan.dialect: dialect */
 	iso8583_dialect_t dialect;   /* own copy: outlives config reloads */
 	sw_link_t link[SW_LINKS_MAX];
 	uint32_t rr;

@@ -8,10 +8,9 @@
 
 #include "net.h"
 
-/* Frames msg with framing and its fixed header into wb. */
-int sw_net_pack(sw_wbuf_t *wb, const iso8583_framing_t *framing,
-		const uint8_t *header, const iso8583_msg_t *msg,
-		iso8583_error_t *err);
+/* A channel configuration's own copy: its dialect (if any) copied into
+ * storage, which the result points at. */
+void sw_net_own_channel(sw_channel_cfg_t *ch, iso8583_dialect_t *storage);
 /* Tells the handlers something finished closing. */
 void sw_net_closed(sw_net_t *net);
 

@@ -20,20 +20,30 @@ void sw_outbox_init(sw_outbox_t *ob, sw_net_t *net)
 	ob->net = net;
 }
 
-void sw_outbox_send(sw_outbox_t *ob, sw_wbuf_t *wb)
+static void enqueue(sw_queue_t *q, sw_wbuf_t *wb)
 {
 	wb->next = NULL;
-	if (ob->tail != NULL)
-		ob->tail->next = wb;
+	if (q->tail != NULL)
+		q->tail->next = wb;
 	else
-		ob->head = wb;
-	ob->tail = wb;
-	ob->len++;
+		q->head = wb;
+	q->tail = wb;
+	q->len++;
+}
+
+void sw_outbox_send(sw_outbox_t *ob, sw_wbuf_t *wb)
+{
+	enqueue(&ob->gated, wb);
+}
+
+void sw_outbox_send_free(sw_outbox_t *ob, sw_wbuf_t *wb)
+{
+	enqueue(&ob->free, wb);
 }
 
 bool sw_outbox_busy(const sw_outbox_t *ob)
 {
-	return ob->len > 0;
+	return ob->gated.len > 0 || ob->free.len > 0;
 }
 
 static void submit(sw_net_t *net, sw_wbatch_t *b, uint32_t gen)
@@ -56,13 +66,16 @@ static void batch_message(sw_net_t *net, flush_t *f, sw_wbuf_t *wb)
 {
 	sw_conn_t *conn = wb->conn;
 	sw_link_t *link = wb->link;
+	sw_metrics_t *m = &net->ctx->metrics;
 	if (conn != NULL && !sw_conn_alive(conn, wb->conn_gen)) {
+		m->answers_dropped++;
 		sw_wbuf_put(net, wb);
 		return;
 	}
 	if (conn == NULL && link == NULL)
 		link = sw_endpoint_pick(wb->endpoint);
 	if (conn == NULL && link == NULL) {
+		m->legs_unsent++;
 		sw_wbuf_put(net, wb);
 		return;
 	}
@@ -88,16 +101,24 @@ static void batch_message(sw_net_t *net, flush_t *f, sw_wbuf_t *wb)
 		submit_at(net, f, i);
 }
 
-void sw_outbox_flush(sw_outbox_t *ob)
+static sw_wbuf_t *take(sw_queue_t *q)
 {
-	sw_wbuf_t *wb = ob->head;
-	ob->head = ob->tail = NULL;
-	ob->len = 0;
+	sw_wbuf_t *wb = q->head;
+	q->head = q->tail = NULL;
+	q->len = 0;
+	return wb;
+}
+
+void sw_outbox_flush(sw_outbox_t *ob, bool committed)
+{
 	flush_t f = {.count = 0};
-	while (wb != NULL) {
-		sw_wbuf_t *next = wb->next;
-		batch_message(ob->net, &f, wb);
-		wb = next;
+	for (int k = committed ? 0 : 1; k < 2; k++) {
+		sw_wbuf_t *wb = take(k == 0 ? &ob->gated : &ob->free);
+		while (wb != NULL) {
+			sw_wbuf_t *next = wb->next;
+			batch_message(ob->net, &f, wb);
+			wb = next;
+		}
 	}
 	while (f.count > 0)
 		submit_at(ob->net, &f, f.count - 1);
@@ -105,12 +126,12 @@ void sw_outbox_flush(sw_outbox_t *ob)
 
 void sw_outbox_discard(sw_outbox_t *ob)
 {
-	sw_wbuf_t *wb = ob->head;
-	while (wb != NULL) {
-		sw_wbuf_t *next = wb->next;
-		sw_wbuf_put(ob->net, wb);
-		wb = next;
+	for (int k = 0; k < 2; k++) {
+		sw_wbuf_t *wb = take(k == 0 ? &ob->gated : &ob->free);
+		while (wb != NULL) {
+			sw_wbuf_t *next = wb->next;
+			sw_wbuf_put(ob->net, wb);
+			wb = next;
+		}
 	}
-	ob->head = ob->tail = NULL;
-	ob->len = 0;
 }

@@ -33,8 +33,9 @@ static uint32_t collect_unfinished(sw_store_t *store, uint64_t *from_id,
 			MDB_val rec;
 			if (k.mv_size == 8 &&
 			    mdb_get(txn, store->inflight, &k, &rec) == 0 &&
-			    rec.mv_size == sizeof(txn_t))
-				memcpy(&out[n++], rec.mv_data, sizeof(txn_t));
+			    sw_store_decode_txn(rec.mv_data, rec.mv_size,
+						&out[n]) == 0)
+				n++;
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 		}
 		if (rc == 0) {
@@ -71,7 +72,7 @@ static uint32_t recover_one(sw_flow_t *f, txn_t *t)
 		}
 	}
 	t->state = TXN_STATE_DONE;
-	ps_strlcpy(t->response, "96", sizeof(t->response));
+	t->rc = TXN_RC_SYSTEM_MALFUNCTION;
 	ps_strlcpy(t->reason, "switch restarted before the final answer; reversed",
 		   sizeof(t->reason));
 	t->answered_ms = ps_wall_ms();

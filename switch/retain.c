@@ -25,8 +25,8 @@ static uint32_t collect(sw_retain_t *f, txn_t *out, uint32_t cap,
 	if (mdb_cursor_open(txn, f->store->inflight, &cur) == 0) {
 		MDB_val k, v;
 		int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-		while (rc == 0 && n < cap && v.mv_size == sizeof(txn_t)) {
-			memcpy(&out[n], v.mv_data, sizeof(txn_t));
+		while (rc == 0 && n < cap &&
+		       sw_store_decode_txn(v.mv_data, v.mv_size, &out[n]) == 0) {
 			if (!expired(f, &out[n], cutoff_ms))
 				break;
 			n++;

@@ -67,6 +67,7 @@ static bool transmit(sw_saf_t *saf, const txn_t *rec, const uint8_t *old_key)
 	if (st == NULL)
 		return false;
 	st->t = *rec;
+	st->saf = true;
 	if (st->t.leg[0].attempts > 0)
 		st->t.flags |= TXN_F_REPEAT;
 	tb->reversals++;
@@ -92,12 +93,9 @@ void sw_saf_queue(sw_saf_t *saf, const txn_t *parent, unsigned leg, int kind,
 	rev.id = sw_store_next_txn_id(saf->store);
 	rev.created_ms = ps_wall_ms();
 	rev.state = TXN_STATE_ACTIVE;
-	rev.protocol = parent->protocol;
 	rev.parent_id = parent->id;
 	rev.parent_leg = (uint8_t)leg;
 	rev.flags = flags;
-	memcpy(rev.mti, kind == TXN_KIND_COMPLETION ? "0220"
-			: (flags & TXN_F_ADVICE) ? "0420" : "0400", 5);
 	ps_strlcpy(rev.request_id, parent->request_id, sizeof(rev.request_id));
 	ps_strlcpy(rev.participant, parent->participant, sizeof(rev.participant));
 	ps_strlcpy(rev.payer, parent->payer, sizeof(rev.payer));
@@ -110,15 +108,20 @@ void sw_saf_queue(sw_saf_t *saf, const txn_t *parent, unsigned leg, int kind,
 	ps_strlcpy(rev.local_date, parent->local_date, sizeof(rev.local_date));
 	ps_strlcpy(rev.terminal, parent->terminal, sizeof(rev.terminal));
 	ps_strlcpy(rev.merchant, parent->merchant, sizeof(rev.merchant));
-	txn_original_data(parent, leg, rev.original_data);
-	rev.leg_count = 1;
+	ps_strlcpy(rev.account_types, parent->account_types,
+		   sizeof(rev.account_types));
+	/* What it reverses: the parent's leg, by its kind and its key. */
+	rev.original_kind = pl->kind;
+	rev.original_stan = pl->stan;
+	ps_strlcpy(rev.original_transmit, pl->transmit,
+		   sizeof(rev.original_transmit));
+	ps_strlcpy(rev.original_acquirer, parent->acquirer,
+		   sizeof(rev.original_acquirer));
+	txn_set_leg(&rev, 0, kind, pl->account);
 	txn_leg_t *l = &rev.leg[0];
-	l->kind = (uint8_t)kind;
 	l->network = pl->network;
 	ps_strlcpy(l->endpoint, pl->endpoint, sizeof(l->endpoint));
 	ps_strlcpy(l->institution, pl->institution, sizeof(l->institution));
-	ps_strlcpy(l->account, pl->account, sizeof(l->account));
-	ps_strlcpy(l->proc, pl->proc, sizeof(l->proc));
 	/* The reversal carries the original's RRN; a STAN and field 7 of
 	 * its own, kept for every repeat so any answer matches. */
 	sw_leg_number(saf->legs, l);
@@ -131,6 +134,64 @@ void sw_saf_queue(sw_saf_t *saf, const txn_t *parent, unsigned leg, int kind,
 	uint8_t key[16];
 	next_key(saf, ps_wall_ms() + saf->ctx->cfg->reversal_retry_ms, key);
 	sw_store_put_txn(saf->store, saf->store->saf, key, sizeof(key), &rev);
+}
+
+/* ---- exceptions --------------------------------------------------------- */
+
+/* A JSON string member into b: the text escaped as RFC 8259 wants. */
+static void json_member(ps_buf_t *b, const char *key, const char *value)
+{
+	ps_buf_printf(b, ",\"%s\":\"", key);
+	for (const char *p = value; *p != '\0'; p++) {
+		char esc[6];
+		size_t n = ps_json_escape_byte((unsigned char)*p, esc);
+		ps_buf_append(b, esc, n);
+	}
+	ps_buf_append_str(b, "\"");
+}
+
+/*
+ * rec could not be finished by the queue: it stays, as an open exception,
+ * until an operator resolves it (switchctl exceptions). The account is
+ * stored masked, as in the logs; the bank finds the posting by its STAN,
+ * time and RRN.
+ */
+static void raise_exception(sw_saf_t *saf, const txn_t *rec, const char *why)
+{
+	const txn_leg_t *l = &rec->leg[0];
+	char text[1024], masked[24], code[3] = "";
+	ps_buf_t b;
+	ps_buf_init(&b, text, sizeof(text));
+	ps_mask_pan(l->account, strlen(l->account), masked);
+	if (l->rc != TXN_RC_NONE)
+		txn_rc_text(l->rc, code);
+	const char *currency = txn_currency_alpha(rec->currency);
+	ps_buf_printf(&b, "{\"id\":%llu,\"at_ms\":%llu",
+		      (unsigned long long)rec->id,
+		      (unsigned long long)ps_wall_ms());
+	json_member(&b, "kind", txn_kind_name(rec->kind));
+	json_member(&b, "why", why);
+	ps_buf_printf(&b, ",\"txn\":%llu,\"leg\":%u",
+		      (unsigned long long)rec->parent_id, rec->parent_leg);
+	json_member(&b, "request_id", rec->request_id);
+	json_member(&b, "participant", rec->participant);
+	json_member(&b, "endpoint", l->endpoint);
+	json_member(&b, "institution", l->institution);
+	json_member(&b, "account", masked);
+	ps_buf_printf(&b, ",\"amount\":%lld", (long long)rec->amount);
+	json_member(&b, "currency", currency ? currency : "");
+	ps_buf_printf(&b, ",\"stan\":%u", l->stan);
+	json_member(&b, "transmit", l->transmit);
+	json_member(&b, "rrn", l->rrn);
+	json_member(&b, "last_code", code);
+	ps_buf_printf(&b, ",\"attempts\":%u,\"advice\":%s}", l->attempts,
+		      (rec->flags & TXN_F_ADVICE) ? "true" : "false");
+	uint8_t key[8];
+	sw_id_key(rec->id, key);
+	sw_store_put(saf->store, saf->store->exceptions, key, sizeof(key),
+		     b.data, b.len);
+	saf->ctx->metrics.exceptions++;
+	log_reversal("exception", PS_LOG_ERROR, rec, why);
 }
 
 /* The parent's leg is marked reversed or completed, on the newest copy. */
@@ -150,15 +211,18 @@ static void mark_parent(sw_saf_t *saf, const txn_t *rev)
 
 void sw_saf_response(sw_saf_t *saf, sw_txn_t *rev, const txn_response_t *resp)
 {
-	const char *code = resp->response;
+	char code[3];
+	txn_rc_text(resp->rc, code);
 	bool reversal = rev->t.kind == TXN_KIND_REVERSAL;
-	bool acknowledged = strcmp(code, "00") == 0 || strcmp(code, "94") == 0 ||
-			    (reversal && strcmp(code, "25") == 0);
-	if (!reversal && strcmp(code, "25") == 0) {
+	bool acknowledged = resp->rc == TXN_RC_APPROVED ||
+			    resp->rc == TXN_RC_DUPLICATE ||
+			    (reversal && resp->rc == TXN_RC_NO_RECORD);
+	if (!reversal && resp->rc == TXN_RC_NO_RECORD) {
 		/* The authorisation is gone (expired at the bank): repeating
 		 * cannot post it; an operator must reconcile. */
-		log_reversal("completion_failed", PS_LOG_ERROR, &rev->t,
-			     "authorisation not found at the bank");
+		rev->t.leg[0].rc = resp->rc;
+		raise_exception(saf, &rev->t, "the bank no longer holds the "
+				"authorisation (25): the debit was never posted");
 		acknowledged = true;
 	}
 	if (acknowledged) {
@@ -189,6 +253,11 @@ uint64_t sw_saf_entries(sw_saf_t *saf)
 	return sw_store_saf_entries(saf->store);
 }
 
+uint64_t sw_saf_exceptions(sw_saf_t *saf)
+{
+	return sw_store_exceptions_open(saf->store);
+}
+
 /* ---- the queue's timer ------------------------------------------------- */
 
 typedef struct saf_due {
@@ -209,9 +278,9 @@ static uint32_t collect_due(sw_saf_t *saf, saf_due_t *out, uint32_t cap)
 		int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 		while (rc == 0 && n < cap && k.mv_size == 16 &&
 		       key_due(k.mv_data) <= now) {
-			if (v.mv_size == sizeof(txn_t)) {
+			if (sw_store_decode_txn(v.mv_data, v.mv_size,
+						&out[n].rec) == 0) {
 				memcpy(out[n].key, k.mv_data, 16);
-				memcpy(&out[n].rec, v.mv_data, sizeof(txn_t));
 				n++;
 			}
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -244,10 +313,18 @@ static void on_tick(uv_timer_t *timer)
 		if (sw_turn_reserve(saf->turn) != 0)
 			return;
 		if (expired(cfg, &d->rec, now)) {
+			char why[96];
+			if (d->rec.leg[0].attempts >= cfg->reversal_attempts_max)
+				snprintf(why, sizeof(why), "given up after %u "
+					 "attempts (reversal.attempts_max)",
+					 d->rec.leg[0].attempts);
+			else
+				snprintf(why, sizeof(why), "given up after %llu ms "
+					 "(reversal.expiry_ms)",
+					 (unsigned long long)(now - d->rec.created_ms));
 			sw_store_del(saf->store, saf->store->saf, d->key, 16);
 			saf->ctx->metrics.reversals_expired++;
-			log_reversal("saf_expired", PS_LOG_ERROR, &d->rec,
-				     "gave up: reconcile this posting by hand");
+			raise_exception(saf, &d->rec, why);
 			continue;
 		}
 		if (transmit(saf, &d->rec, d->key))

@@ -7,8 +7,10 @@
  * exponential backoff until the endpoint acknowledges it (a reversal: 00,
  * 25 "no such original" or 94 "already reversed"; a completion: 00 or 94),
  * or until it has used reversal.attempts_max transmissions or lived
- * reversal.expiry_ms; an expired entry is logged at error level for an
- * operator. Every transmission first re-keys the entry to its next due
+ * reversal.expiry_ms. What the queue cannot finish (an entry given up, a
+ * completion whose authorisation the bank no longer holds) becomes an
+ * exception (store.h): kept in LMDB, counted, logged at error level, until
+ * an operator resolves it with `switchctl exceptions resolve`. Every transmission first re-keys the entry to its next due
  * time, so an entry is never sent twice at once and a crash loses none.
  * When an entry is acknowledged the leg it reverses (or completes) is
  * marked so in its parent's record.
@@ -68,7 +70,8 @@ static inline void sw_saf_reverse(sw_saf_t *saf, const txn_t *parent,
 void sw_saf_response(sw_saf_t *saf, sw_txn_t *rev, const txn_response_t *resp);
 /* A transmission got no answer in time: it is repeated when due. */
 void sw_saf_deadline(sw_saf_t *saf, sw_txn_t *rev);
-/* Entries waiting in the queue (LMDB's count). */
+/* Entries waiting in the queue, and open exceptions (LMDB's counts). */
 uint64_t sw_saf_entries(sw_saf_t *saf);
+uint64_t sw_saf_exceptions(sw_saf_t *saf);
 
 #endif /* PAYSWITCH_SW_SAF_H */

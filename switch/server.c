@@ -3,7 +3,7 @@
  * switch loop, in the order their dependencies point, and tears them down.
  *
  *   config -> store -> table -> net -> outbox -> turn -> legs -> saf ->
- *   flow, retain -> clearing -> control
+ *   clearing -> flow, retain -> control
  *
  * Start: open the store, reverse what a previous run left unfinished,
  * then connect to the endpoints and open the listeners, the control
@@ -254,9 +254,10 @@ static int build(sw_server_t *sw, char *err, size_t err_cap)
 		snprintf(err, err_cap, "out of memory for reversal.scan_max");
 		return PS_ENOMEM;
 	}
+	sw_clearing_init(&sw->clearing, ctx);
 	rc = sw_flow_init(&sw->flow, ctx, &sw->store, &sw->table, &sw->net,
-			  &sw->outbox, &sw->legs, &sw->saf, &sw->turn, err,
-			  err_cap);
+			  &sw->outbox, &sw->legs, &sw->saf, &sw->turn,
+			  &sw->clearing, err, err_cap);
 	if (rc != 0)
 		return rc;
 	if (sw_retain_init(&sw->retain, ctx, &sw->store, &sw->table,
@@ -264,7 +265,6 @@ static int build(sw_server_t *sw, char *err, size_t err_cap)
 		snprintf(err, err_cap, "out of memory for retention");
 		return PS_ENOMEM;
 	}
-	sw_clearing_init(&sw->clearing, ctx);
 	return 0;
 }
 
@@ -336,6 +336,12 @@ int sw_server_run(sw_server_t *sw)
 {
 	uv_run(&sw->loop, UV_RUN_DEFAULT);
 	return 0;
+}
+
+bool sw_server_step(sw_server_t *sw)
+{
+	uv_run(&sw->loop, UV_RUN_NOWAIT);
+	return !sw->ctx.stopped;
 }
 
 static void close_if(uv_handle_t *h)

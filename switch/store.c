@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "record.h"
 #include "routing.h"
 
 _Static_assert(SW_STORE_DBS_MAX == ROUTE_ENV_DBS_MAX &&
@@ -121,6 +122,11 @@ static int open_dbs(sw_store_t *st, char *err, size_t err_cap)
 		rc = mdb_dbi_open(txn, "saf", MDB_CREATE, &st->saf);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "exceptions", MDB_CREATE, &st->exceptions);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "exceptions_resolved", MDB_CREATE,
+				  &st->exceptions_resolved);
 	seq_record_t seq = {0};
 	if (rc == 0) {
 		MDB_val k = {3, "seq"}, v;
@@ -153,6 +159,7 @@ int sw_store_open(sw_store_t *st, sw_ctx_t *ctx, char *err, size_t err_cap)
 {
 	memset(st, 0, sizeof(*st));
 	st->ctx = ctx;
+	st->faults.put_at = -1;
 	int rc = open_env(st, ctx->cfg, err, err_cap);
 	if (rc == 0)
 		rc = open_dbs(st, err, err_cap);
@@ -244,17 +251,34 @@ int sw_store_get(sw_store_t *st, MDB_dbi dbi, const void *key, size_t klen,
 	return result;
 }
 
+int sw_store_decode_txn(const void *val, size_t len, txn_t *out)
+{
+	int rc = txn_record_decode(val, len, out);
+	if (rc != 0)
+		ps_logf(PS_LOG_ERROR, "store_record", "a stored transaction "
+			"record of %zu bytes cannot be read (version %d)", len,
+			txn_record_version(val, len));
+	return rc;
+}
+
 int sw_store_get_txn(sw_store_t *st, uint64_t id, txn_t *out)
 {
 	uint8_t key[8];
 	sw_id_key(id, key);
-	size_t len = 0;
-	int rc = sw_store_get(st, st->inflight, key, sizeof(key), out,
-			      sizeof(*out), &len);
-	if (rc == PS_ENOSPC || (rc == 0 && (len != sizeof(*out) ||
-					   out->format != TXN_FORMAT)))
-		return PS_EFORMAT;
-	return rc;
+	MDB_txn *txn = sw_store_read(st);
+	if (txn == NULL)
+		return PS_EIO;
+	MDB_val k = {sizeof(key), key}, v;
+	int rc = mdb_get(txn, st->inflight, &k, &v);
+	int result;
+	if (rc == MDB_NOTFOUND)
+		result = PS_ENOTFOUND;
+	else if (rc != 0)
+		result = log_mdb("get", rc);
+	else
+		result = sw_store_decode_txn(v.mv_data, v.mv_size, out);
+	sw_store_read_done(st);
+	return result;
 }
 
 int sw_store_idem_get(sw_store_t *st, const char *participant,
@@ -287,15 +311,25 @@ int sw_store_match_get(sw_store_t *st, const char *endpoint, uint32_t stan,
 	return rc;
 }
 
-uint64_t sw_store_saf_entries(sw_store_t *st)
+static uint64_t entries(sw_store_t *st, MDB_dbi dbi)
 {
 	MDB_txn *txn = sw_store_read(st);
 	if (txn == NULL)
 		return 0;
 	MDB_stat stat;
-	uint64_t n = mdb_stat(txn, st->saf, &stat) == 0 ? stat.ms_entries : 0;
+	uint64_t n = mdb_stat(txn, dbi, &stat) == 0 ? stat.ms_entries : 0;
 	sw_store_read_done(st);
 	return n;
+}
+
+uint64_t sw_store_saf_entries(sw_store_t *st)
+{
+	return entries(st, st->saf);
+}
+
+uint64_t sw_store_exceptions_open(sw_store_t *st)
+{
+	return entries(st, st->exceptions);
 }
 
 /* ---- sequences -------------------------------------------------------------- */
@@ -365,7 +399,21 @@ void sw_store_del(sw_store_t *st, MDB_dbi dbi, const void *key, size_t klen)
 void sw_store_put_txn(sw_store_t *st, MDB_dbi dbi, const uint8_t *key,
 		      size_t klen, const txn_t *t)
 {
-	batch_op(st, 1, dbi, key, klen, t, sizeof(*t));
+	/* Encoded straight into the arena: the record is written once. */
+	PS_ASSERT(sw_store_has_room(st, 1, klen + TXN_RECORD_BYTES_MAX));
+	uint8_t *val = st->arena + st->arena_used + klen;
+	size_t vlen = 0;
+	int rc = txn_record_encode(t, val, TXN_RECORD_BYTES_MAX, &vlen);
+	PS_ASSERT(rc == 0);
+	sw_op_t *op = &st->ops[st->op_count++];
+	op->put = 1;
+	op->dbi = dbi;
+	op->key_off = st->arena_used;
+	op->key_len = (uint32_t)klen;
+	memcpy(st->arena + st->arena_used, key, klen);
+	op->val_off = st->arena_used + (uint32_t)klen;
+	op->val_len = (uint32_t)vlen;
+	st->arena_used += (uint32_t)(klen + vlen);
 }
 
 bool sw_store_busy(const sw_store_t *st)
@@ -373,11 +421,24 @@ bool sw_store_busy(const sw_store_t *st)
 	return st->op_count > 0 || st->seq_dirty;
 }
 
+/* The put fault, once: the write of that operation fails as EIO. */
+static bool put_fault(sw_store_t *st, uint32_t i)
+{
+	if (st->faults.put_at < 0 || (uint32_t)st->faults.put_at != i)
+		return false;
+	st->faults.put_at = -1;
+	return true;
+}
+
 static int apply(sw_store_t *st, MDB_txn *txn)
 {
 	int rc = 0;
 	for (uint32_t i = 0; i < st->op_count && rc == 0; i++) {
 		sw_op_t *op = &st->ops[i];
+		if (put_fault(st, i)) {
+			rc = EIO;
+			break;
+		}
 		MDB_val k = {op->key_len, st->arena + op->key_off};
 		if (op->put) {
 			MDB_val v = {op->val_len, st->arena + op->val_off};
@@ -396,8 +457,26 @@ static int apply(sw_store_t *st, MDB_txn *txn)
 	return rc;
 }
 
+/* The commit fault: true when this commit must fail. */
+static bool commit_fault(sw_store_t *st)
+{
+	sw_store_faults_t *f = &st->faults;
+	if (f->commit_count == 0)
+		return false;
+	if (f->commit_after > 0) {
+		f->commit_after--;
+		return false;
+	}
+	f->commit_count--;
+	return true;
+}
+
 static int try_commit(sw_store_t *st)
 {
+	if (st->faults.map_full)
+		return MDB_MAP_FULL;
+	if (commit_fault(st))
+		return EIO;
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
 	if (rc == MDB_MAP_RESIZED) {
@@ -428,7 +507,7 @@ int sw_store_commit(sw_store_t *st)
 	uint64_t t0 = ps_mono_ns();
 	uint32_t ops = st->op_count;
 	int rc = try_commit(st);
-	if (rc == MDB_MAP_FULL) {
+	if (rc == MDB_MAP_FULL && !st->faults.map_full) {
 		/* Grow the map and try once more; nothing else is open. */
 		MDB_envinfo info;
 		mdb_env_info(st->env, &info);
@@ -454,4 +533,15 @@ int sw_store_commit(sw_store_t *st)
 	sw_metrics_commit(m, ps_mono_ns() - t0);
 	batch_clear(st);
 	return 0;
+}
+
+void sw_store_set_faults(sw_store_t *st, const sw_store_faults_t *faults)
+{
+	st->faults = *faults;
+	ps_log_t *l = ps_log_begin(PS_LOG_WARN, "store_faults");
+	ps_log_uint(l, "commit_after", faults->commit_after);
+	ps_log_uint(l, "commit_count", faults->commit_count);
+	ps_log_int(l, "put_at", faults->put_at);
+	ps_log_bool(l, "map_full", faults->map_full);
+	ps_log_end(l);
 }

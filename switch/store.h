@@ -14,8 +14,17 @@
  *   match     endpoint[32] stan(u32 BE) 7[10]  -> u64 txn id, u8 leg
  *   idem      participant \0 request id        -> u64 txn id
  *   saf       due ms (u64 BE), seq (u64 BE)    -> reversal or advice record
+ *   exceptions          u64 id (BE)            -> an open exception (JSON)
+ *   exceptions_resolved u64 id (BE)            -> the same, resolved
  *   meta      "seq"                            -> reserved sequences
  *   routes, route_meta, audit: routing/ owns them.
+ *
+ * An exception is what the switch could not finish by itself and an
+ * operator must: a reversal or a completion advice given up after its
+ * attempts or its age, a completion whose authorisation the bank no
+ * longer holds. Its value is one JSON object (docs/operations.md lists
+ * the members); `switchctl exceptions resolve` moves it to
+ * exceptions_resolved with who, when and a note, and audits that.
  *
  * The batch never drops an operation: a caller first makes room for
  * everything one event may write (sw_turn_reserve() in turn.h commits the
@@ -52,10 +61,26 @@ typedef struct sw_op {
 	uint32_t val_off, val_len;
 } sw_op_t;
 
+/*
+ * Faults on purpose, for tests (the control socket's "fault" command,
+ * allowed only with "test_faults": true in the configuration). A fault
+ * makes sw_store_commit() fail exactly as a disk would: nothing of the
+ * batch is written, and it is kept for the next attempt.
+ */
+typedef struct sw_store_faults {
+	uint32_t commit_after;   /* commits that still succeed, then ... */
+	uint32_t commit_count;   /* ... this many fail (0: no commit fault) */
+	int32_t put_at;          /* the next commit fails at its operation of
+				    this index (-1: none) */
+	bool map_full;           /* every commit finds the map full and
+				    cannot grow it, until cleared */
+} sw_store_faults_t;
+
 typedef struct sw_store {
 	sw_ctx_t *ctx;
 	MDB_env *env;
 	MDB_dbi inflight, active, match, idem, saf, meta;
+	MDB_dbi exceptions, exceptions_resolved;
 	MDB_txn *rtxn;           /* the read snapshot: reset between uses */
 	/* The batch of this loop turn. */
 	sw_op_t *ops;
@@ -68,6 +93,7 @@ typedef struct sw_store {
 	uint64_t saf_seq;
 	bool seq_dirty;
 	uint32_t commit_failures; /* in a row; 0 after a commit succeeds */
+	sw_store_faults_t faults;
 } sw_store_t;
 
 /* Opens (creating) lmdb.dir and the databases; the first sequence numbers
@@ -90,17 +116,21 @@ void sw_store_read_done(sw_store_t *st);
  * PS_ENOTFOUND, PS_ENOSPC (value larger than cap), PS_EIO. */
 int sw_store_get(sw_store_t *st, MDB_dbi dbi, const void *key, size_t klen,
 		 void *out, size_t cap, size_t *len);
-/* The transaction record of id (inflight), decoded into out.
- * PS_ENOTFOUND, PS_EFORMAT (not a record this switch can read), PS_EIO. */
+/* The transaction record of id (inflight), decoded into out (any record
+ * version this build reads: record.h). PS_ENOTFOUND, PS_EFORMAT (not a
+ * record this switch can read; logged), PS_EIO. */
 int sw_store_get_txn(sw_store_t *st, uint64_t id, txn_t *out);
+/* A record read by a cursor (SAF, recovery, retention), decoded. */
+int sw_store_decode_txn(const void *val, size_t len, txn_t *out);
 /* idem: the switch id of (participant, request id). PS_ENOTFOUND, PS_EIO. */
 int sw_store_idem_get(sw_store_t *st, const char *participant,
 		      const char *request_id, uint64_t *txn_id);
 /* match: the transaction and leg a response key names. */
 int sw_store_match_get(sw_store_t *st, const char *endpoint, uint32_t stan,
 		       const char *transmit, uint64_t *txn_id, uint8_t *leg);
-/* Entries in the SAF queue (0 when LMDB fails). */
+/* Entries in the SAF queue, and open exceptions (0 when LMDB fails). */
 uint64_t sw_store_saf_entries(sw_store_t *st);
+uint64_t sw_store_exceptions_open(sw_store_t *st);
 
 /* ---- keys -------------------------------------------------------------- */
 
@@ -122,7 +152,8 @@ bool sw_store_has_room(const sw_store_t *st, uint32_t ops, size_t bytes);
 void sw_store_put(sw_store_t *st, MDB_dbi dbi, const void *key, size_t klen,
 		  const void *val, size_t vlen);
 void sw_store_del(sw_store_t *st, MDB_dbi dbi, const void *key, size_t klen);
-/* A transaction record into inflight, or a SAF record under its key. */
+/* A transaction record (record.h, the current version) into inflight, or
+ * a SAF record under its key. */
 void sw_store_put_txn(sw_store_t *st, MDB_dbi dbi, const uint8_t *key,
 		      size_t klen, const txn_t *t);
 /* Does the batch hold anything to commit? */
@@ -134,6 +165,9 @@ bool sw_store_busy(const sw_store_t *st);
  * committed by a later call; commit_failures counts the failures in a row.
  */
 int sw_store_commit(sw_store_t *st);
+
+/* Sets the faults to inject (all zero and put_at -1: none). */
+void sw_store_set_faults(sw_store_t *st, const sw_store_faults_t *faults);
 
 /* ---- sequences ---------------------------------------------------------- */
 

@@ -50,6 +50,11 @@ int sw_server_create(sw_config_t *cfg, const sw_options_t *opts,
 /* Runs the loop until the server has drained and stopped. Returns 0. */
 int sw_server_run(sw_server_t *sw);
 
+/* Runs one turn of the loop without blocking: for a caller that drives
+ * the server step by step (tests). True while the server has not
+ * stopped. */
+bool sw_server_step(sw_server_t *sw);
+
 /* Asks the server to drain: stop accepting, finish or time out what is in
  * flight, commit, close. Safe from the loop thread only. */
 void sw_server_stop(sw_server_t *sw);

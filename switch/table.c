@@ -140,7 +140,7 @@ void sw_txn_free(sw_table_t *tb, sw_txn_t *st)
 			     offsetof(sw_txn_t, next_idem));
 		st->in_idem = false;
 	}
-	if (sw_is_saf_kind(st->t.kind) && tb->reversals > 0)
+	if (st->saf && tb->reversals > 0)
 		tb->reversals--;
 	ps_pool_put(&tb->pool, st);
 }
@@ -298,6 +298,12 @@ sw_txn_t *sw_txn_earliest(sw_table_t *tb)
 	return tb->heap_len ? tb->heap[0] : NULL;
 }
 
+void sw_table_delay_deadlines(sw_table_t *tb, uint64_t ms)
+{
+	for (uint32_t i = 0; i < tb->heap_len; i++)
+		tb->heap[i]->deadline_mono_ms += ms;
+}
+
 /* ---- loading ------------------------------------------------------------- */
 
 sw_txn_t *sw_table_load(sw_table_t *tb, uint64_t id)
@@ -356,7 +362,7 @@ void sw_table_flush(sw_table_t *tb)
 	for (uint32_t i = 0; i < tb->dirty_count; i++) {
 		sw_txn_t *st = tb->dirty[i];
 		st->dirty = false;
-		if (sw_is_saf_kind(st->t.kind)) {
+		if (st->saf) {
 			if (st->saf_done)
 				continue; /* acknowledged: its key is deleted */
 			sw_store_put_txn(store, store->saf, st->saf_key,

@@ -45,7 +45,9 @@ typedef struct sw_txn {
 	bool dirty;              /* to be written by this turn's batch */
 	bool release;            /* free once the batch is committed */
 	bool release_queued;     /* in the release list */
-	bool saf_done;           /* reversal acknowledged: SAF key deleted */
+	bool saf;                /* a transmission of the SAF queue: stored
+				    under saf_key, not in inflight */
+	bool saf_done;           /* acknowledged: its SAF key is deleted */
 	uint16_t pins;           /* refunds holding this pay in memory */
 	uint8_t saf_key[16];     /* reversal transmissions: their SAF key */
 	uint64_t started_ns;     /* intake time, for the latency histogram */
@@ -104,6 +106,8 @@ void sw_txn_schedule(sw_table_t *tb, sw_txn_t *st, uint64_t deadline_ms);
 void sw_txn_unschedule(sw_table_t *tb, sw_txn_t *st);
 /* The record whose deadline comes first, or NULL. */
 sw_txn_t *sw_txn_earliest(sw_table_t *tb);
+/* Every deadline later by ms (their order, and so the heap, unchanged). */
+void sw_table_delay_deadlines(sw_table_t *tb, uint64_t ms);
 
 /* ---- changes and their commit ------------------------------------------- */
 
@@ -123,7 +127,8 @@ void sw_table_release_done(sw_table_t *tb);
 /* Does anything wait for the end of the turn? */
 bool sw_table_busy(const sw_table_t *tb);
 
-/* Reversals and completion advices live in the SAF queue, not inflight. */
+/* What the SAF queue sends: reversals and completion advices. (An
+ * acquirer's own reversal is a transaction like any other.) */
 static inline bool sw_is_saf_kind(int kind)
 {
 	return kind == TXN_KIND_REVERSAL || kind == TXN_KIND_COMPLETION;

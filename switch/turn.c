@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* Bytes a marked record takes in the batch: its key and its value. */
-#define RECORD_BATCH_BYTES (16 + sizeof(txn_t))
+#define RECORD_BATCH_BYTES (16 + TXN_RECORD_BYTES_MAX)
 
 bool sw_turn_busy(const sw_turn_t *turn)
 {
@@ -16,12 +16,22 @@ bool sw_turn_busy(const sw_turn_t *turn)
 
 int sw_turn_commit(sw_turn_t *turn)
 {
+	bool failing = turn->store->commit_failures > 0;
 	sw_table_flush(turn->table);
 	int rc = sw_store_commit(turn->store);
-	if (rc != 0)
-		return rc;
-	sw_outbox_flush(turn->outbox);
-	return 0;
+	uint64_t now = uv_now(turn->ctx->loop);
+	if (rc != 0 && !failing)
+		turn->outage_start_ms = now;
+	if (rc == 0 && failing) {
+		/* The legs of the held batch only leave now, and no deadline
+		 * could be worked while the store failed: every clock starts
+		 * again where it stood when the outage began. */
+		sw_table_delay_deadlines(turn->table, now - turn->outage_start_ms);
+	}
+	/* What depends on no state leaves either way; the rest only once
+	 * its batch is durable. */
+	sw_outbox_flush(turn->outbox, rc == 0);
+	return rc;
 }
 
 int sw_turn_end(sw_turn_t *turn)

@@ -19,7 +19,10 @@
  *
  * A failed commit keeps the batch, the records and the outbox exactly as
  * they were; a timer retries it every SW_TURN_RETRY_MS until it succeeds
- * (ctx's store commit_failures counts the failures in a row).
+ * (the store's commit_failures counts the failures in a row). When it
+ * does, every leg deadline moves back by the length of the outage: the
+ * legs of the held batch leave only then, and no timeout could be worked
+ * meanwhile.
  */
 #ifndef PAYSWITCH_SW_TURN_H
 #define PAYSWITCH_SW_TURN_H
@@ -30,6 +33,7 @@
 
 #include "ctx.h"
 #include "outbox.h"
+#include "record.h"
 #include "store.h"
 #include "table.h"
 
@@ -37,7 +41,7 @@
  * besides the records it marks (sw_table_mark), which are counted as they
  * are marked. */
 #define SW_EVENT_OPS_MAX 32
-#define SW_EVENT_BYTES_MAX (SW_EVENT_OPS_MAX * (SW_KEY_BYTES_MAX + sizeof(txn_t)))
+#define SW_EVENT_BYTES_MAX (SW_EVENT_OPS_MAX * (SW_KEY_BYTES_MAX + TXN_RECORD_BYTES_MAX))
 #define SW_TURN_RETRY_MS 100
 
 typedef struct sw_turn {
@@ -51,6 +55,7 @@ typedef struct sw_turn {
 	uv_timer_t retry;
 	bool idle_on;
 	bool open;
+	uint64_t outage_start_ms; /* loop time of the first failed commit */
 	/* Called at the end of every turn, after the commit (the server
 	 * re-arms its deadline timer and looks at its drain there). */
 	void (*after)(void *data);

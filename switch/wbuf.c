@@ -1,6 +1,5 @@
 /*
- * wbuf.c: the network layer's write buffers and batches, and the framing
- * of an encoded message into one (net.h).
+ * wbuf.c: the network layer's write buffers and batches (net.h).
  */
 #include "net.h"
 
@@ -43,23 +42,13 @@ void sw_wbatch_free(sw_net_t *net, sw_wbatch_t *b)
 	ps_pool_put(&net->wbatches, b);
 }
 
-int sw_net_pack(sw_wbuf_t *wb, const iso8583_framing_t *framing,
-		const uint8_t *header_bytes, const iso8583_msg_t *msg,
-		iso8583_error_t *err)
+void sw_net_own_channel(sw_channel_cfg_t *ch, iso8583_dialect_t *storage)
 {
-	size_t prefix = iso8583_frame_length_bytes(framing);
-	size_t header = framing->header_bytes;
-	size_t len = 0;
-	int rc = iso8583_pack(msg, wb->data + prefix + header,
-			      sizeof(wb->data) - prefix - header, &len, err);
-	if (rc != 0)
-		return rc;
-	memcpy(wb->data + prefix, header_bytes, header);
-	rc = iso8583_frame_write_length(framing, header + len, wb->data);
-	if (rc != 0)
-		return rc;
-	wb->len = prefix + header + len;
-	return 0;
+	if (ch->chan.kind != CHAN_ISO8583)
+		return;
+	*storage = *ch->chan.dialect;
+	ch->chan.dialect = storage;
+	ch->chan.framing.dialect = storage;
 }
 
 void sw_net_closed(sw_net_t *net)

@@ -41,24 +41,8 @@ void bank_req_release(banksim_t *sim, bank_req_t *req)
 
 static int pack(banksim_t *sim, bank_req_t *req)
 {
-	iso8583_msg_t msg;
-	iso8583_error_t ierr;
-	int rc = txn_answer_to_iso(&req->t, sim->dialect, &msg);
-	if (rc != 0)
-		return rc;
-	size_t lb = iso8583_frame_length_bytes(&sim->framing);
-	size_t head = lb + req->header_len, len = 0;
-	rc = iso8583_pack(&msg, req->answer + head,
-			  sizeof(req->answer) - head, &len, &ierr);
-	if (rc != 0)
-		return rc;
-	iso8583_header_reply(req->header, req->header_len, req->answer + lb);
-	rc = iso8583_frame_write_length(&sim->framing, req->header_len + len,
-					req->answer);
-	if (rc != 0)
-		return rc;
-	req->answer_len = head + len;
-	return 0;
+	return chan_encode_answer(&sim->chan, &req->t, NULL, req->answer,
+				  sizeof(req->answer), &req->answer_len);
 }
 
 /* ---- faults ----------------------------------------------------------------- */
@@ -91,7 +75,7 @@ static void log_fault(const bank_req_t *req, int fault)
 {
 	ps_log_t *l = ps_log_begin(PS_LOG_INFO, "fault");
 	ps_log_str(l, "fault", bank_fault_name(fault));
-	ps_log_str(l, "mti", req->t.mti);
+	ps_log_str(l, "kind", txn_kind_name(req->t.kind));
 	ps_log_str(l, "key", req->work.key);
 	ps_log_pan(l, "account", req->t.payer, strlen(req->t.payer));
 	ps_log_str(l, "code", req->work.code);
@@ -219,14 +203,16 @@ void bank_answer_schedule(banksim_t *sim, bank_req_t *req)
 	if (rc != 0) {
 		ps_logf(PS_LOG_ERROR, "encode_error",
 			"the answer to %.4s key %s does not pack (%d); dropped",
-			req->t.mti, req->work.key, rc);
+			txn_kind_name(req->t.kind), req->work.key, rc);
 		bank_req_release(sim, req);
 		return;
 	}
 	/* This answer's draws: its own stream, from the seed and the
 	 * request's MTI and keys, so they never depend on what else ran. */
-	char id[sizeof(req->t.mti) + sizeof(req->t.request_id)];
-	snprintf(id, sizeof(id), "%s/%s", req->t.mti, req->t.request_id);
+	char id[32 + sizeof(req->t.request_id)];
+	snprintf(id, sizeof(id), "%s/%s",
+		 req->t.wire.mti[0] ? req->t.wire.mti : txn_kind_name(req->t.kind),
+		 req->t.request_id);
 	sim_rng_t rng;
 	sim_rng_seed_text(&rng, sim->bank.seed, "answer", id);
 	int fault = pick_fault(sim, req, &rng);

@@ -5,7 +5,7 @@
  * faults. Internal to the banksim executable.
  *
  * The life of a request:
- *   conn.c    bytes -> framer -> iso8583_unpack -> txn_from_iso -> record
+ *   conn.c    bytes -> channel (ISO 8583 or JSON) -> txn_t -> record
  *   turn.c    (uv_check, once per loop turn) bank_plan for every queued
  *             record, one bank_batch_commit, bank_settle for each
  *   answer.c  pack the answer; fault (drop, close, delay); hold it for
@@ -31,6 +31,7 @@
 #include <uv.h>
 
 #include "adapters.h"
+#include "channel.h"
 #include "decide.h"
 #include "iso8583.h"
 #include "sim.h"
@@ -51,6 +52,7 @@ typedef struct bank_cfg {
 	char institution[BANK_INSTITUTION_MAX];
 	char ledger[BANKSIM_PATH_MAX];
 	char durability[16];
+	char protocol[16];
 	char dialect[64];
 	char spec[BANKSIM_PATH_MAX];
 	char framing[16];
@@ -68,6 +70,8 @@ typedef struct bank_cfg {
 	uint32_t fault_delay_ms;
 	double fault_drop_rate;
 	double fault_close_rate;
+	uint32_t fault_ledger_after;
+	uint32_t fault_ledger_count;
 	uint64_t seed;
 	char log_level[16];
 	uint32_t currency;
@@ -83,6 +87,7 @@ typedef struct bank_cfg {
 	uint16_t port;
 	sim_latency_t latency;
 	uint32_t durability_mode; /* enum ledger_durability */
+	uint8_t chan_kind;        /* enum chan_kind */
 	uint8_t length_header;    /* enum iso8583_length_header */
 	int log_level_min;        /* enum ps_log_level */
 } bank_cfg_t;
@@ -106,14 +111,14 @@ typedef struct bank_req {
 	struct bank_req *next;   /* the turn's queue */
 	uint32_t heap_index;     /* place on the latency heap */
 	uint64_t due_ms;         /* loop time the answer leaves */
-	uint16_t header_len;
-	uint8_t header[BANKSIM_HEADER_BYTES_MAX]; /* echoed in the answer */
 	uv_write_t write;
 	size_t answer_len;
 	uint8_t answer[BANKSIM_ANSWER_BYTES_MAX];
 } bank_req_t;
 
 struct bank_conn {
+	chan_t ch;           /* first: chan_uv_alloc finds it; framing over
+				the connection's slice of the slab */
 	uv_tcp_t tcp;
 	banksim_t *sim;
 	uint32_t gen;        /* 0 once closed: stale references never match */
@@ -122,7 +127,6 @@ struct bank_conn {
 	bool reading;
 	bool paused;         /* at a bound: resumed by the turn */
 	bank_conn_t *prev, *next; /* live connections */
-	iso8583_framer_t framer;
 	char peer[64];
 };
 
@@ -155,8 +159,7 @@ struct banksim {
 	const bank_cfg_t *cfg;
 	bank_t bank;
 	iso8583_dialect_t spec_dialect; /* --spec, when given */
-	const iso8583_dialect_t *dialect;
-	iso8583_framing_t framing;
+	chan_cfg_t chan;         /* how the bank speaks (channel.h) */
 	ps_pool_t conns;
 	uint8_t *framer_slab;    /* framer storage, one slice per conn slot */
 	size_t framer_bytes;

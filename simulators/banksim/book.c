@@ -49,16 +49,6 @@ void bank_request_key(const char *acquirer, uint32_t stan,
 		 stan % 1000000, transmit);
 }
 
-void bank_original_key(const char *od, char out[BANK_KEY_MAX])
-{
-	/* Field 90: MTI(4) STAN(6) field 7(10) acquirer(11) forwarder(11). */
-	uint64_t acq = 0;
-	if (ps_parse_u64(od + 20, 11, &acq) != 0)
-		acq = 0;
-	snprintf(out, BANK_KEY_MAX, "%" PRIu64 ":%.6s:%.10s", acq, od + 4,
-		 od + 10);
-}
-
 ledger_id_t bank_transfer_id(int step, const char *key)
 {
 	static const char *const prefixes[] = {

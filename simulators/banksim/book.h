@@ -102,6 +102,11 @@ typedef struct bank {
 	double decline_rate;         /* random 05s (a rate, not money) */
 	char institution[BANK_INSTITUTION_MAX]; /* "" accepts any field 100 */
 	uint64_t seed;               /* every draw: sim_rng_seed_text(seed, ..) */
+	/* Faults on purpose (--fault-ledger-after/-count): after this many
+	 * batch commits that write, this many fail as a ledger would,
+	 * writing nothing. */
+	uint32_t fault_commit_after;
+	uint32_t fault_commit_count;
 } bank_t;
 
 /* ---- ids ------------------------------------------------------------------- */
@@ -113,11 +118,10 @@ ledger_id_t bank_account_id(const char *number, size_t len);
 bool bank_account_number_of(ledger_id_t id,
 			    char out[BANK_ACCOUNT_DIGITS_MAX + 1]);
 
-/* The request key of a 0200 (fields 32, 11, 7). */
+/* The key of a request (its acquirer, STAN and time): a 0200's own, or
+ * for a reversal or a completion the original's. */
 void bank_request_key(const char *acquirer, uint32_t stan,
 		      const char *transmit, char out[BANK_KEY_MAX]);
-/* The original's key from field 90 (42 digits, checked by the caller). */
-void bank_original_key(const char *original_data, char out[BANK_KEY_MAX]);
 /* The id of a request's step. */
 ledger_id_t bank_transfer_id(int step, const char *key);
 

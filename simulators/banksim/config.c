@@ -24,6 +24,7 @@ static const sim_opt_t options[] = {
 	OPT_STR("institution", "DIGITS", institution, "the bank's institution id; a field 100 naming another gets 15"),
 	OPT_STR("ledger", "DIR", ledger, "the bank's own ledger directory (LMDB), created if missing; required"),
 	OPT_STR("durability", "MODE", durability, "sync | nometasync | nosync (default nosync: a simulator)"),
+	OPT_STR("protocol", "NAME", protocol, "iso8583 (default) or json: JSON lines, as a JSON endpoint speaks (docs/protocol.md)"),
 	OPT_STR("dialect", "NAME", dialect, "built-in ISO 8583 dialect: ascii (default), binary, ascii-binbitmap"),
 	OPT_STR("spec", "FILE", spec, "ISO 8583 dialect from a JSON file instead of --dialect"),
 	OPT_STR("framing", "KIND", framing, "length header: binary2 (default), ascii4, bcd2, binary4, none"),
@@ -41,6 +42,8 @@ static const sim_opt_t options[] = {
 	OPT_UINT("fault-delay-ms", "MS", fault_delay_ms, 0, SIM_LATENCY_MS_MAX, "extra delay of a delayed answer (default 10000)"),
 	OPT_RATE("fault-drop-rate", fault_drop_rate, "probability an answer is never sent (the posting stands)"),
 	OPT_RATE("fault-close-rate", fault_close_rate, "probability the connection is closed instead of answering"),
+	OPT_UINT("fault-ledger-after", "N", fault_ledger_after, 0, UINT32_MAX, "ledger fault: after N batch commits that write ..."),
+	OPT_UINT("fault-ledger-count", "M", fault_ledger_count, 0, UINT32_MAX, "... M fail as a failed write would (answered 96, nothing posted)"),
 	OPT_UINT("seed", "S", seed, 0, UINT64_MAX, "seed of every random draw (default 1)"),
 	OPT_STR("log-level", "LEVEL", log_level, "debug | info (default) | warn | error"),
 	OPT_UINT("currency", "NUM", currency, 1, 998, "ISO 4217 numeric currency of the accounts (default 156, CNY)"),
@@ -59,6 +62,7 @@ static void defaults(bank_cfg_t *cfg)
 	ps_strlcpy(cfg->listen, "127.0.0.1:0", sizeof(cfg->listen));
 	ps_strlcpy(cfg->name, "banksim", sizeof(cfg->name));
 	ps_strlcpy(cfg->durability, "nosync", sizeof(cfg->durability));
+	ps_strlcpy(cfg->protocol, "iso8583", sizeof(cfg->protocol));
 	ps_strlcpy(cfg->dialect, "ascii", sizeof(cfg->dialect));
 	ps_strlcpy(cfg->framing, "binary2", sizeof(cfg->framing));
 	ps_strlcpy(cfg->prefix, "622202", sizeof(cfg->prefix));
@@ -103,6 +107,13 @@ static int check_serving(bank_cfg_t *cfg, char *err, size_t cap)
 			       &cfg->port) != 0)
 		return sim_fail(err, cap, PS_EINVAL, "--listen: must be HOST:PORT, not \"%s\"",
 			    cfg->listen);
+	if (strcmp(cfg->protocol, "iso8583") == 0)
+		cfg->chan_kind = CHAN_ISO8583;
+	else if (strcmp(cfg->protocol, "json") == 0)
+		cfg->chan_kind = CHAN_JSON;
+	else
+		return sim_fail(err, cap, PS_EINVAL, "--protocol: must be iso8583 "
+				"or json, not \"%s\"", cfg->protocol);
 	int lh = iso8583_length_header_parse(cfg->framing);
 	if (lh < 0)
 		return sim_fail(err, cap, PS_EINVAL, "--framing: must be binary2, ascii4, "

@@ -1,6 +1,7 @@
 /*
- * conn.c: accepted connections: reading straight into the framer, decoding
- * each frame into a request record, and backpressure.
+ * conn.c: accepted connections: reading straight into the channel's
+ * framing storage, decoding each message into a request record, and
+ * backpressure.
  *
  * A connection at a bound (its requests in flight, or the record pool
  * empty) stops being read; frames already held stay in its framer and are
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "banksim.h"
+#include "channel_uv.h"
 #include "core.h"
 
 bool bank_conn_alive(const bank_conn_t *c, uint32_t gen)
@@ -70,45 +72,40 @@ static void log_refused(const bank_conn_t *c, const char *event,
 }
 
 /*
- * Decodes one frame into req. A message that cannot be answered (it does
- * not unpack, is a response, or lacks the fields an answer is matched by)
- * is logged and dropped: the peer's timeout is the answer. One that can be
- * answered but is refused carries its code in req->t.response.
+ * Decodes one frame into req. A message that cannot be answered (an
+ * answer, or one without the keys an answer is matched by) is logged and
+ * dropped: the peer's timeout is the answer. One that can be answered but
+ * is refused carries its code in req->t.rc.
  */
-static bool decode(bank_conn_t *c, const iso8583_frame_t *frame,
-		   bank_req_t *req)
+static bool decode(bank_conn_t *c, const chan_frame_t *frame, bank_req_t *req)
 {
 	banksim_t *sim = c->sim;
-	iso8583_msg_t msg;
-	iso8583_error_t ierr;
-	char text[256];
-	if (iso8583_unpack(&msg, sim->dialect, frame->message,
-			   frame->message_len, &ierr) != 0) {
-		log_refused(c, "bad_message",
-			    iso8583_error_format(&ierr, text, sizeof(text)));
-		return false;
-	}
-	if (txn_mti_is_response(msg.mti)) {
-		log_refused(c, "unexpected_response", "a response MTI; ignored");
-		return false;
-	}
+	txn_response_t resp;
 	txn_error_t terr;
-	if (txn_from_iso(&msg, &req->t, &terr) == 0)
+	int what;
+	int rc = chan_decode(&sim->chan, frame, &req->t, &resp, &what, &terr);
+	if (what == CHAN_MSG_RESPONSE) {
+		log_refused(c, "unexpected_response", "an answer; ignored");
+		return false;
+	}
+	if (rc == 0)
 		return true;
-	snprintf(text, sizeof(text), "MTI %.4s %s: %s", msg.mti, terr.field,
-		 terr.reason);
-	if (req->t.request_id[0] == '\0') {
-		/* Without fields 7 and 11 no answer could be matched. */
+	char text[256];
+	snprintf(text, sizeof(text), "%s %s: %s", txn_kind_name(req->t.kind),
+		 terr.field, terr.reason);
+	if (rc == TXN_EKEYS || req->t.request_id[0] == '\0') {
+		/* Without the keys no answer could be matched. */
 		log_refused(c, "bad_message", text);
 		return false;
 	}
 	log_refused(c, "refused", text);
-	ps_strlcpy(req->t.response, terr.code[0] ? terr.code : "30",
-		   sizeof(req->t.response));
+	req->t.rc = terr.rc == TXN_RC_NONE || terr.rc == TXN_RC_APPROVED
+			    ? TXN_RC_FORMAT_ERROR
+			    : terr.rc;
 	return true;
 }
 
-static void take_frame(bank_conn_t *c, const iso8583_frame_t *frame)
+static void take_frame(bank_conn_t *c, const chan_frame_t *frame)
 {
 	banksim_t *sim = c->sim;
 	bank_req_t *req = ps_pool_get(&sim->reqs);
@@ -117,9 +114,6 @@ static void take_frame(bank_conn_t *c, const iso8583_frame_t *frame)
 	req->conn_gen = c->gen;
 	c->inflight++;
 	sim->stats.requests++;
-	PS_ASSERT(frame->header_len <= sizeof(req->header));
-	memcpy(req->header, frame->header, frame->header_len);
-	req->header_len = (uint16_t)frame->header_len;
 	if (!decode(c, frame, req)) {
 		sim->stats.format_errors++;
 		bank_req_release(sim, req);
@@ -149,16 +143,6 @@ static bool at_bound(const bank_conn_t *c)
 	       sim->reqs.free_top == 0;
 }
 
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-	(void)suggested;
-	bank_conn_t *c = handle->data;
-	uint8_t *data;
-	size_t len;
-	iso8583_framer_space(&c->framer, &data, &len);
-	*buf = uv_buf_init((char *)data, (unsigned)len);
-}
-
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 /* Takes the whole frames held, while under bounds; reads again after. */
@@ -170,15 +154,13 @@ static void take_frames(bank_conn_t *c)
 			pause_conn(c);
 			return;
 		}
-		iso8583_frame_t frame;
-		iso8583_error_t err;
-		int rc = iso8583_framer_next(&c->framer, &frame, &err);
+		chan_frame_t frame;
+		char why[256];
+		int rc = chan_next(&c->ch, &frame, why, sizeof(why));
 		if (rc == 0)
 			break;
 		if (rc < 0) {
-			char text[256];
-			log_refused(c, "bad_frame",
-				    iso8583_error_format(&err, text, sizeof(text)));
+			log_refused(c, "bad_frame", why);
 			bank_conn_close(c, "framing error");
 			return;
 		}
@@ -190,7 +172,7 @@ static void take_frames(bank_conn_t *c)
 		c->paused = false;
 		sim->paused_count--;
 	}
-	if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc,
+	if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, chan_uv_alloc,
 					 on_read) == 0)
 		c->reading = true;
 }
@@ -199,15 +181,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	(void)buf;
 	bank_conn_t *c = stream->data;
-	if (nread > 0) {
-		iso8583_framer_commit(&c->framer, (size_t)nread);
-		take_frames(c);
-	} else if (nread == UV_ENOBUFS) {
+	if (nread == UV_ENOBUFS) {
 		pause_conn(c); /* a whole frame held: the turn takes it */
-	} else if (nread < 0) {
-		bank_conn_close(c, nread == UV_EOF ? "peer closed"
-						   : uv_strerror((int)nread));
+		return;
 	}
+	char why[256];
+	int rc = chan_uv_read(&c->ch, nread, why, sizeof(why));
+	if (rc > 0)
+		take_frames(c);
+	else if (rc < 0)
+		bank_conn_close(c, why);
 }
 
 void bank_conn_resume_paused(banksim_t *sim)
@@ -316,9 +299,9 @@ void bank_conn_on_accept(uv_stream_t *listener, int status)
 		++sim->conn_gen_next;
 	c->gen = sim->conn_gen_next;
 	uint32_t slot = ps_pool_index(&sim->conns, c);
-	iso8583_framer_init(&c->framer, &sim->framing,
-			    sim->framer_slab + (size_t)slot * sim->framer_bytes,
-			    sim->framer_bytes);
+	chan_init(&c->ch, &sim->chan,
+		  sim->framer_slab + (size_t)slot * sim->framer_bytes,
+		  sim->framer_bytes);
 	describe_peer(c);
 	c->next = sim->live;
 	if (sim->live != NULL)

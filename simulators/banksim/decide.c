@@ -89,10 +89,25 @@ static ledger_transfer_t *add(bank_batch_t *b, bank_work_t *w)
 	return x;
 }
 
+/* The ledger fault on purpose: true when this commit must fail. */
+static bool fault_strikes(bank_t *bank)
+{
+	if (bank->fault_commit_count == 0)
+		return false;
+	if (bank->fault_commit_after > 0) {
+		bank->fault_commit_after--;
+		return false;
+	}
+	bank->fault_commit_count--;
+	return true;
+}
+
 int bank_batch_commit(bank_t *bank, bank_batch_t *b)
 {
 	b->committed = false;
 	if (b->count > 0) {
+		if (fault_strikes(bank))
+			return PS_EIO; /* as a failed write: nothing is kept */
 		int rc = ledger_create_transfers(bank->ledger, b->transfers,
 						 b->count, b->results);
 		if (rc != 0)
@@ -201,7 +216,7 @@ static int plan_account(bank_t *bank, bank_batch_t *b, const txn_t *t,
 static int plan_financial(bank_t *bank, bank_batch_t *b, const txn_t *t,
 			  bank_work_t *w)
 {
-	bank_request_key(t->acquirer, t->stan, t->transmit, w->key);
+	bank_request_key(t->acquirer, t->wire.stan, t->wire.transmit, w->key);
 	int rc = claim(b, w->key);
 	if (rc != 0)
 		return rc;
@@ -278,7 +293,9 @@ static int plan_reverse_pending(bank_t *bank, bank_batch_t *b, bank_work_t *w,
 static int plan_reversal(bank_t *bank, bank_batch_t *b, const txn_t *t,
 			 bank_work_t *w)
 {
-	bank_original_key(t->original_data, w->key);
+	bank_request_key(t->original_acquirer[0] ? t->original_acquirer
+						 : t->acquirer,
+			 t->original_stan, t->original_transmit, w->key);
 	int rc = claim(b, w->key);
 	if (rc != 0)
 		return rc;
@@ -307,7 +324,9 @@ static int plan_completion(bank_t *bank, bank_batch_t *b, const txn_t *t,
 			   bank_work_t *w)
 {
 	(void)bank;
-	bank_original_key(t->original_data, w->key);
+	bank_request_key(t->original_acquirer[0] ? t->original_acquirer
+						 : t->acquirer,
+			 t->original_stan, t->original_transmit, w->key);
 	int rc = claim(b, w->key);
 	if (rc != 0)
 		return rc;
@@ -326,12 +345,15 @@ int bank_plan(bank_t *bank, bank_batch_t *b, const txn_t *t, bank_work_t *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->first = b->count;
-	if (t->response[0] != '\0')
-		return fixed(w, t->response, "refused at intake");
+	if (t->rc != TXN_RC_NONE) {
+		char code[3];
+		txn_rc_text(t->rc, code);
+		return fixed(w, code, "refused at intake");
+	}
 	if (t->kind == TXN_KIND_NETWORK)
 		return fixed(w, "00", "network management");
-	if (bank->institution[0] != '\0' && t->receiver[0] != '\0' &&
-	    strcmp(bank->institution, t->receiver) != 0)
+	if (bank->institution[0] != '\0' && t->wire.receiver[0] != '\0' &&
+	    strcmp(bank->institution, t->wire.receiver) != 0)
 		return fixed(w, "15", "field 100 names another institution");
 	switch (t->kind) {
 	case TXN_KIND_PURCHASE:
@@ -340,7 +362,6 @@ int bank_plan(bank_t *bank, bank_batch_t *b, const txn_t *t, bank_work_t *w)
 	case TXN_KIND_BALANCE:
 		return plan_financial(bank, b, t, w);
 	case TXN_KIND_REVERSAL:
-	case TXN_KIND_REVERSAL_ADVICE:
 		return plan_reversal(bank, b, t, w);
 	case TXN_KIND_COMPLETION:
 		return plan_completion(bank, b, t, w);
@@ -475,7 +496,8 @@ void bank_settle(bank_t *bank, const bank_batch_t *b, bank_work_t *w,
 			break;
 		}
 	}
-	ps_strlcpy(t->response, w->code, sizeof(t->response));
+	if (txn_rc_parse(w->code, &t->rc) != 0)
+		t->rc = TXN_RC_SYSTEM_MALFUNCTION;
 	t->auth_code[0] = '\0';
 	if (w->op == BANK_OP_MONEY && strcmp(w->code, "00") == 0)
 		bank_auth_code(b->transfers[w->decisive].id, t->auth_code);

@@ -95,7 +95,8 @@ int bank_plan(bank_t *bank, bank_batch_t *batch, const txn_t *t,
 
 /* Submits the batch as one ledger_create_transfers call (nothing to do
  * for an empty batch). On failure nothing was committed and every
- * request that needed the ledger is answered 96. */
+ * request that needed the ledger is answered 96; bank->fault_commit_*
+ * make a commit fail so on purpose. */
 int bank_batch_commit(bank_t *bank, bank_batch_t *batch);
 
 /*

@@ -145,19 +145,23 @@ static int setup_codec(banksim_t *sim, char *err, size_t cap)
 			snprintf(err, cap, "--spec %s: %s", cfg->spec, ierr.reason);
 			return PS_EINVAL;
 		}
-		sim->dialect = &sim->spec_dialect;
+		sim->chan.dialect = &sim->spec_dialect;
 	} else {
-		sim->dialect = iso8583_dialect_builtin(cfg->dialect);
-		if (sim->dialect == NULL) {
+		sim->chan.dialect = iso8583_dialect_builtin(cfg->dialect);
+		if (sim->chan.dialect == NULL) {
 			snprintf(err, cap, "--dialect: no built-in dialect \"%s\" "
 				 "(ascii, binary, ascii-binbitmap)", cfg->dialect);
 			return PS_EINVAL;
 		}
 	}
-	sim->framing.length_header = cfg->length_header;
-	sim->framing.header_bytes = (uint16_t)cfg->header_bytes;
-	sim->framing.frame_bytes_max = cfg->frame_bytes_max;
-	sim->framing.dialect = sim->dialect;
+	sim->chan.kind = cfg->chan_kind;
+	sim->chan.framing.length_header = cfg->length_header;
+	sim->chan.framing.header_bytes = (uint16_t)cfg->header_bytes;
+	sim->chan.framing.frame_bytes_max = cfg->frame_bytes_max;
+	sim->chan.framing.dialect = sim->chan.dialect;
+	sim->chan.frame_bytes_max = cfg->chan_kind == CHAN_JSON
+					    ? TXN_JSON_LINE_MAX
+					    : cfg->frame_bytes_max;
 	return 0;
 }
 
@@ -171,6 +175,8 @@ static int setup_bank(banksim_t *sim, char *err, size_t cap)
 	bank->decline_rate = cfg->decline_rate;
 	ps_strlcpy(bank->institution, cfg->institution, sizeof(bank->institution));
 	bank->seed = cfg->seed;
+	bank->fault_commit_after = cfg->fault_ledger_after;
+	bank->fault_commit_count = cfg->fault_ledger_count;
 	int rc = cfg->accounts[0] != '\0'
 			 ? bank_accounts_load(cfg->accounts, &bank->accounts,
 					      err, cap)
@@ -189,7 +195,7 @@ static int setup_bank(banksim_t *sim, char *err, size_t cap)
 static int setup_pools(banksim_t *sim, char *err, size_t cap)
 {
 	const bank_cfg_t *cfg = sim->cfg;
-	sim->framer_bytes = cfg->frame_bytes_max + 4u;
+	sim->framer_bytes = chan_storage_bytes(&sim->chan);
 	sim->framer_slab = calloc(cfg->connections_max, sim->framer_bytes);
 	sim->planned = calloc(cfg->inflight_max, sizeof(*sim->planned));
 	sim->heap = calloc(cfg->inflight_max, sizeof(*sim->heap));
@@ -282,8 +288,11 @@ static void log_started(const banksim_t *sim)
 	ps_log_uint(l, "port", sim->port);
 	ps_log_str(l, "ledger", cfg->ledger);
 	ps_log_str(l, "durability", cfg->durability);
-	ps_log_str(l, "dialect", sim->dialect->name);
-	ps_log_str(l, "framing", cfg->framing);
+	ps_log_str(l, "protocol", chan_kind_name(sim->chan.kind));
+	if (sim->chan.kind == CHAN_ISO8583) {
+		ps_log_str(l, "dialect", sim->chan.dialect->name);
+		ps_log_str(l, "framing", cfg->framing);
+	}
 	ps_log_uint(l, "accounts", sim->bank.accounts.count);
 	ps_log_bool(l, "two_phase", cfg->two_phase);
 	ps_log_str(l, "latency_ms", cfg->latency_ms);

@@ -38,7 +38,6 @@ static void log_answer(const bank_req_t *req)
 	const txn_t *t = &req->t;
 	const bank_work_t *w = &req->work;
 	bool notable = t->kind == TXN_KIND_REVERSAL ||
-		       t->kind == TXN_KIND_REVERSAL_ADVICE ||
 		       t->kind == TXN_KIND_COMPLETION ||
 		       w->op == BANK_OP_TOMBSTONE;
 	enum ps_log_level level = strcmp(w->code, "96") == 0 ? PS_LOG_ERROR
@@ -47,7 +46,8 @@ static void log_answer(const bank_req_t *req)
 	if (!ps_log_enabled(level))
 		return;
 	ps_log_t *l = ps_log_begin(level, "answer");
-	ps_log_str(l, "mti", t->mti);
+	if (t->wire.mti[0] != '\0')
+		ps_log_str(l, "mti", t->wire.mti);
 	ps_log_str(l, "kind", txn_kind_name(t->kind));
 	if (w->key[0] != '\0')
 		ps_log_str(l, "key", w->key);
@@ -55,7 +55,7 @@ static void log_answer(const bank_req_t *req)
 		ps_log_pan(l, "account", t->payer, strlen(t->payer));
 		ps_log_int(l, "amount", t->amount);
 	} else {
-		ps_log_str(l, "network_code", t->network_code);
+		ps_log_str(l, "network_code", t->wire.network_code);
 	}
 	ps_log_str(l, "code", w->code);
 	ps_log_str(l, "reason", w->reason ? w->reason : "");

@@ -54,6 +54,11 @@ void ts_tmpdir(const char *tag, char *out, size_t cap)
 
 void ts_rmrf(const char *path)
 {
+	/* PS_TEST_KEEP=1 keeps every scratch directory (logs, stores) for a
+	 * look after a failure. */
+	const char *keep = getenv("PS_TEST_KEEP");
+	if (keep != NULL && keep[0] == '1')
+		return;
 	DIR *d = opendir(path);
 	if (d == NULL) {
 		unlink(path);

@@ -23,7 +23,7 @@
 
 /* A fresh directory under $TMPDIR (or /tmp): "<dir>/payswitch-<tag>-XXXXXX". */
 void ts_tmpdir(const char *tag, char *out, size_t cap);
-/* Removes a directory tree. */
+/* Removes a directory tree (unless PS_TEST_KEEP=1: kept for a look). */
 void ts_rmrf(const char *path);
 /* Writes text to path (replacing it). */
 void ts_write_file(const char *path, const char *text);

@@ -87,7 +87,11 @@ static void start_bank(fx_t *fx, int i)
 	int n = 15;
 	if (i == 0 && fx->two_phase_a)
 		argv[n++] = "--two-phase";
-	if (i == 1) {
+	if (i == 1 && fx->bank_b_json) {
+		/* Or JSON lines, as a JSON endpoint (a network) speaks. */
+		argv[n++] = "--protocol";
+		argv[n++] = "json";
+	} else if (i == 1) {
 		/* bank B speaks jPOS's binary dialect behind a 4-digit ASCII
 		 * length: the switch translates between its channels. */
 		argv[n++] = "--dialect";
@@ -112,7 +116,13 @@ static void start_bank(fx_t *fx, int i)
 void fx_write_config(fx_t *fx)
 {
 	char text[4096];
-	char psp2[256] = "", retention[64] = "";
+	char psp2[256] = "", retention[64] = "", attempts[64] = "";
+	if (fx->attempts_max > 0)
+		snprintf(attempts, sizeof(attempts), ", \"attempts_max\": %d",
+			 fx->attempts_max);
+	const char *bank_b_channel = fx->bank_b_json
+		? "\"protocol\": \"json\""
+		: "\"dialect\": \"binary\",\n   \"framing\": {\"length\": \"ascii4\"}";
 	if (fx->retention_ms > 0)
 		snprintf(retention, sizeof(retention), " \"retention_ms\": %llu,\n",
 			 (unsigned long long)fx->retention_ms);
@@ -128,8 +138,9 @@ void fx_write_config(fx_t *fx)
 		 " \"control\": \"127.0.0.1:0\",\n"
 		 " \"metrics\": \"127.0.0.1:0\",\n"
 		 " \"limits\": {\"inflight_max\": 2000},\n"
-		 " \"reversal\": {\"retry_ms\": 100, \"retry_max_ms\": 1000},\n"
+		 " \"reversal\": {\"retry_ms\": 100, \"retry_max_ms\": 1000%s},\n"
 		 " \"drain_ms\": 5000,\n"
+		 " \"test_faults\": %s,\n"
 		 "%s"
 		 " \"listeners\": [\n"
 		 "%s"
@@ -147,17 +158,17 @@ void fx_write_config(fx_t *fx)
 		 "  {\"name\": \"bank_a\", \"address\": \"127.0.0.1:%u\", \"dialect\": \"ascii\",\n"
 		 "   \"institution\": \"01020000\", \"timeout_ms\": %d, \"echo_interval_ms\": 1000,\n"
 		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200, \"two_phase\": %s},\n"
-		 "  {\"name\": \"bank_b\", \"address\": \"127.0.0.1:%u\", \"dialect\": \"binary\",\n"
-		 "   \"framing\": {\"length\": \"ascii4\"},\n"
+		 "  {\"name\": \"bank_b\", \"address\": \"127.0.0.1:%u\", %s,\n"
 		 "   \"institution\": \"01030000\", \"timeout_ms\": %d, \"echo_interval_ms\": 1000,\n"
 		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200}\n"
 		 " ]\n"
 		 "}\n",
-		 fx->lmdb, fx->sync ? "true" : "false", retention, psp2,
+		 fx->lmdb, fx->sync ? "true" : "false", attempts,
+		 fx->test_faults ? "true" : "false", retention, psp2,
 		 fx->inflight_per_conn_max,
 		 fx->connections_max, fx->inflight_per_conn_max, fx->bank[0].port,
 		 fx->timeout_ms, fx->two_phase_a ? "true" : "false", fx->bank[1].port,
-		 fx->timeout_ms);
+		 bank_b_channel, fx->timeout_ms);
 	ts_write_file(fx->config, text);
 }
 
@@ -372,6 +383,22 @@ const char *fx_field(const iso8583_msg_t *msg, int n)
 	if (iso8583_has(msg, n))
 		iso8583_get_text(msg, n, out, 256, NULL);
 	return out;
+}
+
+bool fx_control_ok(fx_t *fx, const char *json)
+{
+	int fd = ts_connect(fx->control, 5000);
+	ts_send_line(fd, json);
+	char line[4096];
+	bool ok = ts_recv_line(fd, line, sizeof(line), 5000);
+	close(fd);
+	if (!ok)
+		return false;
+	json_error_t jerr;
+	json_t *j = json_loads(line, 0, &jerr);
+	ok = j != NULL && json_is_true(json_object_get(j, "ok"));
+	json_decref(j);
+	return ok;
 }
 
 int64_t fx_stat(fx_t *fx, const char *cmd, const char *key)

@@ -42,6 +42,9 @@ typedef struct fx {
 	bool sync;
 	bool two_phase_a;         /* bank A holds debits until a 0220 */
 	bool second_psp_listener; /* a listener "psp2" too (reload tests) */
+	bool bank_b_json;         /* bank B speaks JSON lines, not ISO 8583 */
+	bool test_faults;         /* the control socket's "fault" command */
+	int attempts_max;         /* reversal.attempts_max; 0: the default */
 	uint64_t retention_ms;    /* 0: the switch's default */
 	const char *extra_bank_a_args[8];
 } fx_t;
@@ -98,6 +101,8 @@ const char *fx_field(const iso8583_msg_t *msg, int n);
 
 /* A JSON member as a string ("" when absent). */
 const char *fx_str(json_t *j, const char *key);
+/* Sends a control command given as a JSON object text; its "ok". */
+bool fx_control_ok(fx_t *fx, const char *json);
 /* A counter from the control socket's "stats" or "status". */
 int64_t fx_stat(fx_t *fx, const char *cmd, const char *key);
 /* Waits until the switch's SAF queue is empty. */

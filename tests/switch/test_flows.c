@@ -342,6 +342,42 @@ static void test_reversal_advice(void **state)
 	assert_true(fx_wait_saf_empty(&fx, 5000));
 }
 
+/*
+ * A reversal request (0400, not an advice) from the acquirer: the issuer
+ * gets a 0400 for the original, and the acquirer's request is kept as a
+ * transaction like any other, never as an entry of the switch's own
+ * store-and-forward queue (a regression: it once was, under a zero key).
+ */
+static void test_acquirer_reversal_request(void **state)
+{
+	(void)state;
+	int64_t before = fx_balance(&fx, BANK_A, A_SPARE);
+	iso8583_msg_t r;
+	uint8_t buf[2048];
+	assert_true(fx_purchase(&fx, A_SPARE, 999, 7101, &r, buf, sizeof(buf)));
+	assert_string_equal(fx_field(&r, 39), "00");
+	const iso8583_dialect_t *d = iso8583_dialect_builtin("ascii");
+	iso8583_msg_t m;
+	iso8583_msg_init(&m, d);
+	iso8583_set_mti(&m, "0400");
+	iso8583_set_str(&m, 2, A_SPARE);
+	iso8583_set_str(&m, 3, "000000");
+	iso8583_set_str(&m, 4, "000000000999");
+	iso8583_set_str(&m, 7, "1125103200");
+	iso8583_set_str(&m, 11, "007102");
+	iso8583_set_str(&m, 32, "48020000");
+	iso8583_set_str(&m, 49, "156");
+	iso8583_set_str(&m, 90, "0200" "007101" "1125103000" "00048020000" "00000000000");
+	int fd = ts_connect(fx.acq, 5000);
+	ts_iso_send(fd, &m);
+	assert_true(ts_iso_recv(fd, d, &r, buf, sizeof(buf), 5000));
+	assert_memory_equal(r.mti, "0410", 4);
+	assert_string_equal(fx_field(&r, 39), "00");
+	close(fd);
+	assert_true(fx_wait_balance(&fx, BANK_A, A_SPARE, before, 5000));
+	assert_true(fx_wait_saf_empty(&fx, 5000));
+}
+
 /* The logs name accounts masked: first 6 and last 4 digits only. */
 static void test_logs_mask_pans(void **state)
 {
@@ -479,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_route_alternates),
 		cmocka_unit_test(test_reversal_advice),
+		cmocka_unit_test(test_acquirer_reversal_request),
 		cmocka_unit_test(test_logs_mask_pans),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,7 +2,7 @@
  * bank_test.h: the fixture of the banksim process suites: a banksim over
  * a fresh temporary ledger directory and accounts file, an ISO 8583
  * client that sends what switchd sends (built with the same adapter
- * calls: txn_leg_to_iso, txn_original_data), and reads of the book
+ * call, txn_leg_to_iso), and reads of the book
  * through the ledger library while banksim runs.
  *
  * Every wait is bounded (BT_WAIT_MS unless said otherwise); a process left
@@ -67,12 +67,25 @@ void bt_completion(txn_t *adv, const txn_t *orig, uint32_t stan,
 /* An 0800 with field 70 = code. */
 void bt_network(txn_t *t, const char *code, uint32_t stan);
 
+/* An answer as it came on the wire: its MTI and fields as text. */
+typedef struct bt_answer {
+	char mti[5];
+	uint32_t stan;          /* field 11 */
+	char transmit[11];      /* field 7 */
+	char response[3];       /* field 39 */
+	char auth_code[7];      /* field 38 */
+	char rrn[13];           /* field 37 */
+	char network_code[4];   /* field 70 */
+	bool has_balance;
+	int64_t balance;        /* field 54's first amount */
+} bt_answer_t;
+
 void bt_send(int fd, const txn_t *t);
 /* Reads one answer; false on timeout or close. */
-bool bt_recv(int fd, txn_response_t *resp, int timeout_ms);
+bool bt_recv(int fd, bt_answer_t *resp, int timeout_ms);
 /* Sends t and returns its answer, asserting it comes and matches t's STAN
  * and field 7. */
-txn_response_t bt_call(int fd, const txn_t *t);
+bt_answer_t bt_call(int fd, const txn_t *t);
 /* The response code of bt_call(fd, t), as an int (00 -> 0, 51 -> 51). */
 int bt_code(int fd, const txn_t *t);
 

@@ -194,9 +194,15 @@ static void test_request_keys(void **state)
 	ps_strlcpy(orig.forwarder, "87654321", sizeof(orig.forwarder));
 	orig.leg[0].stan = 42;
 	ps_strlcpy(orig.leg[0].transmit, "1125103000", sizeof(orig.leg[0].transmit));
-	char od[43];
-	txn_original_data(&orig, 0, od);
-	bank_original_key(od, from90);
+	/* A reversal's original, as the adapter reads field 90 (the acquirer
+	 * zero-padded to 11 digits there), has the original's own key. */
+	txn_t rev;
+	txn_init(&rev, TXN_KIND_REVERSAL);
+	assert_int_equal(txn_parse_original_data(
+				 "020000004211251030000001234567800087654321", &rev),
+			 0);
+	bank_request_key(rev.original_acquirer, rev.original_stan,
+			 rev.original_transmit, from90);
 	bank_request_key(orig.acquirer, orig.leg[0].stan, orig.leg[0].transmit, key);
 	assert_string_equal(from90, key);
 	/* Different steps of one key never share an id. */

@@ -90,29 +90,33 @@ static txn_t request(int kind, const char *account, int64_t amount, uint32_t sta
 {
 	txn_t t;
 	txn_init(&t, kind);
-	memcpy(t.mti, kind == TXN_KIND_NETWORK ? "0800" : "0200", 5);
+	memcpy(t.wire.mti, kind == TXN_KIND_NETWORK ? "0800" : "0200", 5);
 	t.amount = amount;
 	t.currency = 156;
-	t.stan = stan;
-	ps_strlcpy(t.transmit, "1125103000", sizeof(t.transmit));
+	t.wire.stan = stan;
+	ps_strlcpy(t.wire.transmit, "1125103000", sizeof(t.wire.transmit));
 	ps_strlcpy(t.acquirer, "12345678", sizeof(t.acquirer));
 	ps_strlcpy(t.payer, account, sizeof(t.payer));
 	return t;
 }
 
+/* A reversal or completion of orig, as txn_from_iso gives it from field
+ * 90. */
 static txn_t advice(int kind, const txn_t *orig, uint32_t stan)
 {
 	txn_t t = request(kind, orig->payer, orig->amount, stan);
-	memcpy(t.mti, kind == TXN_KIND_COMPLETION ? "0220" : "0400", 5);
-	snprintf(t.original_data, sizeof(t.original_data),
-		 "0200%06" PRIu32 "%s%011d%011d", orig->stan, orig->transmit,
-		 12345678, 0);
+	memcpy(t.wire.mti, kind == TXN_KIND_COMPLETION ? "0220" : "0400", 5);
+	t.original_kind = orig->kind;
+	t.original_stan = orig->wire.stan;
+	ps_strlcpy(t.original_transmit, orig->wire.transmit,
+		   sizeof(t.original_transmit));
+	ps_strlcpy(t.original_acquirer, "12345678", sizeof(t.original_acquirer));
 	return t;
 }
 
 static int code_of(const txn_t *t)
 {
-	return (t->response[0] - '0') * 10 + (t->response[1] - '0');
+	return t->rc;
 }
 
 /* One request, one batch. */
@@ -163,18 +167,18 @@ static void test_every_code(void **state)
 	assert_int_equal(run(f, &t), 13);
 	ps_strlcpy(f->bank.institution, "1234", sizeof(f->bank.institution));
 	t = request(TXN_KIND_PURCHASE, ALICE, 100, stan++);
-	ps_strlcpy(t.receiver, "9999", sizeof(t.receiver));
+	ps_strlcpy(t.wire.receiver, "9999", sizeof(t.wire.receiver));
 	assert_int_equal(run(f, &t), 15);
-	ps_strlcpy(t.receiver, "1234", sizeof(t.receiver));
-	t.response[0] = '\0';
-	t.stan = stan++;
+	ps_strlcpy(t.wire.receiver, "1234", sizeof(t.wire.receiver));
+	t.rc = TXN_RC_NONE;
+	t.wire.stan = stan++;
 	assert_int_equal(run(f, &t), 0);
 	t = request(TXN_KIND_RECON, ALICE, 0, stan++);
 	assert_int_equal(run(f, &t), 12);
 	t = request(TXN_KIND_NETWORK, "", 0, stan++);
 	assert_int_equal(run(f, &t), 0);
 	t = request(TXN_KIND_PURCHASE, ALICE, 100, stan++);
-	ps_strlcpy(t.response, "30", sizeof(t.response)); /* refused at intake */
+	t.rc = TXN_RC_FORMAT_ERROR; /* refused at intake */
 	assert_int_equal(run(f, &t), 30);
 	assert_int_equal(available(f, ALICE), 100000 - 200);
 	/* Random declines draw from the seed and the request's key. */
@@ -253,7 +257,7 @@ static void test_failed_commit_is_96(void **state)
 	bank_settle(&f->bank, &f->batch, &we, &echo);
 	assert_int_equal(code_of(&t), 96);
 	assert_int_equal(code_of(&echo), 0);
-	t.response[0] = '\0';
+	t.rc = TXN_RC_NONE;
 	assert_int_equal(run(f, &t), 0);
 }
 
@@ -272,16 +276,17 @@ static void test_reversals(void **state)
 	/* Once the money is back, the repeat succeeds, once. */
 	txn_t back = request(TXN_KIND_REFUND_CREDIT, SHOP, 600, 4);
 	assert_int_equal(run(f, &back), 0);
-	rev.response[0] = '\0';
+	rev.rc = TXN_RC_NONE;
 	assert_int_equal(run(f, &rev), 0);
 	assert_int_equal(available(f, SHOP), 0);
-	rev.response[0] = '\0';
+	rev.rc = TXN_RC_NONE;
 	assert_int_equal(run(f, &rev), 0);
 	assert_int_equal(available(f, SHOP), 0);
 	/* Reversal advice (0420) works as a reversal. */
 	txn_t debit = request(TXN_KIND_PURCHASE, ALICE, 700, 5);
 	assert_int_equal(run(f, &debit), 0);
-	txn_t adv = advice(TXN_KIND_REVERSAL_ADVICE, &debit, 6);
+	txn_t adv = advice(TXN_KIND_REVERSAL, &debit, 6);
+	adv.flags |= TXN_F_ADVICE;
 	assert_int_equal(run(f, &adv), 0);
 	assert_int_equal(available(f, ALICE), 100000);
 }
@@ -299,11 +304,11 @@ static void test_two_phase_in_the_core(void **state)
 	assert_int_equal(run(f, &more), 51);
 	txn_t post = advice(TXN_KIND_COMPLETION, &debit, 4);
 	assert_int_equal(run(f, &post), 0);
-	post.response[0] = '\0';
+	post.rc = TXN_RC_NONE;
 	assert_int_equal(run(f, &post), 94);
 	txn_t rev = advice(TXN_KIND_REVERSAL, &big, 5);
 	assert_int_equal(run(f, &rev), 0);
-	rev.response[0] = '\0';
+	rev.rc = TXN_RC_NONE;
 	assert_int_equal(run(f, &rev), 0);
 	assert_int_equal(available(f, ALICE), 60000);
 	txn_t late = advice(TXN_KIND_COMPLETION, &big, 6);
@@ -325,7 +330,7 @@ static void test_setup_is_idempotent(void **state)
 		     " {\"account\": \"7\", \"balance\": 7}]");
 	assert_int_equal(available(f, ALICE), 99900);
 	assert_int_equal(available(f, "7"), 7);
-	t.response[0] = '\0';
+	t.rc = TXN_RC_NONE;
 	assert_int_equal(run(f, &t), 94);
 }
 
@@ -356,7 +361,7 @@ static void test_draws_follow_the_request(void **state)
 		if (bank_plan(&f->bank, &f->batch, &t[j], &w[j]) == BANK_EDEFER) {
 			assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
 			for (uint32_t k = N - i; k < N; k++)
-				if (t[k].response[0] == '\0')
+				if (t[k].rc == TXN_RC_NONE)
 					bank_settle(&f->bank, &f->batch, &w[k], &t[k]);
 			bank_batch_reset(&f->batch);
 			assert_int_equal(bank_plan(&f->bank, &f->batch, &t[j], &w[j]), 0);
@@ -364,7 +369,7 @@ static void test_draws_follow_the_request(void **state)
 	}
 	assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
 	for (uint32_t k = 0; k < N; k++)
-		if (t[k].response[0] == '\0')
+		if (t[k].rc == TXN_RC_NONE)
 			bank_settle(&f->bank, &f->batch, &w[k], &t[k]);
 	for (uint32_t i = 0; i < N; i++)
 		assert_int_equal(code_of(&t[i]), first[i]);

@@ -4,7 +4,7 @@
  * one comes --fault-delay-ms late, a "close" closes the connection instead
  * of answering; the random rates; options from a --config file; a small
  * in-flight bound that backpressures instead of failing; SIGTERM sending
- * held answers at once.
+ * held answers at once; ledger writes that fail on purpose.
  */
 #include "bank_test.h"
 
@@ -46,7 +46,7 @@ static void test_drop_posts_but_never_answers(void **state)
 	txn_t debit, rev, echo;
 	bt_financial(&debit, "000000", DROPS, 5000, 1);
 	bt_send(fd, &debit);
-	txn_response_t r;
+	bt_answer_t r;
 	assert_false(bt_recv(fd, &r, 500));
 	assert_int_equal(bt_available(b, DROPS), 95000); /* posted */
 	/* The switch's path: time out, reverse. Reversals are answered. */
@@ -73,7 +73,7 @@ static void test_delay_answers_late(void **state)
 	bt_send(fd, &slow);
 	bt_send(fd, &quick);
 	/* Other accounts are not delayed: the later request answers first. */
-	txn_response_t r;
+	bt_answer_t r;
 	assert_true(bt_recv(fd, &r, BT_WAIT_MS));
 	assert_int_equal(r.stan, 2);
 	assert_true(bt_recv(fd, &r, BT_WAIT_MS));
@@ -141,7 +141,7 @@ static void test_rates(void **state)
 	fd = bt_connect(b);
 	bt_financial(&t, "000000", PLAIN, 100, 10);
 	bt_send(fd, &t);
-	txn_response_t r;
+	bt_answer_t r;
 	assert_false(bt_recv(fd, &r, 300));
 	assert_int_equal(bt_available(b, PLAIN), 99900);
 	bt_network(&t, "301", 11); /* network management is never faulted */
@@ -201,7 +201,7 @@ static void test_inflight_bound_backpressures(void **state)
 		bt_send(fd, &t);
 	}
 	for (uint32_t i = 0; i < 40; i++) {
-		txn_response_t r;
+		bt_answer_t r;
 		assert_true(bt_recv(fd, &r, BT_WAIT_MS));
 		assert_string_equal(r.response, "00");
 	}
@@ -222,7 +222,7 @@ static void test_sigterm_sends_held_answers(void **state)
 	ts_sleep_ms(200);
 	uint64_t t0 = ts_now_ms();
 	ts_proc_signal(&b->proc, SIGTERM);
-	txn_response_t r;
+	bt_answer_t r;
 	assert_true(bt_recv(fd, &r, 2000));
 	assert_true(ts_now_ms() - t0 < 2000);
 	assert_string_equal(r.response, "00");
@@ -230,6 +230,43 @@ static void test_sigterm_sends_held_answers(void **state)
 	assert_int_equal(ts_proc_exit_code(&b->proc), 0);
 	b->running = false;
 	assert_int_equal(bt_available(b, PLAIN), 99900);
+	close(fd);
+	finish(b);
+}
+
+/*
+ * The ledger fails on purpose (--fault-ledger-after 1 --fault-ledger-count
+ * 2): the batch commits that fail answer 96 and post nothing, the book
+ * stays sound, what was posted survives a restart, and a repeat of a
+ * failed request after the fault is a new request (nothing was kept of
+ * it), approved once.
+ */
+static void test_ledger_write_fails(void **state)
+{
+	(void)state;
+	const char *extra[] = {"--fault-ledger-after", "1",
+			       "--fault-ledger-count", "2", NULL};
+	bt_bank_t *b = start(extra);
+	int fd = bt_connect(b);
+	txn_t t[4];
+	int want[4] = {0, 96, 96, 0};
+	for (int i = 0; i < 4; i++) {
+		bt_financial(&t[i], "000000", PLAIN, 1000, (uint32_t)(10 + i));
+		assert_int_equal(bt_code(fd, &t[i]), want[i]);
+	}
+	/* Only the first and the last posted. */
+	assert_int_equal(bt_available(b, PLAIN), 100000 - 2000);
+	bt_check(b);
+	assert_int_equal(bt_log_count(b, "batch_failed"), 2);
+	close(fd);
+	bt_stop(b);
+	bt_start(b, NULL);
+	assert_int_equal(bt_available(b, PLAIN), 100000 - 2000);
+	fd = bt_connect(b);
+	/* The second request again: nothing of it was kept, so it is new. */
+	assert_int_equal(bt_code(fd, &t[1]), 0);
+	assert_int_equal(bt_code(fd, &t[1]), 94);
+	assert_int_equal(bt_available(b, PLAIN), 100000 - 3000);
 	close(fd);
 	finish(b);
 }
@@ -245,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_config_file_and_override),
 		cmocka_unit_test(test_inflight_bound_backpressures),
 		cmocka_unit_test(test_sigterm_sends_held_answers),
+		cmocka_unit_test(test_ledger_write_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

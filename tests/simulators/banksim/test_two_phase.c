@@ -58,7 +58,7 @@ static void test_completion_posts_the_reservation(void **state)
 	assert_int_equal(bt_posted(b, ALICE), 100000); /* held, not taken */
 
 	bt_completion(&adv, &debit, 2, false);
-	txn_response_t r = bt_call(fd, &adv);
+	bt_answer_t r = bt_call(fd, &adv);
 	assert_string_equal(r.mti, "0230");
 	assert_string_equal(r.response, "00");
 	assert_int_equal(bt_posted(b, ALICE), 80000);
