@@ -445,6 +445,9 @@ int route_audit_note(const route_table_t *table, MDB_txn *txn,
 	if (what != ROUTE_WHAT_EXCEPTION_RESOLVE)
 		return route_fail(err, PS_EINVAL, "", "a note records no route "
 				  "change");
+	if (detail == NULL || strlen(detail) > ROUTE_DETAIL_BYTES_MAX)
+		return route_fail(err, PS_EINVAL, "detail", "1 to %d bytes",
+				  ROUTE_DETAIL_BYTES_MAX);
 	route_table_info_t meta;
 	if ((rc = route_meta_load(table, txn, &meta, err)) < 0)
 		return rc;

@@ -430,7 +430,8 @@ typedef struct route_audit {
 	route_what_t what;
 	char who[ROUTE_WHO_BYTES_MAX + 1];
 	char prefix[ROUTE_PREFIX_DIGITS_MAX + 1]; /* "" for a summary */
-	char detail[ROUTE_DETAIL_BYTES_MAX + 1];  /* "" unless a summary */
+	char detail[ROUTE_DETAIL_BYTES_MAX + 1];  /* a summary's counts, or a
+						     note's text; else "" */
 	bool has_before;
 	bool has_after;
 	route_t before;
@@ -507,7 +508,9 @@ int route_import(const route_table_t *table, MDB_txn *txn,
  * ROUTE_WHAT_EXCEPTION_RESOLVE) is recorded with route_audit_note(), its
  * detail saying what was done, in txn, so the action and its record
  * commit together. The record names no prefix and no route.
- *   PS_EINVAL  actor->who is invalid, or what is a route change.
+ *   PS_EINVAL  actor->who is invalid, what is a route change, or detail
+ *              is longer than ROUTE_DETAIL_BYTES_MAX bytes (the caller
+ *              cuts it, at a character boundary).
  *   PS_EIO     LMDB failed; PS_ENOMEM.
  */
 int route_audit_note(const route_table_t *table, MDB_txn *txn,

@@ -180,12 +180,19 @@ static void raise_exception(sw_saf_t *saf, const txn_t *rec, const char *why)
 	json_member(&b, "account", masked);
 	ps_buf_printf(&b, ",\"amount\":%lld", (long long)rec->amount);
 	json_member(&b, "currency", currency ? currency : "");
+	/* What the bank knows the posting by: the original leg's key and
+	 * RRN; and the key of the last transmission of this entry. */
+	ps_buf_printf(&b, ",\"original_stan\":%u", rec->original_stan);
+	json_member(&b, "original_transmit", rec->original_transmit);
+	json_member(&b, "rrn", l->rrn);
 	ps_buf_printf(&b, ",\"stan\":%u", l->stan);
 	json_member(&b, "transmit", l->transmit);
-	json_member(&b, "rrn", l->rrn);
 	json_member(&b, "last_code", code);
 	ps_buf_printf(&b, ",\"attempts\":%u,\"advice\":%s}", l->attempts,
 		      (rec->flags & TXN_F_ADVICE) ? "true" : "false");
+	/* Every member is bounded (ids, names, digits, this file's texts):
+	 * the object always fits, whole. */
+	PS_ASSERT(b.len > 0 && b.len < sizeof(text) && text[b.len - 1] == '}');
 	uint8_t key[8];
 	sw_id_key(rec->id, key);
 	sw_store_put(saf->store, saf->store->exceptions, key, sizeof(key),

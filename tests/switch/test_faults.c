@@ -201,6 +201,31 @@ static void test_reversal_given_up_is_an_exception(void **state)
 	assert_true(json_integer_value(json_object_get(m, "reversals_expired")) >= 1);
 	json_decref(m);
 	ts_proc_signal(&fx.bank[BANK_A].proc, SIGCONT);
+
+	/* The operator sees it with switchctl, as switchd wrote it ... */
+	static char out[8192];
+	assert_int_equal(fx_switchctl(&fx, out, sizeof(out), "--json",
+				      "exceptions", NULL), 0);
+	json_error_t jerr;
+	json_t *e = json_loads(out, JSON_DISABLE_EOF_CHECK, &jerr);
+	assert_non_null(e);
+	assert_string_equal(fx_str(e, "kind"), "reversal");
+	assert_string_equal(fx_str(e, "request_id"), "F-0006");
+	assert_string_equal(fx_str(e, "endpoint"), "bank_a");
+	assert_string_equal(fx_str(e, "account"), "622202******0001");
+	assert_int_equal(json_integer_value(json_object_get(e, "amount")), 700);
+	assert_int_equal(json_integer_value(json_object_get(e, "attempts")), 2);
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(e, "id")));
+	json_decref(e);
+	/* ... resolves it with a note, and the switch counts it no more. */
+	assert_int_equal(fx_switchctl(&fx, out, sizeof(out), "--who", "oncall@ops",
+				      "exceptions", "resolve", id, "--note",
+				      "bank_a reversed it by hand", NULL), 0);
+	assert_int_equal(fx_stat(&fx, "status", "exceptions_open"), 0);
+	assert_int_equal(fx_switchctl(&fx, out, sizeof(out), "audit", NULL), 0);
+	assert_non_null(strstr(out, "exception_resolve"));
+	assert_non_null(strstr(out, "oncall@ops"));
 }
 
 int main(void)

@@ -1,8 +1,9 @@
 /*
  * test_switchctl.c: build/bin/switchctl against a temporary LMDB
  * directory: add, list, lookup, del, enable/disable, import, export and
- * audit; that every --json output parses; and the exit codes (2 usage, 3
- * not found or rejected, 4 I/O).
+ * audit; exceptions listed and resolved from records put as switchd
+ * writes them; that every --json output parses; and the exit codes (2
+ * usage, 3 not found or rejected, 4 I/O).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <jansson.h>
 
 #include "core.h"
+#include "routing.h"
 
 #define OUTPUT_BYTES_MAX (1 << 20)
 #define ARGS_MAX 32
@@ -446,6 +448,329 @@ static void test_config_and_exit_codes(void **state)
 			 4);
 }
 
+/* ---- exceptions ------------------------------------------------------ */
+
+/* Two exceptions exactly as switchd writes them (switch/saf.c,
+ * raise_exception): a reversal given up and a completion the bank could
+ * no longer post. */
+static const char exception_47[] =
+	"{\"id\":47,\"at_ms\":1795642144300,\"kind\":\"reversal\","
+	"\"why\":\"given up after 5 attempts (reversal.attempts_max)\","
+	"\"txn\":43,\"leg\":0,\"request_id\":\"PSP01-000043\","
+	"\"participant\":\"psp01\",\"endpoint\":\"bank_a\","
+	"\"institution\":\"01020000\",\"account\":\"622202******0009\","
+	"\"amount\":4321,\"currency\":\"CNY\",\"original_stan\":111111,"
+	"\"original_transmit\":\"1125212800\",\"rrn\":\"533021123456\","
+	"\"stan\":123456,\"transmit\":\"1125212904\","
+	"\"last_code\":\"\",\"attempts\":5,\"advice\":false}";
+static const char exception_52[] =
+	"{\"id\":52,\"at_ms\":1795642150000,\"kind\":\"completion\","
+	"\"why\":\"the bank no longer holds the authorisation (25): the "
+	"debit was never posted\",\"txn\":50,\"leg\":1,"
+	"\"request_id\":\"ACQ1-7\",\"participant\":\"acq1\","
+	"\"endpoint\":\"bank_b\",\"institution\":\"01030000\","
+	"\"account\":\"621700******0001\",\"amount\":100000,"
+	"\"currency\":\"CNY\",\"original_stan\":222222,"
+	"\"original_transmit\":\"1125213000\",\"rrn\":\"533021654321\","
+	"\"stan\":654321,\"transmit\":\"1125213010\",\"last_code\":\"25\",\"attempts\":1,"
+	"\"advice\":true}";
+
+/* Puts one record as switchd does: the environment opened with routing's
+ * settings, the "exceptions" database, an 8-byte big-endian id. Closed
+ * again before switchctl runs (one environment per process). */
+static void put_exception(const char *lmdb, uint64_t id, const char *text)
+{
+	MDB_env *env;
+	assert_int_equal(route_env_open(lmdb, 0, 0, &env), 0);
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	MDB_dbi dbi;
+	assert_int_equal(mdb_dbi_open(txn, "exceptions", MDB_CREATE, &dbi), 0);
+	uint8_t key[8];
+	ps_be64_put(key, id);
+	MDB_val k = {sizeof(key), key};
+	MDB_val v = {strlen(text), (void *)text};
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* The newer first: the listing's order is the ids', not the puts'. */
+static void put_exceptions(const char *lmdb)
+{
+	put_exception(lmdb, 52, exception_52);
+	put_exception(lmdb, 47, exception_47);
+}
+
+/* Whether the named database exists, looked up without creating it. */
+static bool db_exists(const char *lmdb, const char *name)
+{
+	MDB_env *env;
+	assert_int_equal(route_env_open(lmdb, 0, MDB_RDONLY, &env), 0);
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	MDB_dbi dbi;
+	int rc = mdb_dbi_open(txn, name, 0, &dbi);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	assert_true(rc == 0 || rc == MDB_NOTFOUND);
+	return rc == 0;
+}
+
+static void assert_json_text(json_t *obj, const char *text)
+{
+	json_t *want = json_loads(text, 0, NULL);
+	assert_non_null(want);
+	assert_true(json_equal(obj, want));
+	json_decref(want);
+}
+
+static void test_exceptions_list(void **state)
+{
+	fixture_t *f = *state;
+	const char *L = f->lmdb;
+	put_exceptions(L);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions"), 0);
+	assert_non_null(strstr(f->out, "ID  RAISED"));
+	const char *first = strstr(f->out, "\n47  2026-");
+	const char *second = strstr(f->out, "\n52  2026-");
+	assert_non_null(first);
+	assert_non_null(second);
+	assert_true(first < second); /* oldest first, by id */
+	assert_non_null(strstr(first, "reversal    bank_a    622202******0009"));
+	assert_non_null(strstr(first, "4321 fen"));
+	assert_non_null(strstr(first, "given up after 5 attempts"));
+	assert_non_null(strstr(second, "completion  bank_b"));
+	assert_non_null(strstr(f->out, "2 open exceptions\n"));
+
+	/* --json: the stored objects as they are, one per line. */
+	json_t *obj;
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "--json"), 0);
+	assert_int_equal(json_lines(f->out, &obj), 2);
+	assert_json_text(obj, exception_47);
+	json_decref(obj);
+	assert_int_equal(run(f, "--lmdb", L, "--json", "exceptions", "list",
+			     "--limit", "1"),
+			 0);
+	assert_int_equal(json_lines(f->out, &obj), 1);
+	assert_int_equal(json_integer_value(json_object_get(obj, "id")), 47);
+	json_decref(obj);
+	assert_non_null(strstr(f->err, "raise --limit"));
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "--limit=1"), 0);
+	assert_non_null(strstr(f->out, "1 open exception, and more"));
+
+	/* A corrupt record is named and skipped; the others still show. */
+	put_exception(L, 49, "{\"id\":50,\"kind\":\"reversal\"}");
+	assert_int_equal(run(f, "--lmdb", L, "exceptions"), 4);
+	assert_non_null(strstr(f->out, "\n47  "));
+	assert_non_null(strstr(f->out, "\n52  "));
+	assert_non_null(strstr(f->out, "2 open exceptions\n"));
+	assert_non_null(strstr(f->err, "exception 49 is corrupt"));
+	assert_non_null(strstr(f->err, "1 corrupt record skipped"));
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "49",
+			     "--note", "x"),
+			 4);
+
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "--limit", "0"), 2);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "--bogus"), 2);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "frob"), 2);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "help"), 0);
+	assert_non_null(strstr(f->out, "exceptions resolve ID --note TEXT"));
+}
+
+static void test_exceptions_resolve(void **state)
+{
+	fixture_t *f = *state;
+	const char *L = f->lmdb;
+	const char *note = "reversed by hand at bank_a, ticket OPS-7";
+	json_t *obj;
+	put_exceptions(L);
+	uint64_t before_ms = ps_wall_ms();
+	assert_int_equal(run(f, "--lmdb", L, "--who", "carol@ops",
+			     "exceptions", "resolve", "47", "--note", note),
+			 0);
+	uint64_t after_ms = ps_wall_ms();
+	assert_non_null(strstr(f->out, "resolved exception 47: reversal of "
+				       "txn 43 leg 0 at bank_a, 4321 fen\n"));
+	assert_non_null(strstr(f->out, "STAN 111111 sent 1125212800"));
+	assert_non_null(strstr(f->out, "RRN 533021123456"));
+	assert_non_null(strstr(f->out, "by carol@ops at 20"));
+
+	/* One open left; --all shows both, the resolved with who and why. */
+	assert_int_equal(run(f, "--lmdb", L, "--json", "exceptions"), 0);
+	assert_int_equal(json_lines(f->out, &obj), 1);
+	assert_int_equal(json_integer_value(json_object_get(obj, "id")), 52);
+	json_decref(obj);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions"), 0);
+	assert_non_null(strstr(f->out, "1 open exception\n"));
+	assert_null(strstr(f->out, "\n47 "));
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "--all", "--json"),
+			 0);
+	assert_int_equal(json_lines(f->out, &obj), 2);
+	assert_int_equal(json_integer_value(json_object_get(obj, "id")), 47);
+	assert_string_equal(json_str(obj, "resolved_by"), "carol@ops");
+	assert_string_equal(json_str(obj, "note"), note);
+	uint64_t resolved_ms =
+		(uint64_t)json_integer_value(json_object_get(obj, "resolved_ms"));
+	assert_true(resolved_ms >= before_ms && resolved_ms <= after_ms);
+	/* Every member switchd wrote is kept as it was. */
+	json_object_del(obj, "resolved_ms");
+	json_object_del(obj, "resolved_by");
+	json_object_del(obj, "note");
+	assert_json_text(obj, exception_47);
+	json_decref(obj);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "--all"), 0);
+	assert_non_null(strstr(f->out, "ID  STATE"));
+	assert_non_null(strstr(f->out, "\n47  resolved  "));
+	assert_non_null(strstr(f->out, "\n52  open      "));
+	assert_non_null(strstr(f->out, "carol@ops"));
+	assert_non_null(strstr(f->out, note));
+	assert_non_null(strstr(f->out, "1 open, 1 resolved\n"));
+
+	/* The audit log has the resolution, in words and in JSON. */
+	char detail[256];
+	snprintf(detail, sizeof(detail),
+		 "exception 47 (reversal of txn 43 leg 0 at bank_a, 4321 fen): %s",
+		 note);
+	assert_int_equal(run(f, "--lmdb", L, "audit"), 0);
+	assert_non_null(strstr(f->out, "carol@ops  exception_resolve  -"));
+	assert_non_null(strstr(f->out, detail));
+	assert_int_equal(run(f, "--lmdb", L, "--json", "audit", "--limit", "1"),
+			 0);
+	assert_int_equal(json_lines(f->out, &obj), 1);
+	assert_string_equal(json_str(obj, "what"), "exception_resolve");
+	assert_string_equal(json_str(obj, "who"), "carol@ops");
+	assert_string_equal(json_str(obj, "detail"), detail);
+	assert_true(json_is_null(json_object_get(obj, "before")));
+	assert_true(json_is_null(json_object_get(obj, "after")));
+	json_decref(obj);
+
+	/* Once only; an unknown id is not found. */
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "47",
+			     "--note", "again"),
+			 3);
+	assert_non_null(strstr(f->err, "exception 47 is not open: already "
+				       "resolved by carol@ops at 20"));
+	assert_non_null(strstr(f->err, note));
+	assert_int_equal(run(f, "--lmdb", L, "--json", "exceptions", "resolve",
+			     "999", "--note", "x"),
+			 3);
+	assert_non_null(strstr(f->err, "no such exception 999"));
+	assert_int_equal(json_lines(f->out, &obj), 1);
+	assert_true(json_is_false(json_object_get(obj, "ok")));
+	json_decref(obj);
+	assert_int_equal(run(f, "--lmdb", L, "audit"), 0);
+	assert_non_null(strstr(f->out, "1 record\n"));
+}
+
+static void test_exceptions_resolve_checks_input(void **state)
+{
+	fixture_t *f = *state;
+	const char *L = f->lmdb;
+	json_t *obj;
+	put_exceptions(L);
+	/* Usage: 2. */
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "52"), 2);
+	assert_non_null(strstr(f->err, "--note TEXT is required"));
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "52",
+			     "--note"),
+			 2);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "--note",
+			     "x"),
+			 2);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "52",
+			     "53", "--note", "x"),
+			 2);
+	/* Rejected: 3. */
+	char long_note[300];
+	memset(long_note, 'n', 256);
+	long_note[256] = '\0';
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "52",
+			     "--note", ""),
+			 3);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "52",
+			     "--note", "two\nlines"),
+			 3);
+	assert_non_null(strstr(f->err, "without control characters"));
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "52",
+			     "--note", long_note),
+			 3);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "52",
+			     "--note", "\xff"),
+			 3);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "5x",
+			     "--note", "x"),
+			 3);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "0",
+			     "--note", "x"),
+			 3);
+	assert_int_equal(run(f, "--lmdb", L, "--json", "exceptions"), 0);
+	assert_int_equal(json_lines(f->out, NULL), 2);
+
+	/* 255 bytes of Chinese (85 characters): all of it in the record, and
+	 * the audit detail cut at a character boundary to its 127 bytes. */
+	char note[300] = "";
+	for (int i = 0; i < 85; i++)
+		strcat(note, "\xe5\xaf\xb9"); /* U+5BF9 */
+	assert_int_equal(run(f, "--lmdb", L, "--json", "--who", "dave@ops",
+			     "exceptions", "resolve", "--note", note, "52"),
+			 0);
+	assert_int_equal(json_lines(f->out, &obj), 1);
+	assert_true(json_is_true(json_object_get(obj, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(obj, "id")), 52);
+	assert_string_equal(json_str(obj, "note"), note);
+	assert_string_equal(json_str(obj, "resolved_by"), "dave@ops");
+	json_decref(obj);
+	assert_int_equal(run(f, "--lmdb", L, "--json", "audit"), 0);
+	/* json_lines refuses a detail that is not UTF-8. */
+	assert_int_equal(json_lines(f->out, &obj), 1);
+	const char *detail = json_str(obj, "detail");
+	const char *head = "exception 52 (completion of txn 50 leg 1 at bank_b, "
+			   "100000 fen): \xe5\xaf\xb9";
+	assert_memory_equal(detail, head, strlen(head));
+	assert_true(strlen(detail) <= ROUTE_DETAIL_BYTES_MAX);
+	assert_true(strlen(detail) > ROUTE_DETAIL_BYTES_MAX - 6);
+	assert_string_equal(detail + strlen(detail) - 3, "...");
+	json_decref(obj);
+	assert_int_equal(run(f, "--lmdb", L, "exceptions"), 0);
+	assert_non_null(strstr(f->out, "\n47  "));
+	assert_non_null(strstr(f->out, "1 open exception\n"));
+}
+
+static void test_exceptions_fresh_environment(void **state)
+{
+	fixture_t *f = *state;
+	const char *L = f->lmdb;
+	/* An environment switchd never ran on: a route table, no exceptions. */
+	assert_int_equal(run(f, "--lmdb", L, "routes", "add", "--prefix", "62",
+			     "--endpoint", "unionpay"),
+			 0);
+	assert_int_equal(run(f, "--lmdb", L, "--json", "exceptions"), 0);
+	assert_string_equal(f->out, "");
+	assert_string_equal(f->err, "");
+	assert_int_equal(run(f, "--lmdb", L, "--json", "exceptions", "--all"),
+			 0);
+	assert_string_equal(f->out, "");
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "--all"), 0);
+	assert_non_null(strstr(f->out, "0 open, 0 resolved\n"));
+	assert_int_equal(run(f, "--lmdb", L, "exceptions", "resolve", "1",
+			     "--note", "x"),
+			 3);
+	assert_non_null(strstr(f->err, "no such exception 1"));
+	/* Reading and a refused resolution created nothing. */
+	assert_true(db_exists(L, "routes"));
+	assert_false(db_exists(L, "exceptions"));
+	assert_false(db_exists(L, "exceptions_resolved"));
+
+	char missing[256];
+	snprintf(missing, sizeof(missing), "%s/nowhere", f->dir);
+	assert_int_equal(run(f, "--lmdb", missing, "exceptions"), 4);
+	assert_int_equal(run(f, "--lmdb", missing, "exceptions", "resolve",
+			     "1", "--note", "x"),
+			 4);
+	assert_int_equal(access(missing, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +783,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_lists_changes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_config_and_exit_codes,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exceptions_list, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exceptions_resolve, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exceptions_resolve_checks_input,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exceptions_fresh_environment,
 						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

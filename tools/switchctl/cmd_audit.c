@@ -1,9 +1,11 @@
 /*
- * cmd_audit.c: switchctl audit: the route table's change log, newest last.
+ * cmd_audit.c: switchctl audit: the log of operator actions, newest last:
+ * route changes, and actions on other things (an exception resolved) that
+ * routing.h records with a detail and no route.
  *
  *   switchctl audit [--limit N] [--since TIME]
  *
- * Shows the last N changes (default 50, at most SC_AUDIT_LIMIT_MAX) at or
+ * Shows the last N records (default 50, at most SC_AUDIT_LIMIT_MAX) at or
  * after TIME. --json prints one record per line with the routes before
  * and after.
  */
@@ -17,11 +19,12 @@
 #define SC_AUDIT_LIMIT_DEFAULT 50
 #define SC_AUDIT_LIMIT_MAX 10000
 
-/* What the record changed, in a few words. */
+/* What the record changed, in a few words. A record without routes (an
+ * import's summary, an exception resolved) says it in its detail. */
 static void describe(const route_audit_t *a, char *out, size_t cap)
 {
 	char text[512];
-	if (a->what == ROUTE_WHAT_IMPORT_SUMMARY) {
+	if (!a->has_before && !a->has_after && a->detail[0] != '\0') {
 		snprintf(out, cap, "%s", a->detail);
 	} else if (a->has_before && a->has_after) {
 		sc_route_diff(&a->before, &a->after, text, sizeof(text));

@@ -2,8 +2,8 @@
  * dispatch.c: the command table. A command is a name, a usage line, a
  * summary and a function; adding one (status, endpoints, stats over
  * switchd's control socket) is one row here and one file beside the
- * others. Offline commands (routes, audit) live in cmd_routes.c and
- * cmd_audit.c and touch only LMDB.
+ * others. Offline commands (routes, audit, exceptions) live in
+ * cmd_routes.c, cmd_audit.c and cmd_exceptions.c and touch only LMDB.
  */
 #include <string.h>
 
@@ -22,7 +22,11 @@ static const sc_command_t commands[] = {
 	{"routes", "routes list|add|del|enable|disable|lookup|import|export ...",
 	 "show and change the route table (offline, in LMDB)", sc_cmd_routes},
 	{"audit", "audit [--limit N] [--since TIME]",
-	 "show the route table's change log", sc_cmd_audit},
+	 "show the log of operator actions: route changes, resolutions",
+	 sc_cmd_audit},
+	{"exceptions", "exceptions [--all] [--limit N] | resolve ID --note TEXT",
+	 "what the switch gave up on, for an operator to reconcile (offline)",
+	 sc_cmd_exceptions},
 	{"status", "status", "a running switch: uptime, load, listeners (control socket)",
 	 sc_cmd_status},
 	{"endpoints", "endpoints", "a running switch's bank and network links",

@@ -100,7 +100,7 @@ void sc_print_json(struct json_t *value);
 /* The route as a JSON object (route_to_json's form). */
 struct json_t *sc_route_json(const route_t *route);
 /* An audit record as JSON: at, at_ms, who, what, prefix, before, after,
- * version, detail. */
+ * version, detail (when not empty). */
 struct json_t *sc_audit_json(const route_audit_t *audit);
 /* "bank_a (direct), alternates bank_a2, institution 01020000" */
 void sc_route_summary(const route_t *route, char *out, size_t cap);
@@ -108,9 +108,10 @@ void sc_route_summary(const route_t *route, char *out, size_t cap);
 void sc_route_diff(const route_t *before, const route_t *after, char *out,
 		   size_t cap);
 
-/* cmd_routes.c, cmd_audit.c */
+/* cmd_routes.c, cmd_audit.c, cmd_exceptions.c: offline, in LMDB. */
 int sc_cmd_routes(sc_ctx_t *ctx, int argc, char **argv);
 int sc_cmd_audit(sc_ctx_t *ctx, int argc, char **argv);
+int sc_cmd_exceptions(sc_ctx_t *ctx, int argc, char **argv);
 /* cmd_control.c: over switchd's control socket. */
 int sc_cmd_status(sc_ctx_t *ctx, int argc, char **argv);
 int sc_cmd_endpoints(sc_ctx_t *ctx, int argc, char **argv);
