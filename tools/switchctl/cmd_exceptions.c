@@ -626,24 +626,15 @@ static int exceptions_help(sc_ctx_t *ctx, int argc, char **argv)
 	(void)ctx;
 	(void)argc;
 	(void)argv;
-	printf("usage: switchctl [--lmdb DIR | --config FILE] [--json] [--who NAME] exceptions COMMAND\n\n");
-	for (size_t i = 0; i < PS_ARRAY_LEN(exceptions_commands); i++)
-		printf("  %s\n      %s\n", exceptions_commands[i].usage,
-		       exceptions_commands[i].summary);
-	return SC_EXIT_OK;
+	return sc_group_help("exceptions", exceptions_commands,
+			     PS_ARRAY_LEN(exceptions_commands));
 }
 
 int sc_cmd_exceptions(sc_ctx_t *ctx, int argc, char **argv)
 {
-	/* Global options may come between "exceptions" and its command. */
-	int i = 0;
-	while (i < argc) {
-		int rc = sc_global_option(ctx, argc, argv, &i);
-		if (rc < 0)
-			return -rc;
-		if (rc == 0)
-			break;
-	}
+	int i = sc_skip_global_options(ctx, argc, argv);
+	if (i < 0)
+		return -i;
 	/* Without a command, or with options only, it lists. */
 	if (i == argc || argv[i][0] == '-')
 		return exceptions_list(ctx, argc - i, argv + i);

@@ -715,24 +715,15 @@ static int routes_help(sc_ctx_t *ctx, int argc, char **argv)
 	(void)ctx;
 	(void)argc;
 	(void)argv;
-	printf("usage: switchctl [--lmdb DIR | --config FILE] [--json] [--who NAME] routes COMMAND\n\n");
-	for (size_t i = 0; i < PS_ARRAY_LEN(routes_commands); i++)
-		printf("  %s\n      %s\n", routes_commands[i].usage,
-		       routes_commands[i].summary);
-	return SC_EXIT_OK;
+	return sc_group_help("routes", routes_commands,
+			     PS_ARRAY_LEN(routes_commands));
 }
 
 int sc_cmd_routes(sc_ctx_t *ctx, int argc, char **argv)
 {
-	/* Global options may come between "routes" and its command. */
-	int i = 0;
-	while (i < argc) {
-		int rc = sc_global_option(ctx, argc, argv, &i);
-		if (rc < 0)
-			return -rc;
-		if (rc == 0)
-			break;
-	}
+	int i = sc_skip_global_options(ctx, argc, argv);
+	if (i < 0)
+		return -i;
 	return sc_run_table(ctx, "routes", routes_commands,
 			    PS_ARRAY_LEN(routes_commands), argc - i, argv + i);
 }

@@ -69,6 +69,28 @@ int sc_run_table(sc_ctx_t *ctx, const char *group, const sc_command_t *table,
 		       group, argv[0], group);
 }
 
+int sc_skip_global_options(sc_ctx_t *ctx, int argc, char **argv)
+{
+	int i = 0;
+	while (i < argc) {
+		int rc = sc_global_option(ctx, argc, argv, &i);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			break;
+	}
+	return i;
+}
+
+int sc_group_help(const char *group, const sc_command_t *table, size_t count)
+{
+	printf("usage: switchctl [--lmdb DIR | --config FILE] [--json] [--who NAME] %s COMMAND\n\n",
+	       group);
+	for (size_t i = 0; i < count; i++)
+		printf("  %s\n      %s\n", table[i].usage, table[i].summary);
+	return SC_EXIT_OK;
+}
+
 int sc_dispatch(sc_ctx_t *ctx, int argc, char **argv)
 {
 	return sc_run_table(ctx, "switchctl", commands, PS_ARRAY_LEN(commands),

@@ -53,6 +53,12 @@ void sc_usage(FILE *out);
 int sc_run_table(sc_ctx_t *ctx, const char *group,
 		 const sc_command_t *table, size_t count, int argc,
 		 char **argv);
+/* How many of argv[0..) are global options, taken into ctx (they may come
+ * between a group's name and its command); a negative exit code when one
+ * is wrong. */
+int sc_skip_global_options(sc_ctx_t *ctx, int argc, char **argv);
+/* A group's help: the usage line and one entry per command of table. */
+int sc_group_help(const char *group, const sc_command_t *table, size_t count);
 
 /* context.c: global options, finding and opening the store. */
 void sc_ctx_init(sc_ctx_t *ctx);
