@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core.h"
 #include "ledger.h"
 
 #define ACCOUNTS 10000
@@ -34,10 +35,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
+	return ps_xorshift64s(&rng_state);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int type,

@@ -17,15 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core.h"
 #include "routing.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
+	return ps_xorshift64s(&rng_state);
 }
 
 static void random_digits(char *out, size_t len)

@@ -114,6 +114,22 @@ static inline uint64_t ps_be64_get(const uint8_t *p)
 	return __builtin_bswap64(v);
 }
 
+/* ---- a small seeded generator ----------------------------------------- */
+
+/*
+ * xorshift64*: a seed replays a run exactly (tests, fuzz replays, benches);
+ * not for anything secret. The state must not be zero.
+ */
+static inline uint64_t ps_xorshift64s(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 2685821657736338717ull;
+}
+
 /* ---- clocks ---------------------------------------------------------- */
 
 /* Monotonic milliseconds, for deadlines and latencies. */

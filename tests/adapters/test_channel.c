@@ -46,14 +46,11 @@ typedef struct got {
 
 static got_t got[FRAMES_MAX];
 
-/* xorshift64*: seeded so a failure replays. */
+/* Seeded so a failure replays. */
 static uint64_t rng_state;
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
+	return ps_xorshift64s(&rng_state);
 }
 
 static void iso_cfg(chan_cfg_t *cfg, const char *dialect, const uint8_t *tpdu)

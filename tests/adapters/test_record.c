@@ -33,14 +33,11 @@ enum {
 	LEG_TAG_UNKNOWN = 99,
 };
 
-/* xorshift64*: seeded so a failure replays. */
+/* Seeded so a failure replays. */
 static uint64_t rng_state;
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
+	return ps_xorshift64s(&rng_state);
 }
 
 /* Empties a text field to its last byte, as txn_init() leaves it, so

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CORPUS_MAX 4096
@@ -65,14 +67,11 @@ static void load(const char *path)
 		closedir(d);
 }
 
-/* xorshift64*: deterministic, so a failure replays from its seed. */
+/* Deterministic, so a failure replays from its seed. */
 static uint64_t rng_state;
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
+	return ps_xorshift64s(&rng_state);
 }
 
 static size_t mutate(uint8_t *buf, size_t size, size_t cap)

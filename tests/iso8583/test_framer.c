@@ -5,19 +5,17 @@
  * time, and in seeded random chunks gives back exactly the frames that
  * went in. Bad headers, oversize and zero lengths are refused.
  */
+#include "core.h"
 #include "iso8583_test.h"
 
 #define FRAMES 64
 #define FRAME_MAX 2048
 
-/* xorshift64*: seeded so a failure replays. */
+/* Seeded so a failure replays. */
 static uint64_t rng_state;
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
+	return ps_xorshift64s(&rng_state);
 }
 
 struct sample {

@@ -13,6 +13,7 @@
  * LEDGER_CRASH_SEED replays one. A second test runs two writer processes
  * on one ledger at once.
  */
+#include "core.h"
 #include "ledger_test.h"
 
 #include <errno.h>
@@ -33,10 +34,7 @@ struct ack {
 static uint64_t rng_state;
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
+	return ps_xorshift64s(&rng_state);
 }
 
 static void write_all(int fd, const void *data, size_t len)

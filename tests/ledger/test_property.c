@@ -11,6 +11,7 @@
  * reopened now and then. A failure prints its seed; set
  * LEDGER_PROPERTY_SEED to replay it and LEDGER_PROPERTY_ROUNDS for more.
  */
+#include "core.h"
 #include "ledger_test.h"
 
 #define ACCOUNTS 24
@@ -42,10 +43,7 @@ static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
+	return ps_xorshift64s(&rng_state);
 }
 
 static uint64_t pick(uint64_t n)
