@@ -28,13 +28,6 @@ const char *bank_status_name(int status)
 	return status_names[status];
 }
 
-const char *bank_fault_name(int fault)
-{
-	if (fault < 0 || (size_t)fault >= PS_ARRAY_LEN(fault_names))
-		return "unknown";
-	return fault_names[fault];
-}
-
 /* ---- the table ------------------------------------------------------------ */
 
 int bank_accounts_init(bank_accounts_t *a, uint32_t cap)

@@ -104,6 +104,5 @@ int bank_accounts_generate(bank_accounts_t *out, uint32_t count,
 			   int64_t balance, char *err, size_t err_cap);
 
 const char *bank_status_name(int status);
-const char *bank_fault_name(int fault);
 
 #endif /* PAYSWITCH_BANKSIM_ACCOUNTS_H */

@@ -9,7 +9,6 @@
  * ledger check found a problem, 2 usage or an option refused, 3 start-up
  * failed (accounts, ledger, port, ready file).
  */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,8 +50,6 @@ static int report(const bank_cfg_t *cfg)
 
 int main(int argc, char **argv)
 {
-	/* A peer closing mid-write must be an error code, not a death. */
-	signal(SIGPIPE, SIG_IGN);
 	static bank_cfg_t cfg;
 	char err[1024];
 	int rc = banksim_config(argc, argv, &cfg, err, sizeof(err));

@@ -1,30 +1,19 @@
 /*
- * turn.c: the turn: everything read during one loop iteration becomes one
- * ledger batch, committed before any of its answers leaves.
+ * turn.c: the bank's turn: everything read during one loop iteration
+ * becomes one ledger batch, committed before any of its answers leaves.
  *
- * It runs in a uv_check callback, after the loop has read every socket
- * that had data, so a burst from many connections shares one commit (group
+ * The server loop (server.h) gives the turn every request read since the
+ * last one, so a burst from many connections shares one commit (group
  * commit: the cost of a write transaction is paid per batch, not per
- * request). A request deferred by bank_plan (its key already in this
- * batch, or the batch full) stays at the head of the queue for the next
- * turn, which comes at once: the idle handle keeps poll from blocking
- * while anything waits.
+ * request). A request bank_plan defers (its key already in this batch, or
+ * the batch full) is marked SIM_DEFER: the loop gives it to the next turn,
+ * which comes at once, ahead of anything read since. The first request of
+ * a turn always fits an empty batch, so every turn makes progress.
  */
 #include <string.h>
 
 #include "banksim.h"
 #include "core.h"
-
-void bank_turn_enqueue(banksim_t *sim, bank_req_t *req)
-{
-	req->next = NULL;
-	if (sim->queue_tail != NULL)
-		sim->queue_tail->next = req;
-	else
-		sim->queue_head = req;
-	sim->queue_tail = req;
-	banksim_keep_turning(sim);
-}
 
 static bool is_money_message(const txn_t *t)
 {
@@ -33,10 +22,8 @@ static bool is_money_message(const txn_t *t)
 
 /* Debug for every answer; info for the ones an operator follows (the
  * reversal paths, completions, refusals) and error for 96. */
-static void log_answer(const bank_req_t *req)
+static void log_answer(const txn_t *t, const bank_work_t *w)
 {
-	const txn_t *t = &req->t;
-	const bank_work_t *w = &req->work;
 	bool notable = t->kind == TXN_KIND_REVERSAL ||
 		       t->kind == TXN_KIND_COMPLETION ||
 		       w->op == BANK_OP_TOMBSTONE;
@@ -62,36 +49,25 @@ static void log_answer(const bank_req_t *req)
 	ps_log_end(l);
 }
 
-/* Plans the queued records into the batch; the deferred stay queued, in
- * their order. Returns how many were planned. */
-static uint32_t plan_all(banksim_t *sim)
+/* Plans every request into the batch; the deferred are marked so. */
+static void plan_all(banksim_t *sim, sim_req_t **reqs, uint32_t count)
 {
-	bank_req_t *req = sim->queue_head;
-	sim->queue_head = sim->queue_tail = NULL;
-	uint32_t planned = 0;
-	while (req != NULL) {
-		bank_req_t *next = req->next;
-		int rc = bank_plan(&sim->bank, &sim->batch, &req->t, &req->work);
+	for (uint32_t i = 0; i < count; i++) {
+		bank_work_t *w = sim_req_work(reqs[i]);
+		int rc = bank_plan(&sim->bank, &sim->batch, &reqs[i]->t, w);
 		if (rc == BANK_EDEFER) {
-			sim->stats.deferred++;
-			bank_turn_enqueue(sim, req);
+			reqs[i]->action = SIM_DEFER;
 		} else {
 			PS_ASSERT(rc == 0);
-			sim->planned[planned++] = req;
 		}
-		req = next;
 	}
-	return planned;
 }
 
-void bank_turn_run(banksim_t *sim)
+void bank_turn(void *ctx, sim_req_t **reqs, uint32_t count)
 {
-	if (sim->queue_head == NULL) {
-		banksim_rest(sim);
-		return;
-	}
+	banksim_t *sim = ctx;
 	bank_batch_reset(&sim->batch);
-	uint32_t planned = plan_all(sim);
+	plan_all(sim, reqs, count);
 	int rc = bank_batch_commit(&sim->bank, &sim->batch);
 	if (rc != 0)
 		ps_logf(PS_LOG_ERROR, "batch_failed",
@@ -99,16 +75,15 @@ void bank_turn_run(banksim_t *sim)
 			sim->batch.count, ledger_strerror(rc));
 	sim->stats.batches++;
 	sim->stats.batch_transfers += sim->batch.count;
-	for (uint32_t i = 0; i < planned; i++) {
-		bank_req_t *req = sim->planned[i];
-		bank_settle(&sim->bank, &sim->batch, &req->work, &req->t);
-		log_answer(req);
-		const char *code = req->work.code;
+	for (uint32_t i = 0; i < count; i++) {
+		if (reqs[i]->action == SIM_DEFER)
+			continue;
+		bank_work_t *w = sim_req_work(reqs[i]);
+		bank_settle(&sim->bank, &sim->batch, w, &reqs[i]->t);
+		log_answer(&reqs[i]->t, w);
+		const char *code = w->code;
 		if (code[0] >= '0' && code[0] <= '9' && code[1] >= '0' &&
 		    code[1] <= '9')
 			sim->stats.codes[(code[0] - '0') * 10 + (code[1] - '0')]++;
-		bank_answer_schedule(sim, req);
 	}
-	if (sim->queue_head == NULL)
-		banksim_rest(sim);
 }

@@ -1,51 +1,56 @@
 /*
- * conn.c: accepted connections: reading straight into the channel's
- * framing storage, decoding each message into a request record, and
- * backpressure.
+ * srv_conn.c: accepted connections: accepting within connections_max,
+ * reading straight into the channel's framing storage, decoding each
+ * message into a request record, and backpressure.
  *
  * A connection at a bound (its requests in flight, or the record pool
  * empty) stops being read; frames already held stay in its framer and are
  * taken once answers have gone out (the turn resumes paused connections).
- * Nobody is answered 91 for being busy: TCP flow control tells the peer,
- * which is what a bank host does. A peer that breaks the framing is
- * closed: the stream cannot be resynchronised.
+ * Nobody is answered 91 for being busy: TCP flow control tells the peer.
+ * A peer that breaks the framing is closed, and only that peer: the
+ * stream cannot be resynchronised.
  */
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "banksim.h"
 #include "channel_uv.h"
-#include "core.h"
+#include "server_int.h"
 
-bool bank_conn_alive(const bank_conn_t *c, uint32_t gen)
+bool srv_conn_alive(const srv_conn_t *c, uint32_t gen)
 {
 	return c != NULL && gen != 0 && c->gen == gen && !c->closing;
 }
 
+bool sim_req_conn_alive(const sim_req_t *req)
+{
+	const srv_rec_t *rec = (const srv_rec_t *)req;
+	return srv_conn_alive(rec->conn, rec->conn_gen);
+}
+
 static void on_closed(uv_handle_t *handle)
 {
-	bank_conn_t *c = handle->data;
-	banksim_t *sim = c->sim;
+	srv_conn_t *c = handle->data;
+	sim_server_t *srv = c->srv;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		sim->live = c->next;
+		srv->live = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	if (c->paused)
-		sim->paused_count--;
+		srv->paused_count--;
 	c->gen = 0; /* records still pointing here now see a dead conn */
-	ps_pool_put(&sim->conns, c);
-	sim->conn_count--;
-	if (sim->draining)
-		banksim_maybe_finish(sim);
-	else if (sim->accept_pending && !sim->spare_busy) {
-		sim->accept_pending = false;
-		bank_conn_on_accept((uv_stream_t *)&sim->listener, 0);
+	ps_pool_put(&srv->conns, c);
+	srv->conn_count--;
+	if (srv->draining)
+		srv_maybe_finish(srv);
+	else if (srv->accept_pending && !srv->spare_busy) {
+		srv->accept_pending = false;
+		srv_conn_on_accept((uv_stream_t *)&srv->listener, 0);
 	}
 }
 
-void bank_conn_close(bank_conn_t *c, const char *why)
+void srv_conn_close(srv_conn_t *c, const char *why)
 {
 	if (c->closing)
 		return;
@@ -62,7 +67,7 @@ void bank_conn_close(bank_conn_t *c, const char *why)
 
 /* ---- decoding ------------------------------------------------------------- */
 
-static void log_refused(const bank_conn_t *c, const char *event,
+static void log_refused(const srv_conn_t *c, const char *event,
 			const char *detail)
 {
 	ps_log_t *l = ps_log_begin(PS_LOG_WARN, event);
@@ -72,18 +77,19 @@ static void log_refused(const bank_conn_t *c, const char *event,
 }
 
 /*
- * Decodes one frame into req. A message that cannot be answered (an
+ * Decodes one frame into rec. A message that cannot be answered (an
  * answer, or one without the keys an answer is matched by) is logged and
  * dropped: the peer's timeout is the answer. One that can be answered but
- * is refused carries its code in req->t.rc.
+ * is refused carries its code in t.rc, for the turn to answer with.
  */
-static bool decode(bank_conn_t *c, const chan_frame_t *frame, bank_req_t *req)
+static bool decode(srv_conn_t *c, const chan_frame_t *frame, srv_rec_t *rec)
 {
-	banksim_t *sim = c->sim;
+	sim_server_t *srv = c->srv;
+	txn_t *t = &rec->req.t;
 	txn_response_t resp;
 	txn_error_t terr;
-	int what;
-	int rc = chan_decode(&sim->chan, frame, &req->t, &resp, &what, &terr);
+	int what = 0;
+	int rc = chan_decode(&srv->cfg.chan, frame, t, &resp, &what, &terr);
 	if (what == CHAN_MSG_RESPONSE) {
 		log_refused(c, "unexpected_response", "an answer; ignored");
 		return false;
@@ -91,65 +97,68 @@ static bool decode(bank_conn_t *c, const chan_frame_t *frame, bank_req_t *req)
 	if (rc == 0)
 		return true;
 	char text[256];
-	snprintf(text, sizeof(text), "%s %s: %s", txn_kind_name(req->t.kind),
+	snprintf(text, sizeof(text), "%s %s: %s", txn_kind_name(t->kind),
 		 terr.field, terr.reason);
-	if (rc == TXN_EKEYS || req->t.request_id[0] == '\0') {
+	if (rc == TXN_EKEYS || t->request_id[0] == '\0') {
 		/* Without the keys no answer could be matched. */
 		log_refused(c, "bad_message", text);
 		return false;
 	}
 	log_refused(c, "refused", text);
-	req->t.rc = terr.rc == TXN_RC_NONE || terr.rc == TXN_RC_APPROVED
-			    ? TXN_RC_FORMAT_ERROR
-			    : terr.rc;
+	t->rc = terr.rc == TXN_RC_NONE || terr.rc == TXN_RC_APPROVED
+			? TXN_RC_FORMAT_ERROR
+			: terr.rc;
 	return true;
 }
 
-static void take_frame(bank_conn_t *c, const chan_frame_t *frame)
+static void take_frame(srv_conn_t *c, const chan_frame_t *frame)
 {
-	banksim_t *sim = c->sim;
-	bank_req_t *req = ps_pool_get(&sim->reqs);
-	PS_ASSERT(req != NULL); /* checked by the caller */
-	req->conn = c;
-	req->conn_gen = c->gen;
+	sim_server_t *srv = c->srv;
+	srv_rec_t *rec = ps_pool_get(&srv->recs);
+	PS_ASSERT(rec != NULL); /* checked by the caller */
+	rec->state = SRV_REC_READ;
+	rec->conn = c;
+	rec->conn_gen = c->gen;
+	rec->req.conn_id = c->gen;
+	rec->req.read_ms = uv_now(&srv->loop);
 	c->inflight++;
-	sim->stats.requests++;
-	if (!decode(c, frame, req)) {
-		sim->stats.format_errors++;
-		bank_req_release(sim, req);
+	srv->stats.requests++;
+	if (!decode(c, frame, rec)) {
+		srv->stats.format_errors++;
+		srv_rec_release(srv, rec);
 		return;
 	}
-	bank_turn_enqueue(sim, req);
+	srv_turn_enqueue(srv, rec);
 }
 
 /* ---- reading and backpressure ------------------------------------------------ */
 
-static void pause_conn(bank_conn_t *c)
+static void pause_conn(srv_conn_t *c)
 {
 	if (c->reading) {
 		uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = false;
 	}
-	if (!c->paused && !c->sim->draining) {
+	if (!c->paused && !c->srv->draining) {
 		c->paused = true;
-		c->sim->paused_count++;
+		c->srv->paused_count++;
 	}
 }
 
-static bool at_bound(const bank_conn_t *c)
+static bool at_bound(const srv_conn_t *c)
 {
-	const banksim_t *sim = c->sim;
-	return c->inflight >= sim->cfg->inflight_per_conn_max ||
-	       sim->reqs.free_top == 0;
+	const sim_server_t *srv = c->srv;
+	return c->inflight >= srv->cfg.inflight_per_conn_max ||
+	       srv->recs.free_top == 0;
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 /* Takes the whole frames held, while under bounds; reads again after. */
-static void take_frames(bank_conn_t *c)
+static void take_frames(srv_conn_t *c)
 {
-	banksim_t *sim = c->sim;
-	while (!c->closing && !sim->draining) {
+	sim_server_t *srv = c->srv;
+	while (!c->closing && !srv->draining) {
 		if (at_bound(c)) {
 			pause_conn(c);
 			return;
@@ -161,16 +170,16 @@ static void take_frames(bank_conn_t *c)
 			break;
 		if (rc < 0) {
 			log_refused(c, "bad_frame", why);
-			bank_conn_close(c, "framing error");
+			srv_conn_close(c, "framing error");
 			return;
 		}
 		take_frame(c, &frame);
 	}
-	if (c->closing || sim->draining)
+	if (c->closing || srv->draining)
 		return;
 	if (c->paused) {
 		c->paused = false;
-		sim->paused_count--;
+		srv->paused_count--;
 	}
 	if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, chan_uv_alloc,
 					 on_read) == 0)
@@ -180,7 +189,7 @@ static void take_frames(bank_conn_t *c)
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	(void)buf;
-	bank_conn_t *c = stream->data;
+	srv_conn_t *c = stream->data;
 	if (nread == UV_ENOBUFS) {
 		pause_conn(c); /* a whole frame held: the turn takes it */
 		return;
@@ -190,36 +199,36 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	if (rc > 0)
 		take_frames(c);
 	else if (rc < 0)
-		bank_conn_close(c, why);
+		srv_conn_close(c, why);
 }
 
-void bank_conn_resume_paused(banksim_t *sim)
+void srv_conn_resume_paused(sim_server_t *srv)
 {
-	for (bank_conn_t *c = sim->live; c != NULL && sim->paused_count > 0;
+	for (srv_conn_t *c = srv->live; c != NULL && srv->paused_count > 0;
 	     c = c->next) {
 		if (c->paused && !c->closing && !at_bound(c))
 			take_frames(c);
 	}
 }
 
-void bank_conn_stop_all(banksim_t *sim)
+void srv_conn_stop_all(sim_server_t *srv)
 {
-	for (bank_conn_t *c = sim->live; c != NULL; c = c->next) {
+	for (srv_conn_t *c = srv->live; c != NULL; c = c->next) {
 		if (c->reading)
 			uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = false;
 	}
 }
 
-void bank_conn_close_all(banksim_t *sim)
+void srv_conn_close_all(sim_server_t *srv)
 {
-	for (bank_conn_t *c = sim->live; c != NULL; c = c->next)
-		bank_conn_close(c, "shutting down");
+	for (srv_conn_t *c = srv->live; c != NULL; c = c->next)
+		srv_conn_close(c, "shutting down");
 }
 
 /* ---- accepting ---------------------------------------------------------------- */
 
-static void describe_peer(bank_conn_t *c)
+static void describe_peer(srv_conn_t *c)
 {
 	struct sockaddr_storage addr;
 	int len = sizeof(addr);
@@ -241,11 +250,11 @@ static void describe_peer(bank_conn_t *c)
 
 static void on_spare_closed(uv_handle_t *handle)
 {
-	banksim_t *sim = handle->data;
-	sim->spare_busy = false;
-	if (sim->accept_pending) {
-		sim->accept_pending = false;
-		bank_conn_on_accept((uv_stream_t *)&sim->listener, 0);
+	sim_server_t *srv = handle->data;
+	srv->spare_busy = false;
+	if (srv->accept_pending) {
+		srv->accept_pending = false;
+		srv_conn_on_accept((uv_stream_t *)&srv->listener, 0);
 	}
 }
 
@@ -253,41 +262,43 @@ static void on_spare_closed(uv_handle_t *handle)
  * closed at once, so the peer learns now instead of waiting in the
  * backlog. While the spare is closing, the next one waits (libuv holds it
  * until uv_accept) and is taken when the spare is free again. */
-static void refuse(banksim_t *sim)
+static void refuse(sim_server_t *srv)
 {
-	if (sim->spare_busy) {
-		sim->accept_pending = true;
+	if (srv->spare_busy) {
+		srv->accept_pending = true;
 		return;
 	}
-	sim->spare_busy = true;
-	uv_tcp_init(&sim->loop, &sim->spare);
-	sim->spare.data = sim;
-	if (uv_accept((uv_stream_t *)&sim->listener,
-		      (uv_stream_t *)&sim->spare) == 0)
+	srv->spare_busy = true;
+	uv_tcp_init(&srv->loop, &srv->spare);
+	srv->spare.data = srv;
+	if (uv_accept((uv_stream_t *)&srv->listener,
+		      (uv_stream_t *)&srv->spare) == 0) {
+		srv->stats.conns_refused++;
 		ps_logf(PS_LOG_WARN, "conn_refused",
 			"%u connections already (--connections-max)",
-			sim->conn_count);
-	uv_close((uv_handle_t *)&sim->spare, on_spare_closed);
+			srv->conn_count);
+	}
+	uv_close((uv_handle_t *)&srv->spare, on_spare_closed);
 }
 
 static void on_unaccepted_closed(uv_handle_t *handle)
 {
-	bank_conn_t *c = handle->data;
-	ps_pool_put(&c->sim->conns, c);
+	srv_conn_t *c = handle->data;
+	ps_pool_put(&c->srv->conns, c);
 }
 
-void bank_conn_on_accept(uv_stream_t *listener, int status)
+void srv_conn_on_accept(uv_stream_t *listener, int status)
 {
-	banksim_t *sim = listener->data;
-	if (status < 0 || sim->draining || sim->finishing)
+	sim_server_t *srv = listener->data;
+	if (status < 0 || srv->draining || srv->finishing)
 		return;
-	bank_conn_t *c = ps_pool_get(&sim->conns);
+	srv_conn_t *c = ps_pool_get(&srv->conns);
 	if (c == NULL) {
-		refuse(sim);
+		refuse(srv);
 		return;
 	}
-	c->sim = sim;
-	uv_tcp_init(&sim->loop, &c->tcp);
+	c->srv = srv;
+	uv_tcp_init(&srv->loop, &c->tcp);
 	c->tcp.data = c;
 	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
 		c->closing = true;
@@ -295,19 +306,20 @@ void bank_conn_on_accept(uv_stream_t *listener, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
-	if (++sim->conn_gen_next == 0)
-		++sim->conn_gen_next;
-	c->gen = sim->conn_gen_next;
-	uint32_t slot = ps_pool_index(&sim->conns, c);
-	chan_init(&c->ch, &sim->chan,
-		  sim->framer_slab + (size_t)slot * sim->framer_bytes,
-		  sim->framer_bytes);
+	if (++srv->conn_gen_next == 0)
+		++srv->conn_gen_next;
+	c->gen = srv->conn_gen_next;
+	uint32_t slot = ps_pool_index(&srv->conns, c);
+	chan_init(&c->ch, &srv->cfg.chan,
+		  srv->framer_slab + (size_t)slot * srv->framer_bytes,
+		  srv->framer_bytes);
 	describe_peer(c);
-	c->next = sim->live;
-	if (sim->live != NULL)
-		sim->live->prev = c;
-	sim->live = c;
-	sim->conn_count++;
+	c->next = srv->live;
+	if (srv->live != NULL)
+		srv->live->prev = c;
+	srv->live = c;
+	srv->conn_count++;
+	srv->stats.conns_accepted++;
 	ps_log_t *l = ps_log_begin(PS_LOG_INFO, "conn_open");
 	ps_log_str(l, "peer", c->peer);
 	ps_log_end(l);
