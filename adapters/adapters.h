@@ -138,6 +138,7 @@ enum txn_rc {
 	TXN_RC_EXPIRED_CARD = 54,
 	TXN_RC_INCORRECT_PIN = 55,
 	TXN_RC_NOT_PERMITTED = 57,
+	TXN_RC_NOT_PERMITTED_HERE = 58, /* to this terminal or channel */
 	TXN_RC_OVER_LIMIT = 61,
 	TXN_RC_SECURITY_VIOLATION = 63,
 	TXN_RC_TOO_LATE = 68,
@@ -257,7 +258,8 @@ typedef struct txn {
 	char original_transmit[11];
 	char original_acquirer[12];
 	uint64_t parent_id;     /* reversal: the transaction it reverses;
-				   refund: the pay it refunds */
+				   refund: the pay (or, an acquirer's,
+				   the purchase) it refunds */
 	uint8_t parent_leg;     /* reversal: the parent's leg it reverses */
 	int64_t refunded;       /* pay: sum of approved refunds */
 	int64_t refund_pending; /* pay: sum of refunds still in flight */
@@ -274,6 +276,11 @@ typedef struct txn {
 void txn_init(txn_t *txn, int kind);
 /* Sets up leg i of t (kind, account), counting it. */
 void txn_set_leg(txn_t *t, unsigned i, int kind, const char *account);
+/* A PSP's refund or an acquirer's (a refund credit): it refunds a parent. */
+static inline bool txn_is_refund(const txn_t *t)
+{
+	return t->kind == TXN_KIND_REFUND || t->kind == TXN_KIND_REFUND_CREDIT;
+}
 
 /* ---- errors ----------------------------------------------------------- */
 
@@ -320,6 +327,10 @@ void txn_iso_request_id(const char *acquirer, uint32_t stan,
  * is only read; txn keeps copies.
  */
 int txn_from_iso(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err);
+/* What an error answer echoes of a request it could not take: the
+ * account (2), processing code (3), amount (4) and currency (49), each
+ * when present and well formed; never fails. */
+void txn_iso_take_echo(const iso8583_msg_t *msg, txn_t *txn);
 
 /*
  * Encodes the request for leg i of txn into msg (initialised here for the

@@ -144,6 +144,7 @@ static int recover_keys(const iso8583_msg_t *msg, txn_t *req,
 	if (iso8583_has(msg, 32))
 		iso8583_get_text(msg, 32, req->acquirer, sizeof(req->acquirer),
 				 NULL);
+	txn_iso_take_echo(msg, req);
 	txn_iso_request_id(req->acquirer, w->stan, w->transmit, req->request_id);
 	return TXN_EFORMAT;
 }

@@ -122,17 +122,23 @@ static void request_mti(int kind, uint16_t flags, char out[5])
 }
 
 /* 0200 -> 0210, 0401 -> 0410, 0421 -> 0430: the response to a request. */
+/* The answer's MTI: function 0 (request) gives 1, 2 (advice) 3, 4
+ * (notification) 5; a function that is none of these (an MTI such as
+ * 9999, answered 12) gives 1, so that even it has an answer. */
 static void response_mti(const char *request, char out[5])
 {
 	memcpy(out, request, 4);
-	out[2] = (char)(out[2] + 1);
+	char f = out[2];
+	out[2] = f == '0' || f == '2' || f == '4' ? (char)(f + 1) : '1';
 	out[3] = '0';
 	out[4] = '\0';
 }
 
+/* ISO 8583:1987 message functions 1 (request response) and 3 (advice
+ * response) are answers; everything else is taken as a request. */
 bool txn_mti_is_response(const char *mti)
 {
-	return mti[0] != '\0' && ((mti[2] - '0') & 1) == 1;
+	return mti[0] != '\0' && (mti[2] == '1' || mti[2] == '3');
 }
 
 /* ---- decoding --------------------------------------------------------- */
@@ -341,6 +347,9 @@ static int take_proc(const iso8583_msg_t *msg, txn_t *txn, bool required,
 	return 0;
 }
 
+static int take_original(const iso8583_msg_t *msg, txn_t *txn,
+			 bool required, txn_error_t *err);
+
 static int take_financial(const iso8583_msg_t *msg, txn_t *txn,
 			  txn_error_t *err)
 {
@@ -356,6 +365,10 @@ static int take_financial(const iso8583_msg_t *msg, txn_t *txn,
 		return rc;
 	if (txn->payer[0] == '\0')
 		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 2, "is required");
+	/* A refund names the purchase it refunds in field 90. */
+	if (kind == TXN_KIND_REFUND_CREDIT &&
+	    (rc = take_original(msg, txn, false, err)))
+		return rc;
 	rc = take_amounts(msg, txn, kind != TXN_KIND_BALANCE, err);
 	if (rc == 0 && kind != TXN_KIND_BALANCE && txn->amount == 0)
 		rc = fail(err, TXN_EINVALID, TXN_RC_INVALID_AMOUNT, 4,
@@ -397,12 +410,12 @@ int txn_parse_original_data(const char *od, txn_t *t)
  * original whatever padding 90 adds.
  */
 static int take_original(const iso8583_msg_t *msg, txn_t *txn,
-			 txn_error_t *err)
+			 bool required, txn_error_t *err)
 {
 	char *od = txn->wire.original_data;
-	int rc = take_digits(msg, 90, od, sizeof(txn->wire.original_data), true,
-			     err);
-	if (rc != 0)
+	int rc = take_digits(msg, 90, od, sizeof(txn->wire.original_data),
+			     required, err);
+	if (rc != 0 || od[0] == '\0')
 		return rc;
 	if (txn_parse_original_data(od, txn) != 0)
 		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 90,
@@ -421,7 +434,7 @@ static int take_original(const iso8583_msg_t *msg, txn_t *txn,
 static int take_reversal(const iso8583_msg_t *msg, txn_t *txn,
 			 txn_error_t *err)
 {
-	int rc = take_original(msg, txn, err);
+	int rc = take_original(msg, txn, true, err);
 	if (rc == 0)
 		rc = take_proc(msg, txn, false, err);
 	if (rc == 0) {
@@ -452,6 +465,30 @@ static int take_accounts(const iso8583_msg_t *msg, txn_t *txn,
 	return rc;
 }
 
+void txn_iso_take_echo(const iso8583_msg_t *msg, txn_t *txn)
+{
+	char text[32];
+	uint64_t v;
+	if (iso8583_has(msg, 2) &&
+	    iso8583_get_text(msg, 2, text, sizeof(text), NULL) == 0 &&
+	    strlen(text) < sizeof(txn->payer) && ps_is_digits(text, strlen(text)))
+		ps_strlcpy(txn->payer, text, sizeof(txn->payer));
+	if (iso8583_has(msg, 3) &&
+	    iso8583_get_text(msg, 3, text, sizeof(text), NULL) == 0 &&
+	    strlen(text) == 6 && ps_is_digits(text, 6))
+		ps_strlcpy(txn->wire.proc, text, sizeof(txn->wire.proc));
+	/* As text: a dialect may class 49 as an, not n. */
+	if (iso8583_has(msg, 4) &&
+	    iso8583_get_text(msg, 4, text, sizeof(text), NULL) == 0 &&
+	    ps_parse_u64(text, strlen(text), &v) == 0 &&
+	    v <= (uint64_t)TXN_AMOUNT_MAX)
+		txn->amount = (int64_t)v;
+	if (iso8583_has(msg, 49) &&
+	    iso8583_get_text(msg, 49, text, sizeof(text), NULL) == 0 &&
+	    ps_parse_u64(text, strlen(text), &v) == 0 && v > 0 && v <= 999)
+		txn->currency = (uint16_t)v;
+}
+
 int txn_from_iso(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err)
 {
 	txn_init(txn, TXN_KIND_NONE);
@@ -462,6 +499,8 @@ int txn_from_iso(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err)
 	int rc = take_origin(msg, txn, err);
 	if (rc != 0)
 		return rc;
+	/* Whatever fails below, the error answer echoes these. */
+	txn_iso_take_echo(msg, txn);
 	int kind = message_kind(txn->wire.mti, &txn->flags);
 	if (kind == TXN_KIND_NONE)
 		return fail(err, TXN_EINVALID, TXN_RC_INVALID_TRANSACTION, 0,
@@ -729,11 +768,15 @@ int txn_answer_to_iso(const txn_t *txn, const iso8583_dialect_t *dialect,
 	    (rc = set_text(msg, 70, w->network_code)) ||
 	    (rc = set_text(msg, 90, w->original_data)))
 		return rc;
-	if (money && (txn->amount > 0 || txn->kind != TXN_KIND_BALANCE)) {
-		if ((rc = set_digits(msg, 4, (uint64_t)txn->amount, 12)) ||
-		    (rc = set_digits(msg, 49, txn->currency, 3)))
-			return rc;
-	}
+	/* The amount and currency as the request had them: an answer to
+	 * one that could not be read has neither. */
+	if (money && txn->amount > 0 &&
+	    (rc = set_digits(msg, 4, (uint64_t)txn->amount, 12)))
+		return rc;
+	if (money && txn->currency != 0 &&
+	    (txn->amount > 0 || txn->kind != TXN_KIND_BALANCE) &&
+	    (rc = set_digits(msg, 49, txn->currency, 3)))
+		return rc;
 	if (txn->rc == TXN_RC_APPROVED && txn->auth_code[0] != '\0')
 		rc = set_padded(msg, 38, txn->auth_code, 6);
 	if (rc == 0 && (txn->flags & TXN_F_BALANCE))

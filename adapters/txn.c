@@ -142,6 +142,7 @@ static const struct {
 	{TXN_RC_EXPIRED_CARD, "expired card"},
 	{TXN_RC_INCORRECT_PIN, "incorrect PIN"},
 	{TXN_RC_NOT_PERMITTED, "transaction not permitted"},
+	{TXN_RC_NOT_PERMITTED_HERE, "transaction not permitted to terminal"},
 	{TXN_RC_OVER_LIMIT, "exceeds amount limit"},
 	{TXN_RC_SECURITY_VIOLATION, "security violation"},
 	{TXN_RC_TOO_LATE, "response received too late"},

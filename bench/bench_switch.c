@@ -38,6 +38,7 @@ typedef struct conn {
 	int fd;
 	int inflight;
 	uint32_t stan;
+	uint32_t seq;
 	uint64_t sent_ns[SENT_RING]; /* by STAN modulo the ring */
 	iso8583_framer_t framer;
 	uint8_t storage[16384];
@@ -75,11 +76,14 @@ static void transmit_now(char out[11])
 static int send_purchase(bench_t *b, int c)
 {
 	conn_t *k = b->conn[c];
-	char pan[17], acquirer[12], transmit[11];
+	char pan[17], transmit[11];
 	snprintf(pan, sizeof(pan), "622202%010" PRIu64, next_rng(b) % 10000);
-	snprintf(acquirer, sizeof(acquirer), "4802%04d", c);
 	transmit_now(transmit);
-	k->stan = k->stan % 999999 + 1;
+	/* One acquirer: each connection numbers in its own share of the
+	 * STANs, so (32, 11, 7) never repeats. */
+	uint32_t span = 999999u / (uint32_t)b->connections;
+	k->seq++;
+	k->stan = (uint32_t)c * span + k->seq % span + 1;
 	iso8583_msg_t m;
 	iso8583_msg_init(&m, b->dialect);
 	iso8583_set_mti(&m, "0200");
@@ -90,7 +94,7 @@ static int send_purchase(bench_t *b, int c)
 	iso8583_set_num(&m, 11, k->stan);
 	iso8583_set_str(&m, 12, "103000");
 	iso8583_set_str(&m, 13, "1125");
-	iso8583_set_str(&m, 32, acquirer);
+	iso8583_set_str(&m, 32, "48020000");
 	iso8583_set_str(&m, 41, "TERM0001");
 	iso8583_set_str(&m, 42, "MERCHANT0000001");
 	iso8583_set_str(&m, 49, "156");
@@ -153,7 +157,6 @@ static void run_load(bench_t *b, uint16_t port)
 	for (int c = 0; c < b->connections; c++) {
 		conn_t *k = calloc(1, sizeof(*k));
 		k->fd = ts_connect(port, 5000);
-		k->stan = (uint32_t)(c * 100000);
 		iso8583_framer_init(&k->framer, &b->framing, k->storage, sizeof(k->storage));
 		b->conn[c] = k;
 	}
@@ -226,7 +229,7 @@ static void run_case(bench_t *b, bool sync)
 		 " \"log\": {\"level\": \"warn\"},\n"
 		 " \"limits\": {\"inflight_max\": 100000},\n"
 		 " \"listeners\": [{\"name\": \"acq\", \"address\": \"127.0.0.1:0\",\n"
-		 "   \"protocol\": \"iso8583\", \"dialect\": \"ascii\", \"participant\": \"ACQ\",\n"
+		 "   \"protocol\": \"iso8583\", \"dialect\": \"ascii\", \"participant\": \"48020000\",\n"
 		 "   \"inflight_per_conn_max\": 65536}],\n"
 		 " \"endpoints\": [{\"name\": \"bank\", \"address\": \"127.0.0.1:%d\",\n"
 		 "   \"dialect\": \"ascii\", \"connections\": %d, \"timeout_ms\": 10000,\n"

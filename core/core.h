@@ -270,11 +270,16 @@ int ps_tcp_connect(const char *address, int *fd);
  * must go through ps_log_pan, which masks them. Line buffers are per
  * thread: a line is begun and ended on one thread; up to four may be open
  * at once (a logging caller may call code that logs), deeper ones are
- * dropped and counted ("lines_dropped") in the next line.
+ * dropped and counted ("lines_dropped") in the next line. Each event
+ * writes at most PS_LOG_EVENT_BURST lines a second; the rest are counted
+ * and reported ("suppressed"), so one noisy peer cannot fill a disk.
  */
 enum ps_log_level { PS_LOG_DEBUG = 0, PS_LOG_INFO, PS_LOG_WARN, PS_LOG_ERROR };
 
 #define PS_LOG_LINE_MAX 4096
+/* Lines of one event per second, past which they are counted instead
+ * (the next one written says "suppressed": N). Not for debug lines. */
+#define PS_LOG_EVENT_BURST 20
 
 typedef struct ps_log ps_log_t;
 
@@ -285,6 +290,8 @@ bool ps_log_enabled(enum ps_log_level level);
 /* Parses "debug", "info", "warn" or "error"; -1 when unknown. */
 int ps_log_level_parse(const char *name);
 
+/* event names what happened ("conn_open"); it must live as long as the
+ * process (a string literal): the rate limit keeps it. */
 ps_log_t *ps_log_begin(enum ps_log_level level, const char *event);
 void ps_log_str(ps_log_t *l, const char *key, const char *value);
 void ps_log_strn(ps_log_t *l, const char *key, const char *value, size_t len);
@@ -293,6 +300,12 @@ void ps_log_uint(ps_log_t *l, const char *key, uint64_t value);
 void ps_log_bool(ps_log_t *l, const char *key, bool value);
 void ps_log_pan(ps_log_t *l, const char *key, const char *pan, size_t len);
 void ps_log_end(ps_log_t *l);
+
+/* Writes a "log_suppressed" line (of, suppressed) for each event whose
+ * left-out lines no later line of its own has reported, once their second
+ * is over. Cheap when there is nothing to do and at most once a second:
+ * an event loop calls it every turn. */
+void ps_log_flush_suppressed(void);
 
 /* One-call form for simple lines: a message under "msg". */
 void ps_logf(enum ps_log_level level, const char *event, const char *fmt, ...)

@@ -37,6 +37,99 @@ static _Thread_local struct ps_log log_sink;
 
 static const char *level_names[] = {"debug", "info", "warn", "error"};
 
+/*
+ * Rate limiting: each event (by name) may write PS_LOG_EVENT_BURST lines
+ * per second; the rest of that second's are counted, not written, and
+ * the next line of the event that is written says how many were left out
+ * ("suppressed"). A count that no later line of its event would carry is
+ * written by ps_log_flush_suppressed() (switchd calls it every second) as
+ * a "log_suppressed" line. Debug lines are never limited: asking for them
+ * is asking for all of them. The table is small and fixed: an event that
+ * finds no slot shares the last one, so the limit may bite early, never
+ * late.
+ */
+#define LOG_EVENTS_MAX 64
+
+typedef struct log_event {
+	const char *name;      /* NULL: free */
+	uint64_t window_s;     /* the second its count is for */
+	uint32_t written;      /* lines written in that second */
+	uint64_t suppressed;   /* left out since the last line written */
+} log_event_t;
+
+static _Thread_local log_event_t log_events[LOG_EVENTS_MAX];
+static _Thread_local bool log_flushing;
+static _Thread_local uint64_t log_flushed_s;
+static _Thread_local bool log_pending; /* some count waits */
+
+static uint64_t log_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+static log_event_t *log_event_slot(const char *event)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (const char *p = event; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	for (unsigned probe = 0; probe < LOG_EVENTS_MAX; probe++) {
+		log_event_t *e = &log_events[(h + probe) % LOG_EVENTS_MAX];
+		if (e->name == NULL) {
+			e->name = event;
+			return e;
+		}
+		if (e->name == event || strcmp(e->name, event) == 0)
+			return e;
+	}
+	return &log_events[LOG_EVENTS_MAX - 1];
+}
+
+/* May a line of this event be written now? Counts it either way. */
+static bool log_admit(log_event_t *e)
+{
+	uint64_t now = log_now_s();
+	if (e->window_s != now) {
+		e->window_s = now;
+		e->written = 0;
+	}
+	if (e->written >= PS_LOG_EVENT_BURST) {
+		e->suppressed++;
+		log_pending = true;
+		return false;
+	}
+	e->written++;
+	return true;
+}
+
+void ps_log_flush_suppressed(void)
+{
+	if (!log_pending)
+		return;
+	uint64_t now = log_now_s();
+	if (now == log_flushed_s)
+		return;
+	log_flushed_s = now;
+	log_pending = false;
+	log_flushing = true;
+	for (unsigned i = 0; i < LOG_EVENTS_MAX; i++) {
+		log_event_t *e = &log_events[i];
+		if (e->name == NULL || e->suppressed == 0)
+			continue;
+		if (e->window_s == now) {
+			log_pending = true; /* its second is not over */
+			continue;
+		}
+		ps_log_t *l = ps_log_begin(PS_LOG_WARN, "log_suppressed");
+		ps_log_str(l, "of", e->name);
+		ps_log_uint(l, "suppressed", e->suppressed);
+		ps_log_end(l);
+		e->suppressed = 0;
+	}
+	log_flushing = false;
+}
+
 void ps_log_setup(const char *component, enum ps_log_level level_min, int fd)
 {
 	log_component = component;
@@ -109,6 +202,16 @@ ps_log_t *ps_log_begin(enum ps_log_level level, const char *event)
 		log_sink.active = false;
 		return &log_sink;
 	}
+	uint64_t suppressed = 0;
+	if (level > PS_LOG_DEBUG && !log_flushing) {
+		log_event_t *e = log_event_slot(event);
+		if (!log_admit(e)) {
+			log_sink.active = false;
+			return &log_sink;
+		}
+		suppressed = e->suppressed;
+		e->suppressed = 0;
+	}
 	l->active = true;
 	l->len = 0;
 	l->truncated = false;
@@ -132,6 +235,8 @@ ps_log_t *ps_log_begin(enum ps_log_level level, const char *event)
 		ps_log_uint(l, "lines_dropped", log_dropped);
 		log_dropped = 0;
 	}
+	if (suppressed > 0)
+		ps_log_uint(l, "suppressed", suppressed);
 	return l;
 }
 

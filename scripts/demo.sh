@@ -98,7 +98,7 @@ cat > "$work/switchd.json" <<EOF
   "listeners": [
     {"name": "psp", "address": "127.0.0.1:0", "protocol": "json", "participant": "PSP01"},
     {"name": "acq", "address": "127.0.0.1:0", "protocol": "iso8583", "dialect": "ascii",
-     "participant": "ACQ01"}
+     "participant": "ACQ01", "acquirers": ["48020000"]}
   ],
   "endpoints": [
     {"name": "bank_a", "address": "127.0.0.1:$port_a", "dialect": "ascii",

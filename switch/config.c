@@ -6,6 +6,7 @@
  * limit silently ignored is how outages start. docs/configuration.md lists
  * every key.
  */
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,8 +21,20 @@ typedef struct cfg_ctx {
 	char *err;
 	size_t err_cap;
 	char path[128];
+	const char *base_dir;   /* relative paths are resolved here; NULL: cwd */
 	sw_config_t *cfg;
 } cfg_ctx_t;
+
+/* A path from the file, relative to the file's folder. PS_EINVAL when
+ * the result does not fit. */
+static int resolve_path(const cfg_ctx_t *c, const char *in, char *out,
+			size_t cap)
+{
+	int n = in[0] == '/' || c->base_dir == NULL
+			? snprintf(out, cap, "%s", in)
+			: snprintf(out, cap, "%s/%s", c->base_dir, in);
+	return n < 0 || (size_t)n >= cap ? PS_EINVAL : 0;
+}
 
 static int cfg_fail(cfg_ctx_t *c, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -189,8 +202,9 @@ static const iso8583_dialect_t *resolve_dialect(cfg_ctx_t *c, const char *name)
 		return NULL;
 	iso8583_dialect_t *loaded = malloc(sizeof(*loaded));
 	iso8583_error_t ierr;
-	if (loaded == NULL ||
-	    iso8583_dialect_load_file(name, loaded, &ierr) != 0) {
+	char path[SW_PATH_MAX + 256];
+	if (loaded == NULL || resolve_path(c, name, path, sizeof(path)) != 0 ||
+	    iso8583_dialect_load_file(path, loaded, &ierr) != 0) {
 		free(loaded);
 		return NULL;
 	}
@@ -289,31 +303,141 @@ static int parse_channel(cfg_ctx_t *c, json_t *obj, sw_channel_cfg_t *ch,
 	return 0;
 }
 
+uint32_t sw_listener_default_operations(int chan_kind)
+{
+	if (chan_kind == CHAN_JSON)
+		return 1u << TXN_KIND_PAY | 1u << TXN_KIND_REFUND |
+		       1u << TXN_KIND_QUERY;
+	return 1u << TXN_KIND_PURCHASE | 1u << TXN_KIND_BALANCE |
+	       1u << TXN_KIND_REVERSAL;
+}
+
+bool sw_listener_permits(const sw_listener_cfg_t *l, int kind)
+{
+	if (kind == TXN_KIND_NETWORK)
+		return true;
+	return kind > 0 && kind < TXN_KIND_COUNT && (l->operations >> kind & 1u);
+}
+
+/* "operations": the kinds a listener's participant may send, by name. */
+static int parse_operations(cfg_ctx_t *c, json_t *obj, sw_listener_cfg_t *l)
+{
+	l->operations = sw_listener_default_operations(l->channel.chan.kind);
+	json_t *arr = json_object_get(obj, "operations");
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return cfg_fail(c, "operations", "must be an array of names");
+	l->operations = 0;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const char *name = json_string_value(json_array_get(arr, i));
+		int kind = TXN_KIND_NONE;
+		for (int k = TXN_KIND_PAY; k < TXN_KIND_COUNT && name; k++)
+			if (k != TXN_KIND_NETWORK && strcmp(name, txn_kind_name(k)) == 0)
+				kind = k;
+		if (kind == TXN_KIND_NONE)
+			return cfg_fail(c, "operations",
+					"entry %zu: not an operation (pay, refund, "
+					"query, purchase, refund_credit, credit, "
+					"balance, reversal, completion)", i);
+		l->operations |= 1u << kind;
+	}
+	return 0;
+}
+
+/* "acquirers": the field 32 values an ISO listener takes; by default its
+ * participant alone. */
+static int parse_acquirers(cfg_ctx_t *c, json_t *obj, sw_listener_cfg_t *l)
+{
+	json_t *arr = json_object_get(obj, "acquirers");
+	if (arr == NULL) {
+		if (l->channel.chan.kind == CHAN_ISO8583 && !l->participant[0])
+			return cfg_fail(c, "participant",
+					"an ISO 8583 listener names the acquirer "
+					"ids its field 32 may carry: \"participant\""
+					" (one) or \"acquirers\" (a list)");
+		if (l->channel.chan.kind == CHAN_ISO8583) {
+			if (!ps_is_digits(l->participant, strlen(l->participant)) ||
+			    strlen(l->participant) >= SW_INSTITUTION_MAX)
+				return cfg_fail(c, "participant",
+						"an ISO 8583 listener's participant is "
+						"the acquirer id its field 32 carries (1 "
+						"to 11 digits), unless \"acquirers\" "
+						"lists them");
+			ps_strlcpy(l->acquirers[0], l->participant,
+				   sizeof(l->acquirers[0]));
+			l->acquirer_count = 1;
+		}
+		return 0;
+	}
+	if (l->channel.chan.kind != CHAN_ISO8583)
+		return cfg_fail(c, "acquirers", "only for iso8583 listeners");
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > SW_ACQUIRERS_MAX)
+		return cfg_fail(c, "acquirers", "must be an array of 1 to %d "
+				"acquirer ids", SW_ACQUIRERS_MAX);
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const char *id = json_string_value(json_array_get(arr, i));
+		if (id == NULL || id[0] == '\0' || !ps_is_digits(id, strlen(id)) ||
+		    strlen(id) >= SW_INSTITUTION_MAX)
+			return cfg_fail(c, "acquirers", "entry %zu: must be 1 to "
+					"11 digits, as field 32 carries it", i);
+		ps_strlcpy(l->acquirers[i], id, sizeof(l->acquirers[i]));
+	}
+	l->acquirer_count = (uint32_t)json_array_size(arr);
+	return 0;
+}
+
 static int parse_listener(cfg_ctx_t *c, json_t *obj, sw_listener_cfg_t *l)
 {
 	static const char *const keys[] = {
 		"name", "address", "protocol", "dialect", "framing",
-		"participant", "connections_max", "inflight_per_conn_max",
-		"frame_bytes_max", "idle_timeout_ms", NULL};
+		"participant", "connections_max", "connections_per_peer_max",
+		"inflight_per_conn_max", "queued_answers_max", "frame_bytes_max",
+		"idle_timeout_ms", "frame_timeout_ms", "write_timeout_ms",
+		"hello_required", "operations", "acquirers", NULL};
 	if (!json_is_object(obj))
 		return cfg_fail(c, "", "must be an object");
 	int rc;
 	l->connections_max = 256;
 	l->inflight_per_conn_max = 1024;
+	l->queued_answers_max = 16;
 	l->frame_bytes_max = 8192;
+	l->frame_timeout_ms = 10000;
+	l->write_timeout_ms = 10000;
+	l->hello_required = true;
 	if ((rc = check_keys(c, obj, keys)) ||
 	    (rc = get_str(c, obj, "name", l->name, sizeof(l->name), true)) ||
 	    (rc = get_address(c, obj, "address", l->host, &l->port, true)) ||
 	    (rc = get_str(c, obj, "participant", l->participant,
 			  sizeof(l->participant), false)) ||
-	    (rc = get_u32(c, obj, "connections_max", &l->connections_max, 1, 100000)) ||
+	    (rc = get_u32(c, obj, "connections_max", &l->connections_max, 1, 100000)))
+		return rc;
+	l->connections_per_peer_max = l->connections_max / 2 > 0
+					      ? l->connections_max / 2
+					      : 1;
+	if ((rc = get_u32(c, obj, "connections_per_peer_max",
+			  &l->connections_per_peer_max, 1, l->connections_max)) ||
 	    (rc = get_u32(c, obj, "inflight_per_conn_max", &l->inflight_per_conn_max, 1, 100000)) ||
+	    (rc = get_u32(c, obj, "queued_answers_max", &l->queued_answers_max, 1, 1024)) ||
 	    (rc = get_u32(c, obj, "frame_bytes_max", &l->frame_bytes_max, 64, 65535)) ||
 	    (rc = get_u32(c, obj, "idle_timeout_ms", &l->idle_timeout_ms, 0, 86400000)) ||
-	    (rc = parse_channel(c, obj, &l->channel, l->frame_bytes_max)))
+	    (rc = get_u32(c, obj, "frame_timeout_ms", &l->frame_timeout_ms, 10, 3600000)) ||
+	    (rc = get_u32(c, obj, "write_timeout_ms", &l->write_timeout_ms, 10, 3600000)) ||
+	    (rc = get_bool(c, obj, "hello_required", &l->hello_required)) ||
+	    (rc = parse_channel(c, obj, &l->channel, l->frame_bytes_max)) ||
+	    (rc = parse_operations(c, obj, l)) ||
+	    (rc = parse_acquirers(c, obj, l)))
 		return rc;
 	if (!is_name(l->name))
 		return cfg_fail(c, "name", "may hold only A-Z a-z 0-9 _ - .");
+	if (l->channel.chan.kind != CHAN_JSON &&
+	    json_object_get(obj, "hello_required") != NULL)
+		return cfg_fail(c, "hello_required", "only for json listeners "
+				"(an ISO 8583 peer signs on with 0800 when it "
+				"chooses)");
+	if (l->channel.chan.kind != CHAN_JSON)
+		l->hello_required = false;
 	l->frame_bytes_max = l->channel.chan.frame_bytes_max;
 	return 0;
 }
@@ -429,8 +553,14 @@ static int parse_store_and_limits(cfg_ctx_t *c, json_t *root)
 		return rc;
 	if (s == NULL)
 		return cfg_fail(c, "lmdb", "is required");
-	if ((rc = get_str(c, s, "dir", cfg->lmdb_dir, sizeof(cfg->lmdb_dir), true)) ||
-	    (rc = get_u64(c, s, "map_bytes", &cfg->lmdb_map_bytes, 1u << 20,
+	char dir[SW_PATH_MAX];
+	if ((rc = get_str(c, s, "dir", dir, sizeof(dir), true)))
+		return rc;
+	if (resolve_path(c, dir, cfg->lmdb_dir, sizeof(cfg->lmdb_dir)) != 0)
+		return cfg_fail(c, "dir", "longer than %zu characters with the "
+				"configuration's folder before it",
+				sizeof(cfg->lmdb_dir) - 1);
+	if ((rc = get_u64(c, s, "map_bytes", &cfg->lmdb_map_bytes, 1u << 20,
 			  (uint64_t)1 << 40)) ||
 	    (rc = get_bool(c, s, "sync", &cfg->lmdb_sync)))
 		return rc;
@@ -503,13 +633,63 @@ static void config_defaults(sw_config_t *cfg)
 	cfg->drain_ms = 15000;
 }
 
+static bool is_loopback(const char *host)
+{
+	struct sockaddr_storage ss;
+	if (sw_parse_bind(host, 0, &ss) != 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	static const uint8_t v6_loopback[16] = {[15] = 1};
+	return memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, v6_loopback, 16) == 0;
+}
+
+/*
+ * The control socket and the metrics page: "host:port" on a loopback
+ * address, or (control) "unix:PATH", relative to the file's folder. Any
+ * other address is what anyone on that network could reach: only with
+ * "<key>_remote": true.
+ */
+static int check_admin_address(cfg_ctx_t *c, const char *key, char *addr,
+			       size_t cap, bool remote_ok, bool unix_ok)
+{
+	if (addr[0] == '\0')
+		return 0;
+	if (unix_ok && strncmp(addr, "unix:", 5) == 0) {
+		char path[SW_PATH_MAX];
+		char *out = addr + 5;
+		if (out[0] == '\0' || resolve_path(c, out, path, sizeof(path)) != 0 ||
+		    strlen(path) + 5 >= cap)
+			return cfg_fail(c, key, "a unix socket needs a path "
+					"(at most %zu characters)", cap - 6);
+		ps_strlcpy(out, path, cap - 5);
+		return 0;
+	}
+	char host[SW_HOST_MAX];
+	uint16_t port;
+	if (sw_config_validate_address(addr, host, sizeof(host), &port) != 0)
+		return cfg_fail(c, key, unix_ok ? "must be \"host:port\" or "
+						  "\"unix:/path\""
+						: "must be \"host:port\"");
+	if (!is_loopback(host) && !remote_ok)
+		return cfg_fail(c, key, "%s is not a loopback address: anyone "
+				"who can reach it could %s; set \"%s_remote\": "
+				"true if that is what you want", host,
+				unix_ok ? "drain, reload or reconfigure the switch"
+					: "read its traffic figures",
+				key);
+	return 0;
+}
+
 static int parse_root(cfg_ctx_t *c, json_t *root)
 {
 	static const char *const keys[] = {
 		"institution", "lmdb", "log", "control", "metrics", "limits",
 		"reversal", "retention_ms", "drain_ms", "test_faults",
-		"listeners", "endpoints", NULL};
+		"control_remote", "metrics_remote", "listeners", "endpoints",
+		NULL};
 	sw_config_t *cfg = c->cfg;
+	bool control_remote = false, metrics_remote = false;
 	int rc;
 	if (!json_is_object(root))
 		return cfg_fail(c, "", "the configuration must be a JSON object");
@@ -522,6 +702,8 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 			  sizeof(cfg->metrics), false)) ||
 	    (rc = get_u32(c, root, "drain_ms", &cfg->drain_ms, 0, 3600000)) ||
 	    (rc = get_bool(c, root, "test_faults", &cfg->test_faults)) ||
+	    (rc = get_bool(c, root, "control_remote", &control_remote)) ||
+	    (rc = get_bool(c, root, "metrics_remote", &metrics_remote)) ||
 	    (rc = get_u64(c, root, "retention_ms", &cfg->retention_ms, 0,
 			  (uint64_t)3650 * 86400000)) ||
 	    (rc = parse_store_and_limits(c, root)))
@@ -529,14 +711,11 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 	if (!ps_is_digits(cfg->institution, strlen(cfg->institution)) ||
 	    strlen(cfg->institution) > 11)
 		return cfg_fail(c, "institution", "must be 1 to 11 digits");
-	char host[SW_HOST_MAX];
-	uint16_t port;
-	if (cfg->control[0] && strncmp(cfg->control, "unix:", 5) != 0 &&
-	    sw_config_validate_address(cfg->control, host, sizeof(host), &port) != 0)
-		return cfg_fail(c, "control", "must be \"host:port\" or \"unix:/path\"");
-	if (cfg->metrics[0] &&
-	    sw_config_validate_address(cfg->metrics, host, sizeof(host), &port) != 0)
-		return cfg_fail(c, "metrics", "must be \"host:port\"");
+	if ((rc = check_admin_address(c, "control", cfg->control,
+				      sizeof(cfg->control), control_remote, true)) ||
+	    (rc = check_admin_address(c, "metrics", cfg->metrics,
+				      sizeof(cfg->metrics), metrics_remote, false)))
+		return rc;
 	if ((rc = parse_array(c, root, "listeners", SW_LISTENERS_MAX,
 			      &cfg->listener_count, cfg->listener,
 			      sizeof(cfg->listener[0]), parse_listener_any)) ||
@@ -549,8 +728,8 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 	return check_unique_names(c);
 }
 
-int sw_config_parse(const char *text, size_t len, sw_config_t **out, char *err,
-		    size_t err_cap)
+static int parse_text(const char *text, size_t len, const char *base_dir,
+		      sw_config_t **out, char *err, size_t err_cap)
 {
 	sw_config_t *cfg = malloc(sizeof(*cfg));
 	if (cfg == NULL) {
@@ -558,7 +737,8 @@ int sw_config_parse(const char *text, size_t len, sw_config_t **out, char *err,
 		return PS_ENOMEM;
 	}
 	config_defaults(cfg);
-	cfg_ctx_t c = {.err = err, .err_cap = err_cap, .cfg = cfg};
+	cfg_ctx_t c = {.err = err, .err_cap = err_cap, .cfg = cfg,
+		       .base_dir = base_dir};
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	int rc;
@@ -578,6 +758,12 @@ int sw_config_parse(const char *text, size_t len, sw_config_t **out, char *err,
 	return 0;
 }
 
+int sw_config_parse(const char *text, size_t len, sw_config_t **out, char *err,
+		    size_t err_cap)
+{
+	return parse_text(text, len, NULL, out, err, err_cap);
+}
+
 int sw_config_load(const char *path, sw_config_t **out, char *err,
 		   size_t err_cap)
 {
@@ -594,8 +780,18 @@ int sw_config_load(const char *path, sw_config_t **out, char *err,
 		snprintf(err, err_cap, "%s: larger than 1 MiB", path);
 		return PS_EINVAL;
 	}
+	/* Relative paths in the file are relative to the file's folder,
+	 * wherever the switch (or switchctl) is started from. */
+	char base[SW_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		ps_strlcpy(base, ".", sizeof(base));
+	else if (slash == path)
+		ps_strlcpy(base, "/", sizeof(base));
+	else
+		snprintf(base, sizeof(base), "%.*s", (int)(slash - path), path);
 	char inner[512];
-	int rc = sw_config_parse(text, n, out, inner, sizeof(inner));
+	int rc = parse_text(text, n, base, out, inner, sizeof(inner));
 	if (rc != 0)
 		snprintf(err, err_cap, "%s: %s", path, inner);
 	return rc;

@@ -39,6 +39,9 @@ typedef struct sw_channel_cfg {
 	chan_cfg_t chan;
 } sw_channel_cfg_t;
 
+#define SW_ACQUIRERS_MAX 8
+#define SW_INSTITUTION_MAX 12   /* field 32/33: up to 11 digits */
+
 typedef struct sw_listener_cfg {
 	char name[SW_NAME_MAX];
 	char host[SW_HOST_MAX];
@@ -46,10 +49,26 @@ typedef struct sw_listener_cfg {
 	sw_channel_cfg_t channel;
 	char participant[16];
 	uint32_t connections_max;
+	uint32_t connections_per_peer_max; /* from one IP address */
 	uint32_t inflight_per_conn_max;
+	uint32_t queued_answers_max;    /* intake answers unwritten, per conn */
 	uint32_t frame_bytes_max;
 	uint32_t idle_timeout_ms;       /* 0: never */
+	uint32_t frame_timeout_ms;      /* a frame's first byte to its last */
+	uint32_t write_timeout_ms;      /* writes without progress */
+	bool hello_required;            /* JSON: nothing before a hello */
+	uint32_t operations;            /* bit (1 << enum txn_kind) permitted */
+	uint32_t acquirer_count;        /* ISO: field 32 must be one of these */
+	char acquirers[SW_ACQUIRERS_MAX][SW_INSTITUTION_MAX];
 } sw_listener_cfg_t;
+
+/* What a listener permits by default: an acquirer (ISO 8583) purchases,
+ * balance inquiries, reversals and their advices; a PSP (JSON) pay,
+ * refund and query. Network management (sign-on, echo) is always
+ * permitted. */
+uint32_t sw_listener_default_operations(int chan_kind);
+/* Does the listener permit requests of this kind? */
+bool sw_listener_permits(const sw_listener_cfg_t *l, int kind);
 
 typedef struct sw_endpoint_cfg {
 	char name[SW_NAME_MAX];

@@ -200,6 +200,15 @@ static json_t *cmd_stats(const sw_control_view_t *v)
 	for (size_t i = 0; i < sw_counter_count; i++)
 		json_object_set_new(out, sw_counters[i].name,
 				    json_integer((json_int_t)sw_counter_value(m, &sw_counters[i])));
+	json_t *closed = json_object(), *refused = json_object();
+	for (int c = 1; c < SW_CLOSE_CAUSES; c++)
+		json_object_set_new(closed, sw_close_cause_name(c),
+				    json_integer((json_int_t)m->closed[c]));
+	for (int c = 0; c < SW_REFUSE_CAUSES; c++)
+		json_object_set_new(refused, sw_refuse_cause_name(c),
+				    json_integer((json_int_t)m->refused_conns[c]));
+	json_object_set_new(out, "connections_closed", closed);
+	json_object_set_new(out, "connections_refused", refused);
 	json_object_set_new(out, "latency_mean_ms", json_real(mean_ms));
 	return out;
 }

@@ -15,12 +15,12 @@
 
 /* ---- answering the origin ---------------------------------------------- */
 
-/* Encodes t's answer for conn and queues it for after the commit. target
- * is what a query asks about (may be NULL). */
-static void answer(sw_flow_t *f, sw_conn_t *conn, uint32_t gen, const txn_t *t,
+/* An answer decided at intake, queued for after the commit. target is
+ * what a query asks about (may be NULL). */
+static void answer(sw_flow_t *f, sw_conn_t *conn, const txn_t *t,
 		   const txn_t *target)
 {
-	sw_wbuf_t *wb = sw_conn_answer(f->net, conn, gen, t, target);
+	sw_wbuf_t *wb = sw_conn_answer(f->net, conn, t, target);
 	if (wb != NULL)
 		sw_outbox_send(f->outbox, wb);
 }
@@ -29,7 +29,7 @@ static void answer(sw_flow_t *f, sw_conn_t *conn, uint32_t gen, const txn_t *t,
  * even when the commit fails (outbox.h). */
 static void answer_now(sw_flow_t *f, sw_conn_t *conn, const txn_t *t)
 {
-	sw_wbuf_t *wb = sw_conn_answer(f->net, conn, conn->gen, t, NULL);
+	sw_wbuf_t *wb = sw_conn_answer(f->net, conn, t, NULL);
 	if (wb != NULL)
 		sw_outbox_send_free(f->outbox, wb);
 }
@@ -164,12 +164,15 @@ static void finish(sw_flow_t *f, sw_txn_t *st, uint8_t rc, const char *reason)
 	uint8_t key[8];
 	sw_id_key(t->id, key);
 	sw_store_del(f->store, f->store->active, key, sizeof(key));
-	if (t->kind == TXN_KIND_REFUND && t->parent_id != 0)
+	if (txn_is_refund(t) && t->parent_id != 0)
 		settle_refund(f, st);
-	if (st->origin != NULL) {
-		answer(f, st->origin, st->origin_gen, t, NULL);
-		sw_conn_request_done(st->origin, st->origin_gen);
-		st->origin = NULL;
+	if (st->answer != NULL) {
+		/* NULL when the origin's connection is gone: then the net
+		 * reports the answer lost (sw_flow_answer_lost). */
+		sw_wbuf_t *wb = sw_conn_answer_final(f->net, st->answer, t);
+		st->answer = NULL;
+		if (wb != NULL)
+			sw_outbox_send(f->outbox, wb);
 	}
 	f->requests_inflight--;
 	sw_metrics_latency(&f->ctx->metrics, ps_mono_ns() - st->started_ns);
@@ -287,51 +290,71 @@ static sw_txn_t *find_by_idem(sw_flow_t *f, const char *participant,
 	return NULL;
 }
 
-static void refund_start(sw_flow_t *f, sw_txn_t *st)
+/*
+ * A refund holds the transaction it refunds: an approved `kind` of the
+ * same participant and currency (and, for a card, the same account),
+ * never refunded beyond its amount. Pins and returns it, its pending
+ * refunds raised by this one, or finishes st with the reason and returns
+ * NULL.
+ */
+static sw_txn_t *hold_original(sw_flow_t *f, sw_txn_t *st, int kind,
+			       bool same_account)
 {
 	txn_t *t = &st->t;
 	int rc;
-	sw_txn_t *pay = find_by_idem(f, t->participant, t->original_id, true,
-				     NULL, &rc);
-	if (pay == NULL) {
+	sw_txn_t *orig = find_by_idem(f, t->participant, t->original_id, true,
+				      NULL, &rc);
+	if (orig == NULL) {
 		bool none = rc == PS_ENOTFOUND;
 		finish(f, st, none ? TXN_RC_NO_RECORD : TXN_RC_SYSTEM_MALFUNCTION,
 		       none ? "original: no such payment" : NULL);
-		return;
+		return NULL;
 	}
-	const txn_t *p = &pay->t;
+	const txn_t *p = &orig->t;
 	const char *why = NULL;
 	char text[128];
-	if (p->kind != TXN_KIND_PAY)
-		why = "original: not a payment";
+	if (p->kind != kind)
+		why = kind == TXN_KIND_PAY ? "original: not a payment"
+					   : "original: not a purchase";
 	else if (p->state != TXN_STATE_DONE)
 		why = "original: still in flight";
 	else if (p->rc != TXN_RC_APPROVED)
 		why = "original: was not approved";
 	else if (p->currency != t->currency)
-		why = "currency: differs from the original payment's";
+		why = "currency: differs from the original's";
+	else if (same_account && strcmp(p->payer, t->payer) != 0)
+		why = "account: not the account the original debited";
 	if (why == NULL &&
 	    p->refunded + p->refund_pending + t->amount > p->amount) {
 		snprintf(text, sizeof(text),
-			 "amount: refunds would exceed the payment (paid %" PRId64
+			 "amount: refunds would exceed the original (paid %" PRId64
 			 ", refunded %" PRId64 ", in flight %" PRId64 " fen)",
 			 p->amount, p->refunded, p->refund_pending);
-		sw_table_let_go(f->table, pay);
+		sw_table_let_go(f->table, orig);
 		finish(f, st, TXN_RC_INVALID_AMOUNT, text);
-		return;
+		return NULL;
 	}
 	if (why != NULL) {
-		sw_table_let_go(f->table, pay);
+		sw_table_let_go(f->table, orig);
 		finish(f, st, TXN_RC_INVALID_TRANSACTION, why);
-		return;
+		return NULL;
 	}
-	/* The money goes back: the payee pays, the payer receives. */
-	pay->pins++;
-	pay->t.refund_pending += t->amount;
-	sw_table_mark(f->table, pay);
+	orig->pins++;
+	orig->t.refund_pending += t->amount;
+	sw_table_mark(f->table, orig);
 	t->parent_id = p->id;
-	ps_strlcpy(t->payer, p->payee, sizeof(t->payer));
-	ps_strlcpy(t->payee, p->payer, sizeof(t->payee));
+	return orig;
+}
+
+static void refund_start(sw_flow_t *f, sw_txn_t *st)
+{
+	sw_txn_t *pay = hold_original(f, st, TXN_KIND_PAY, false);
+	if (pay == NULL)
+		return;
+	/* The money goes back: the payee pays, the payer receives. */
+	txn_t *t = &st->t;
+	ps_strlcpy(t->payer, pay->t.payee, sizeof(t->payer));
+	ps_strlcpy(t->payee, pay->t.payer, sizeof(t->payee));
 	pay_start(f, st);
 }
 
@@ -340,6 +363,17 @@ static void refund_start(sw_flow_t *f, sw_txn_t *st)
 static void forward_start(sw_flow_t *f, sw_txn_t *st)
 {
 	txn_t *t = &st->t;
+	/* An acquirer's refund returns part of a purchase it names (field
+	 * 90): never more than was paid, never without one. */
+	if (t->kind == TXN_KIND_REFUND_CREDIT) {
+		if (t->original_id[0] == '\0') {
+			finish(f, st, TXN_RC_INVALID_TRANSACTION,
+			       "90: a refund names the purchase it refunds");
+			return;
+		}
+		if (hold_original(f, st, TXN_KIND_PURCHASE, true) == NULL)
+			return;
+	}
 	txn_set_leg(t, 0, t->kind, t->payer);
 	uint8_t rc = send_leg(f, st, 0);
 	if (rc != TXN_RC_NONE)
@@ -380,7 +414,12 @@ static void advice_start(sw_flow_t *f, sw_txn_t *st)
 	ps_log_str(l, "original", st->t.original_id);
 	ps_log_str(l, "outcome", what);
 	ps_log_end(l);
-	finish(f, st, TXN_RC_APPROVED, what);
+	/* A reversal request for an original never seen is answered 25, as
+	 * issuers do; an advice is acknowledged whatever it finds, or the
+	 * acquirer would repeat it for ever. */
+	bool advice = (st->t.flags & TXN_F_ADVICE) != 0;
+	finish(f, st, orig == NULL && !advice ? TXN_RC_NO_RECORD
+					      : TXN_RC_APPROVED, what);
 }
 
 /* ---- intake ------------------------------------------------------------ */
@@ -415,7 +454,7 @@ static bool answer_duplicate(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 	ps_strlcpy(req->rrn, seen.rrn, sizeof(req->rrn));
 	ps_strlcpy(req->auth_code, seen.auth_code, sizeof(req->auth_code));
 	ps_strlcpy(req->reason, seen.reason, sizeof(req->reason));
-	answer(f, conn, conn->gen, req, NULL);
+	answer(f, conn, req, NULL);
 	return true;
 }
 
@@ -425,7 +464,7 @@ static void query(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 	txn_t target;
 	find_by_idem(f, req->participant, req->original_id, false, &target,
 		     &rc);
-	answer(f, conn, conn->gen, req, rc == 0 ? &target : NULL);
+	answer(f, conn, req, rc == 0 ? &target : NULL);
 }
 
 static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
@@ -442,15 +481,15 @@ static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 	}
 	if (answer_duplicate(f, conn, req))
 		return;
-	if (!sw_conn_may_begin(conn) ||
-	    f->requests_inflight >= cfg->inflight_max) {
-		f->ctx->metrics.refused_bound++;
-		refuse(f, conn, req, TXN_RC_INOPERATIVE,
-		       "too many requests in flight");
-		return;
-	}
-	sw_txn_t *st = sw_txn_new(f->table);
+	/* The answer's buffer is set aside now: a request is in flight
+	 * until its answer is written (net.h). */
+	sw_wbuf_t *ans = f->requests_inflight < cfg->inflight_max
+				 ? sw_conn_admit(f->net, conn)
+				 : NULL;
+	sw_txn_t *st = ans != NULL ? sw_txn_new(f->table) : NULL;
 	if (st == NULL) {
+		if (ans != NULL)
+			sw_wbuf_put(f->net, ans); /* unused: not an answer lost */
 		f->ctx->metrics.refused_bound++;
 		refuse(f, conn, req, TXN_RC_INOPERATIVE,
 		       "too many requests in flight");
@@ -471,9 +510,7 @@ static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 	ps_strlcpy(t->forwarder, cfg->institution, sizeof(t->forwarder));
 	if (t->merchant_name[0] == '\0' && t->payee_name[0] != '\0')
 		ps_strlcpy(t->merchant_name, t->payee_name, sizeof(t->merchant_name));
-	st->origin = conn;
-	st->origin_gen = conn->gen;
-	sw_conn_request_begin(conn);
+	st->answer = ans;
 	f->requests_inflight++;
 	sw_txn_index_id(f->table, st);
 	sw_txn_index_idem(f->table, st);
@@ -499,25 +536,97 @@ static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 	}
 }
 
+/* The error answer to a request refused at the door, naming the field. */
+static void refuse_field(sw_flow_t *f, sw_conn_t *conn, const txn_t *req,
+			 uint8_t rc, const char *field, const char *reason)
+{
+	txn_error_t err = {.rc = rc};
+	ps_strlcpy(err.field, field, sizeof(err.field));
+	ps_strlcpy(err.reason, reason, sizeof(err.reason));
+	sw_wbuf_t *wb = sw_conn_answer_error(f->net, conn, req, &err);
+	if (wb != NULL)
+		sw_outbox_send_free(f->outbox, wb);
+}
+
+static void log_refused(const sw_listener_cfg_t *l, const sw_conn_t *conn,
+			const txn_t *req, const char *event, const char *detail)
+{
+	ps_log_t *lg = ps_log_begin(PS_LOG_WARN, event);
+	ps_log_str(lg, "listener", l->name);
+	ps_log_str(lg, "peer", conn->peer);
+	ps_log_str(lg, "kind", txn_kind_name(req->kind));
+	ps_log_str(lg, "request_id", req->request_id);
+	ps_log_str(lg, "detail", detail);
+	ps_log_end(lg);
+}
+
+/*
+ * What a listener's participant may do, before anything else: sign on
+ * first where a hello is required, speak as itself (hello, field 32), and
+ * send only the operations the listener permits. True when req may go on.
+ */
+static bool admissible(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
+{
+	const sw_listener_cfg_t *l = sw_conn_cfg(conn);
+	bool sign_on = req->kind == TXN_KIND_NETWORK &&
+		       req->net_op == TXN_NET_SIGN_ON;
+	if (sign_on && req->participant[0] && l->participant[0] &&
+	    strcmp(req->participant, l->participant) != 0) {
+		log_refused(l, conn, req, "hello_refused", req->participant);
+		refuse_field(f, conn, req, TXN_RC_SECURITY_VIOLATION,
+			     "participant", "not the participant of this listener");
+		return false;
+	}
+	if (sign_on) {
+		conn->signed_on = true;
+		return true;
+	}
+	if (l->hello_required && !conn->signed_on &&
+	    req->kind != TXN_KIND_NETWORK) {
+		log_refused(l, conn, req, "hello_required", "no hello yet");
+		refuse_field(f, conn, req, TXN_RC_SECURITY_VIOLATION, "op",
+			     "hello first: this listener takes nothing before "
+			     "a hello");
+		return false;
+	}
+	if (!sw_listener_permits(l, req->kind)) {
+		f->ctx->metrics.not_permitted++;
+		log_refused(l, conn, req, "not_permitted", "operation");
+		char why[96];
+		snprintf(why, sizeof(why), "%s is not permitted on listener %s",
+			 txn_kind_name(req->kind), l->name);
+		refuse_field(f, conn, req, TXN_RC_NOT_PERMITTED_HERE, "op", why);
+		return false;
+	}
+	if (l->acquirer_count > 0 && req->kind != TXN_KIND_NETWORK) {
+		if (req->acquirer[0] == '\0') {
+			log_refused(l, conn, req, "acquirer_refused", "no field 32");
+			refuse_field(f, conn, req, TXN_RC_FORMAT_ERROR, "32",
+				     "the acquiring institution is required");
+			return false;
+		}
+		bool known = false;
+		for (uint32_t i = 0; i < l->acquirer_count; i++)
+			if (strcmp(req->acquirer, l->acquirers[i]) == 0)
+				known = true;
+		if (!known) {
+			log_refused(l, conn, req, "acquirer_refused", req->acquirer);
+			refuse_field(f, conn, req, TXN_RC_SECURITY_VIOLATION, "32",
+				     "not an acquirer of this listener");
+			return false;
+		}
+	}
+	return true;
+}
+
 void sw_flow_request(void *data, sw_conn_t *conn, txn_t *req)
 {
 	sw_flow_t *f = data;
 	const sw_listener_cfg_t *l = sw_conn_cfg(conn);
 	f->ctx->metrics.requests[req->kind]++;
 	ps_strlcpy(req->listener, l->name, sizeof(req->listener));
-	bool sign_on = req->kind == TXN_KIND_NETWORK &&
-		       req->net_op == TXN_NET_SIGN_ON;
-	if (sign_on && req->participant[0] && l->participant[0] &&
-	    strcmp(req->participant, l->participant) != 0) {
-		txn_error_t err = {.field = "participant",
-				   .rc = TXN_RC_SECURITY_VIOLATION};
-		ps_strlcpy(err.reason, "not the participant of this listener",
-			   sizeof(err.reason));
-		sw_wbuf_t *wb = sw_conn_answer_error(f->net, conn, req, &err);
-		if (wb != NULL)
-			sw_outbox_send_free(f->outbox, wb);
+	if (!admissible(f, conn, req))
 		return;
-	}
 	/* A channel belongs to one participant: the listener's, when it
 	 * names one, so a PSP cannot speak for another. */
 	if (l->participant[0])
@@ -541,6 +650,60 @@ void sw_flow_request(void *data, sw_conn_t *conn, txn_t *req)
 		intake(f, conn, req);
 		return;
 	}
+}
+
+/* ---- answers that could not be delivered ------------------------------------ */
+
+void sw_flow_answer_lost(void *data, uint64_t txn_id)
+{
+	sw_flow_t *f = data;
+	if (f->lost_count == f->lost_cap) {
+		/* Cannot happen: one entry per answer buffer. */
+		ps_logf(PS_LOG_ERROR, "answer_lost_overflow", "txn %" PRIu64,
+			txn_id);
+		return;
+	}
+	f->lost[f->lost_count++] = txn_id;
+}
+
+/* A card approval the acquirer never received is undone, as after a
+ * timeout: the issuer leg is reversed and the transaction's answer
+ * becomes 68, which a repeat of the request is given. A PSP's pay is
+ * left as it is: the PSP queries it. */
+static void undo_undelivered(sw_flow_t *f, uint64_t id)
+{
+	sw_txn_t *st = sw_table_load(f->table, id);
+	if (st == NULL)
+		return;
+	txn_t *t = &st->t;
+	bool card = t->kind == TXN_KIND_PURCHASE || t->kind == TXN_KIND_CREDIT ||
+		    t->kind == TXN_KIND_REFUND_CREDIT;
+	if (card && t->state == TXN_STATE_DONE && t->rc == TXN_RC_APPROVED &&
+	    t->leg_count > 0 && t->leg[0].state == TXN_LEG_APPROVED) {
+		sw_saf_reverse(f->saf, t, 0);
+		t->rc = TXN_RC_TOO_LATE;
+		ps_strlcpy(t->reason, "approved, but the answer could not be "
+			   "delivered: reversed", sizeof(t->reason));
+		sw_table_mark(f->table, st);
+		ps_log_t *l = ps_log_begin(PS_LOG_WARN, "answer_undelivered");
+		ps_log_uint(l, "txn", t->id);
+		ps_log_str(l, "request_id", t->request_id);
+		ps_log_str(l, "outcome", "issuer leg reversed");
+		ps_log_end(l);
+	}
+	sw_table_let_go(f->table, st);
+}
+
+void sw_flow_after_turn(sw_flow_t *f)
+{
+	uint32_t done = 0;
+	while (done < f->lost_count) {
+		if (f->store->commit_failures > 0 || sw_turn_reserve(f->turn) != 0)
+			break; /* the rest waits for a later turn */
+		undo_undelivered(f, f->lost[done++]);
+	}
+	memmove(f->lost, f->lost + done, (f->lost_count - done) * sizeof(f->lost[0]));
+	f->lost_count -= done;
 }
 
 /* ---- responses and deadlines ------------------------------------------- */
@@ -717,6 +880,13 @@ int sw_flow_init(sw_flow_t *f, sw_ctx_t *ctx, sw_store_t *store,
 	f->saf = saf;
 	f->turn = turn;
 	f->clearing = clearing;
+	/* One entry per answer buffer at the most. */
+	f->lost_cap = ctx->cfg->inflight_max;
+	f->lost = calloc(f->lost_cap, sizeof(*f->lost));
+	if (f->lost == NULL) {
+		snprintf(err, err_cap, "out of memory for limits.inflight_max");
+		return PS_ENOMEM;
+	}
 	route_error_t rerr = {0};
 	if (route_table_open(store->env, &f->routes, &rerr) != 0) {
 		snprintf(err, err_cap, "lmdb: routes: %s", rerr.reason);
@@ -744,4 +914,10 @@ void sw_flow_close(sw_flow_t *f)
 		return;
 	f->timer_open = false;
 	close_if((uv_handle_t *)&f->deadline);
+}
+
+void sw_flow_free(sw_flow_t *f)
+{
+	free(f->lost);
+	f->lost = NULL;
 }

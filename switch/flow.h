@@ -53,6 +53,8 @@ typedef struct sw_flow {
 	uint32_t requests_inflight; /* requests not yet answered */
 	uv_timer_t deadline;     /* the earliest leg deadline */
 	bool timer_open;
+	uint64_t *lost;          /* answers not delivered, to act on */
+	uint32_t lost_count, lost_cap;
 } sw_flow_t;
 
 /* Opens the route table in the store's environment. */
@@ -68,8 +70,14 @@ void sw_flow_close(sw_flow_t *flow);
  * SW_NET_HOLD when the turn has no room for what it changes). */
 void sw_flow_request(void *flow, sw_conn_t *conn, txn_t *req);
 int sw_flow_response(void *flow, sw_endpoint_t *ep, const txn_response_t *resp);
+/* net.h's answer_lost handler: noted, acted on by sw_flow_after_turn. */
+void sw_flow_answer_lost(void *flow, uint64_t txn_id);
+/* The end of a turn: the answers lost since the last one (an approved
+ * card purchase whose acquirer is gone is reversed). */
+void sw_flow_after_turn(sw_flow_t *flow);
 /* Re-arms the deadline timer at the earliest deadline (end of a turn). */
 void sw_flow_arm_deadline(sw_flow_t *flow);
+void sw_flow_free(sw_flow_t *flow);
 
 /* Restart recovery, before the listeners open (recover.c). */
 int sw_flow_recover(sw_flow_t *flow, char *err, size_t err_cap);

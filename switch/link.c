@@ -102,7 +102,8 @@ static void link_write_cb(uv_write_t *req, int status)
 	sw_wbatch_t *b = req->data;
 	sw_link_t *link = b->link;
 	link->writes_pending--;
-	sw_wbatch_free(b->net, b);
+	link->queued -= b->count;
+	sw_wbatch_free(b->net, b, status == 0);
 	if (status < 0 && status != UV_ECANCELED)
 		link_fail(link, uv_strerror(status));
 }
@@ -112,6 +113,13 @@ int sw_link_write(sw_link_t *link, sw_wbatch_t *b)
 {
 	if (link->state != SW_LINK_UP && link->state != SW_LINK_SIGNING_ON)
 		return PS_ECLOSED;
+	/* A host that stops reading would hold every message buffer: past
+	 * what it may have in flight, the link is dropped (its queued
+	 * writes are cancelled and the legs time out and are reversed). */
+	if (link->queued + b->count > link->endpoint->cfg.inflight_max + SW_WBATCH_MAX) {
+		link_fail(link, "the host is not reading: messages pile up unwritten");
+		return PS_ELIMIT;
+	}
 	b->link = link;
 	b->req.data = b;
 	int rc = uv_write(&b->req, (uv_stream_t *)&link->tcp, b->buf, b->count,
@@ -121,6 +129,7 @@ int sw_link_write(sw_link_t *link, sw_wbatch_t *b)
 		return PS_EIO;
 	}
 	link->writes_pending++;
+	link->queued += b->count;
 	link->last_tx_ms = uv_now(link->endpoint->net->ctx->loop);
 	return 0;
 }
@@ -138,7 +147,7 @@ static int link_send(sw_link_t *link, sw_wbuf_t *wb)
 	sw_wbatch_add(b, wb);
 	int rc = sw_link_write(link, b);
 	if (rc != 0)
-		sw_wbatch_free(net, b);
+		sw_wbatch_free(net, b, false);
 	return rc;
 }
 

@@ -35,7 +35,11 @@ const sw_counter_t sw_counters[] = {
 	COUNTER(duplicates, "duplicates", "Requests seen before."),
 	COUNTER(refused_bound, "refused", "Requests refused because a bound was reached."),
 	COUNTER(answers_dropped, "answers_dropped",
-		"Answers whose connection had closed when they were due to leave."),
+		"Answers not written: their connection closed first."),
+	COUNTER(backpressure_pauses, "backpressure_pauses",
+		"Times a connection was not read until its answers were written."),
+	COUNTER(not_permitted, "not_permitted",
+		"Requests for an operation their listener does not permit."),
 	COUNTER(legs_unsent, "legs_unsent",
 		"Legs with no link up when due to leave (they time out and are reversed)."),
 	COUNTER(timeouts, "timeouts", "Legs with no response by their deadline."),
@@ -52,6 +56,21 @@ const sw_counter_t sw_counters[] = {
 	COUNTER(commit_failures, "commit_failures", "Group commits that failed."),
 };
 const size_t sw_counter_count = PS_ARRAY_LEN(sw_counters);
+
+const char *sw_close_cause_name(int cause)
+{
+	static const char *const names[SW_CLOSE_CAUSES] = {
+		"", "not_reading", "frame_timeout", "idle_timeout",
+		"bad_framing", "undecodable"};
+	return cause > 0 && cause < SW_CLOSE_CAUSES ? names[cause] : "";
+}
+
+const char *sw_refuse_cause_name(int cause)
+{
+	static const char *const names[SW_REFUSE_CAUSES] = {
+		"connections_max", "connections_per_peer_max", "draining"};
+	return cause >= 0 && cause < SW_REFUSE_CAUSES ? names[cause] : "";
+}
 
 uint64_t sw_counter_value(const sw_metrics_t *m, const sw_counter_t *c)
 {
@@ -127,6 +146,16 @@ void sw_metrics_render(const sw_metrics_t *m, ps_buf_t *out)
 		  m->latency_bucket, m->latency_count, m->latency_sum_us);
 	histogram(out, "commit_seconds", "Time of one group commit.",
 		  m->commit_bucket, m->commit_count, m->commit_sum_us);
+	sw_metrics_header(out, "connections_closed_total", "counter",
+			  "Connections the switch closed for cause, by cause.");
+	for (int c = 1; c < SW_CLOSE_CAUSES; c++)
+		ps_buf_printf(out, "payswitch_connections_closed_total{cause=\"%s\"} %" PRIu64 "\n",
+			      sw_close_cause_name(c), m->closed[c]);
+	sw_metrics_header(out, "connections_refused_total", "counter",
+			  "Connections refused at accept, by bound.");
+	for (int c = 0; c < SW_REFUSE_CAUSES; c++)
+		ps_buf_printf(out, "payswitch_connections_refused_total{cause=\"%s\"} %" PRIu64 "\n",
+			      sw_refuse_cause_name(c), m->refused_conns[c]);
 	for (size_t i = 0; i < sw_counter_count; i++) {
 		const sw_counter_t *c = &sw_counters[i];
 		ps_buf_printf(out, "# HELP payswitch_%s_total %s\n"

@@ -17,6 +17,28 @@
 
 #define SW_LATENCY_BUCKETS 16
 
+/* Why the switch closed a connection or refused one (counted by reason;
+ * an ordinary close, the peer's or a drain's, is SW_CLOSE_NONE). */
+enum sw_close_cause {
+	SW_CLOSE_NONE = 0,
+	SW_CLOSE_NOT_READING,    /* writes made no progress: write_timeout_ms */
+	SW_CLOSE_FRAME_TIMEOUT,  /* a frame begun, not whole: frame_timeout_ms */
+	SW_CLOSE_IDLE,           /* no whole message: idle_timeout_ms */
+	SW_CLOSE_BAD_FRAMING,    /* a length or line the stream cannot survive */
+	SW_CLOSE_UNDECODABLE,    /* a message without the keys to answer it */
+	SW_CLOSE_CAUSES
+};
+
+enum sw_refuse_cause {
+	SW_REFUSE_CONNECTIONS = 0, /* connections_max */
+	SW_REFUSE_PER_PEER,        /* connections_per_peer_max */
+	SW_REFUSE_DRAINING,
+	SW_REFUSE_CAUSES
+};
+
+const char *sw_close_cause_name(int cause);
+const char *sw_refuse_cause_name(int cause);
+
 typedef struct sw_metrics {
 	uint64_t requests[TXN_KIND_COUNT];
 	uint64_t answers[100];           /* by response code 00..99 */
@@ -24,6 +46,10 @@ typedef struct sw_metrics {
 	uint64_t duplicates;
 	uint64_t refused_bound;          /* 91 for a bound reached */
 	uint64_t answers_dropped;        /* their connection closed first */
+	uint64_t backpressure_pauses;    /* a connection not read for a while */
+	uint64_t not_permitted;          /* operations a listener may not send */
+	uint64_t closed[SW_CLOSE_CAUSES];  /* connections closed, by cause */
+	uint64_t refused_conns[SW_REFUSE_CAUSES];
 	uint64_t legs_unsent;            /* no link up when they were due */
 	uint64_t timeouts;
 	uint64_t late_responses;

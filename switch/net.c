@@ -14,14 +14,15 @@
 /* ---- the layer ---------------------------------------------------------------- */
 
 int sw_net_init(sw_net_t *net, sw_ctx_t *ctx, const sw_net_handlers_t *h,
-		uint32_t wbufs)
+		uint32_t messages, uint32_t answers)
 {
 	memset(net, 0, sizeof(*net));
 	net->ctx = ctx;
 	net->handlers = *h;
-	if (ps_pool_init(&net->wbufs, sizeof(sw_wbuf_t), wbufs) != 0 ||
-	    /* at most one batch per message in flight */
-	    ps_pool_init(&net->wbatches, sizeof(sw_wbatch_t), wbufs) != 0)
+	if (ps_pool_init(&net->wbufs, sizeof(sw_wbuf_t), messages) != 0 ||
+	    ps_pool_init(&net->answers, sizeof(sw_wbuf_t), answers) != 0 ||
+	    /* at most one batch per message or answer in flight */
+	    ps_pool_init(&net->wbatches, sizeof(sw_wbatch_t), messages + answers) != 0)
 		return PS_ENOMEM;
 	return 0;
 }
@@ -66,6 +67,7 @@ static bool same_shape(const sw_listener_cfg_t *a, const sw_listener_cfg_t *b)
 {
 	return strcmp(a->host, b->host) == 0 && a->port == b->port &&
 	       a->connections_max == b->connections_max &&
+	       a->queued_answers_max == b->queued_answers_max &&
 	       chan_cfg_same(&a->channel.chan, &b->channel.chan);
 }
 
@@ -95,11 +97,10 @@ static int reload_listeners(sw_net_t *net, const sw_config_t *next,
 		const sw_listener_cfg_t *c = &next->listener[j];
 		sw_listener_t *l = live_listener(net, c->name);
 		if (l != NULL) {
-			/* Same shape: the limits that need no memory change. */
-			ps_strlcpy(l->cfg.participant, c->participant,
-				   sizeof(l->cfg.participant));
-			l->cfg.inflight_per_conn_max = c->inflight_per_conn_max;
-			l->cfg.idle_timeout_ms = c->idle_timeout_ms;
+			/* Same shape: what needs no memory change. */
+			sw_channel_cfg_t channel = l->cfg.channel;
+			l->cfg = *c;
+			l->cfg.channel = channel; /* the listener's own copy */
 			continue;
 		}
 		int rc = sw_listener_start(net, c, &l, err, err_cap);
@@ -155,5 +156,6 @@ void sw_net_free(sw_net_t *net)
 		sw_endpoint_free(net->endpoint[i]);
 	net->endpoint_count = 0;
 	ps_pool_free(&net->wbufs);
+	ps_pool_free(&net->answers);
 	ps_pool_free(&net->wbatches);
 }

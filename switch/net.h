@@ -52,16 +52,39 @@ typedef struct sw_link sw_link_t;
 /* ---- buffers -------------------------------------------------------------- */
 
 /*
+ * Three kinds of buffer, from three pools, so that no peer can take
+ * another's:
+ *
+ *   SW_WBUF_MESSAGE  a leg, a reversal or network management to an
+ *                    endpoint: the layer's message pool
+ *   SW_WBUF_ANSWER   the final answer to a request in flight: taken from
+ *                    the answer pool (limits.inflight_max of them) when
+ *                    the request is admitted, so it always has one
+ *   SW_WBUF_INTAKE   an answer decided at intake (a refusal, a duplicate's
+ *                    answer, a query's, an echo): from the connection's
+ *                    listener, queued_answers_max per connection
+ *
+ * A request is in flight until its answer is written (or dropped): its
+ * answer buffer counts against inflight_per_conn_max and inflight_max
+ * until then, so a peer that does not read its answers stops being able
+ * to start new requests instead of filling memory.
+ */
+enum sw_wbuf_kind { SW_WBUF_MESSAGE = 0, SW_WBUF_ANSWER, SW_WBUF_INTAKE };
+
+/*
  * One message on its way out: encoded once, held in the outbox until the
  * batch that justifies it is committed, then written as part of a write
- * batch, and returned to the pool in that batch's write callback (libuv
+ * batch, and returned to its pool in that batch's write callback (libuv
  * owns it until then). Its target is a connection (with its generation),
  * an endpoint (any link that is up), or one particular link.
  */
 typedef struct sw_wbuf {
 	struct sw_wbuf *next;      /* the outbox's chain */
+	ps_pool_t *pool;           /* where it goes back */
+	uint8_t kind;              /* enum sw_wbuf_kind */
 	sw_conn_t *conn;
 	uint32_t conn_gen;
+	uint64_t txn_id;           /* SW_WBUF_ANSWER: whose answer */
 	sw_endpoint_t *endpoint;
 	sw_link_t *link;
 	size_t len;
@@ -79,13 +102,19 @@ typedef struct sw_wbatch {
 	uv_buf_t buf[SW_WBATCH_MAX];
 } sw_wbatch_t;
 
-/* A buffer, or NULL when the pool is exhausted. */
+/* A message buffer (SW_WBUF_MESSAGE), or NULL when the pool is
+ * exhausted. */
 sw_wbuf_t *sw_wbuf_get(sw_net_t *net);
+/* Back to its pool. An answer that was not written (delivered false: its
+ * connection closed first) is counted, and a transaction's answer is
+ * reported to handlers.answer_lost. */
+void sw_wbuf_release(sw_net_t *net, sw_wbuf_t *wb, bool delivered);
+/* sw_wbuf_release(net, wb, false): never written. */
 void sw_wbuf_put(sw_net_t *net, sw_wbuf_t *wb);
 sw_wbatch_t *sw_wbatch_get(sw_net_t *net);
 void sw_wbatch_add(sw_wbatch_t *b, sw_wbuf_t *wb);
 /* Returns the batch and every message in it to their pools. */
-void sw_wbatch_free(sw_net_t *net, sw_wbatch_t *b);
+void sw_wbatch_free(sw_net_t *net, sw_wbatch_t *b, bool delivered);
 
 /* ---- listeners and connections -------------------------------------------- */
 
@@ -95,8 +124,10 @@ struct sw_listener {
 	iso8583_dialect_t dialect;   /* own copy: outlives config reloads */
 	uv_tcp_t tcp;
 	sw_conn_t *live;             /* connections not yet closed */
-	uint32_t txn_refs;           /* transactions whose origin is here */
+	uint32_t refs;               /* buffers addressed to its connections */
 	ps_pool_t conns;             /* sw_conn_t + read buffer each */
+	ps_pool_t intake;            /* SW_WBUF_INTAKE: queued_answers_max
+					per connection */
 	size_t conn_bytes;
 	uint32_t conn_count;
 	uint16_t bound_port;
@@ -106,19 +137,38 @@ struct sw_listener {
 	uint64_t accepted, refused;
 };
 
+/*
+ * A connection is read until one of its bounds is reached, and then not
+ * read (TCP tells the peer) until its answers have been written:
+ * inflight_per_conn_max requests in flight (past it a request is answered
+ * 91), queued_answers_max answers decided at intake waiting to be
+ * written. Its timer closes it for cause: a frame begun and not finished
+ * within frame_timeout_ms, writes that make no progress for
+ * write_timeout_ms (a peer that does not read), no whole message for
+ * idle_timeout_ms. A peer that half-closes is answered what it sent
+ * before the connection closes.
+ */
 struct sw_conn {
 	chan_t ch;               /* first: chan_uv_alloc finds it; over rbuf */
 	sw_listener_t *listener;
 	sw_conn_t *prev, *next;  /* the listener's live list */
 	uv_tcp_t tcp;
-	uv_timer_t idle;
+	uv_timer_t timer;        /* the deadlines above */
 	uint8_t handles_open;
-	bool idle_open;
+	bool timer_open;
 	uint32_t gen;
-	uint32_t inflight;
+	uint32_t inflight;       /* admitted, answer not yet written */
+	uint32_t intake_held;    /* SW_WBUF_INTAKE buffers held */
 	uint32_t writes_pending;
-	uint64_t last_rx_ms;
+	uint64_t last_rx_ms;     /* the last whole message */
+	uint64_t frame_start_ms; /* a frame begun and not whole; 0: none */
+	uint64_t write_wait_ms;  /* writes queued, none done since; 0: none */
+	bool reading;
+	bool paused;             /* at a bound: read again once written */
+	bool eof;                /* the peer half-closed */
 	bool closing;
+	bool signed_on;          /* a hello was accepted (flow.c) */
+	uint8_t peer_ip[16];     /* for connections_per_peer_max */
 	char peer[64];
 	uint8_t rbuf[];          /* chan_storage_bytes() */
 };
@@ -126,27 +176,35 @@ struct sw_conn {
 bool sw_conn_alive(const sw_conn_t *conn, uint32_t gen);
 /* The listener a connection belongs to (its name, participant, bounds). */
 const sw_listener_cfg_t *sw_conn_cfg(const sw_conn_t *conn);
-/* May this connection start another request (inflight_per_conn_max)? */
-bool sw_conn_may_begin(const sw_conn_t *conn);
-/* A request of conn is in flight / has been answered (or dropped). */
-void sw_conn_request_begin(sw_conn_t *conn);
-void sw_conn_request_done(sw_conn_t *conn, uint32_t gen);
 /*
- * Encodes the answer to t for conn (target: what a query asks about, may
- * be NULL) into a buffer addressed to (conn, gen), and counts it by code.
- * NULL when conn is gone, no buffer is free or the encoding failed (both
- * logged): the answer is then lost, and the origin asks again or times
- * out.
+ * Admits a request of conn: the buffer its final answer will be written
+ * from, addressed to conn; the request is in flight until that buffer is
+ * written or dropped. NULL when conn is at inflight_per_conn_max or the
+ * switch at inflight_max (the answer pool is empty): answer 91.
  */
-sw_wbuf_t *sw_conn_answer(sw_net_t *net, sw_conn_t *conn, uint32_t gen,
-			  const txn_t *t, const txn_t *target);
+sw_wbuf_t *sw_conn_admit(sw_net_t *net, sw_conn_t *conn);
+/*
+ * Encodes the final answer to t into wb (from sw_conn_admit) and counts
+ * it by code. NULL when wb's connection is gone or the encoding failed
+ * (logged): wb is then released, its answer lost.
+ */
+sw_wbuf_t *sw_conn_answer_final(sw_net_t *net, sw_wbuf_t *wb, const txn_t *t);
+/*
+ * An answer decided at intake (target: what a query asks about, may be
+ * NULL), in a buffer of conn's listener, counted by code. NULL when conn
+ * is gone or the encoding failed (logged).
+ */
+sw_wbuf_t *sw_conn_answer(sw_net_t *net, sw_conn_t *conn, const txn_t *t,
+			  const txn_t *target);
 /* The error answer to a request that cannot be taken (err's code and
- * reason), in a buffer addressed to conn; NULL as sw_conn_answer(). */
+ * reason); NULL as sw_conn_answer(). */
 sw_wbuf_t *sw_conn_answer_error(sw_net_t *net, sw_conn_t *conn,
 				const txn_t *req, const txn_error_t *err);
 /* Writes a batch of answers; on failure the caller still owns it. */
 int sw_conn_write(sw_conn_t *conn, uint32_t gen, sw_wbatch_t *b);
-void sw_conn_close(sw_conn_t *conn, const char *why);
+/* Closes conn (why is logged); a cause other than SW_CLOSE_NONE (enum
+ * sw_close_cause) is counted. */
+void sw_conn_close(sw_conn_t *conn, const char *why, int cause);
 
 /* ---- endpoints and links ---------------------------------------------------- */
 
@@ -177,6 +235,7 @@ struct sw_link {
 	uint64_t echo_sent_ms;
 	uint32_t signon_stan;
 	uint32_t writes_pending;
+	uint32_t queued;         /* messages written, not yet done */
 	uint8_t *rbuf;
 	size_t rbuf_bytes;
 	bool held;               /* a response waits in held_frame */
@@ -226,6 +285,10 @@ typedef struct sw_net_handlers {
 	 * 0 taken, or SW_NET_HOLD. */
 	int (*response)(void *data, sw_endpoint_t *ep,
 			const txn_response_t *resp);
+	/* The final answer of transaction txn_id was not written: its
+	 * connection closed first. Called from a write callback or a flush:
+	 * note it, act on it at the end of the turn. */
+	void (*answer_lost)(void *data, uint64_t txn_id);
 	/* A connection, listener or link finished closing (a drain may be
 	 * over). */
 	void (*closed)(void *data);
@@ -235,7 +298,8 @@ typedef struct sw_net_handlers {
 struct sw_net {
 	sw_ctx_t *ctx;
 	sw_net_handlers_t handlers;
-	ps_pool_t wbufs;
+	ps_pool_t wbufs;             /* SW_WBUF_MESSAGE */
+	ps_pool_t answers;           /* SW_WBUF_ANSWER: limits.inflight_max */
 	ps_pool_t wbatches;
 	sw_listener_t *listener[SW_LISTENERS_MAX * 2]; /* live and retired */
 	uint32_t listener_count;
@@ -248,9 +312,10 @@ struct sw_net {
 	void *seq_data;
 };
 
-/* Pools sized for wbufs messages in flight; no handle opened yet. */
+/* Pools sized for `messages` messages to endpoints and `answers`
+ * requests in flight; no handle opened yet. */
 int sw_net_init(sw_net_t *net, sw_ctx_t *ctx, const sw_net_handlers_t *h,
-		uint32_t wbufs);
+		uint32_t messages, uint32_t answers);
 /* Connects every endpoint and opens every listener of ctx->cfg. */
 int sw_net_start(sw_net_t *net, char *err, size_t err_cap);
 /* Checks that next can be applied without a restart (sizes, slots). */

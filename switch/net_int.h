@@ -15,6 +15,9 @@ void sw_net_own_channel(sw_channel_cfg_t *ch, iso8583_dialect_t *storage);
 void sw_net_closed(sw_net_t *net);
 
 /* listener.c */
+/* An answer buffer goes back: its connection's counts (and its
+ * listener's reference) drop; the connection may be read again. */
+void sw_conn_unhold(sw_wbuf_t *wb);
 int sw_listener_start(sw_net_t *net, const sw_listener_cfg_t *cfg,
 		      sw_listener_t **out, char *err, size_t err_cap);
 void sw_listener_retire(sw_listener_t *l);

@@ -51,7 +51,7 @@ static void submit(sw_net_t *net, sw_wbatch_t *b, uint32_t gen)
 	int rc = b->conn != NULL ? sw_conn_write(b->conn, gen, b)
 				 : sw_link_write(b->link, b);
 	if (rc != 0)
-		sw_wbatch_free(net, b);
+		sw_wbatch_free(net, b, false);
 }
 
 static void submit_at(sw_net_t *net, flush_t *f, uint32_t i)
@@ -68,8 +68,7 @@ static void batch_message(sw_net_t *net, flush_t *f, sw_wbuf_t *wb)
 	sw_link_t *link = wb->link;
 	sw_metrics_t *m = &net->ctx->metrics;
 	if (conn != NULL && !sw_conn_alive(conn, wb->conn_gen)) {
-		m->answers_dropped++;
-		sw_wbuf_put(net, wb);
+		sw_wbuf_put(net, wb); /* counted as dropped there */
 		return;
 	}
 	if (conn == NULL && link == NULL)

@@ -61,7 +61,7 @@ static uint32_t recover_one(sw_flow_t *f, txn_t *t)
 			reversals++;
 		}
 	}
-	if (t->kind == TXN_KIND_REFUND && t->parent_id != 0) {
+	if (txn_is_refund(t) && t->parent_id != 0) {
 		sw_txn_t *pay = sw_table_load(f->table, t->parent_id);
 		if (pay != NULL) {
 			pay->t.refund_pending -= t->amount;

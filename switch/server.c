@@ -72,7 +72,9 @@ static void after_turn(void *data)
 	sw_server_t *sw = data;
 	if (sw->store.commit_failures == 0)
 		sw_net_resume(&sw->net);
+	sw_flow_after_turn(&sw->flow);
 	sw_flow_arm_deadline(&sw->flow);
+	ps_log_flush_suppressed();
 	if (sw->ctx.draining)
 		maybe_finish_drain(sw);
 }
@@ -222,7 +224,9 @@ static int build(sw_server_t *sw, char *err, size_t err_cap)
 	sw_ctx_t *ctx = &sw->ctx;
 	const sw_config_t *cfg = sw->cfg;
 	uint32_t records = cfg->inflight_max * 2 + cfg->saf_inflight_max + 64;
-	uint32_t wbufs = cfg->inflight_max + cfg->saf_inflight_max + 1024;
+	/* Legs and reversals in flight, with room for network management;
+	 * and one final answer per request in flight (net.h). */
+	uint32_t messages = cfg->inflight_max + cfg->saf_inflight_max + 1024;
 	int rc = sw_store_open(&sw->store, ctx, err, err_cap);
 	if (rc != 0)
 		return rc;
@@ -231,11 +235,12 @@ static int build(sw_server_t *sw, char *err, size_t err_cap)
 		.data = &sw->flow,
 		.request = sw_flow_request,
 		.response = sw_flow_response,
+		.answer_lost = sw_flow_answer_lost,
 		.closed = net_closed,
 		.closed_data = sw,
 	};
 	if (sw_table_init(&sw->table, &sw->store, records) != 0 ||
-	    sw_net_init(&sw->net, ctx, &h, wbufs) != 0) {
+	    sw_net_init(&sw->net, ctx, &h, messages, cfg->inflight_max) != 0) {
 		snprintf(err, err_cap, "out of memory for limits.inflight_max %u",
 			 cfg->inflight_max);
 		return PS_ENOMEM;
@@ -447,6 +452,7 @@ void sw_server_destroy(sw_server_t *sw)
 	sw_saf_free(&sw->saf);
 	sw_retain_free(&sw->retain);
 	sw_table_free(&sw->table);
+	sw_flow_free(&sw->flow);
 	sw_config_free(sw->cfg);
 	free(sw);
 }

@@ -25,7 +25,9 @@ typedef struct sw_server sw_server_t;
 /*
  * Loads and validates a configuration file. On failure returns PS_EINVAL
  * (or PS_EIO when the file cannot be read) and writes "key.path: reason"
- * into err. The config is owned by the caller: sw_config_free().
+ * into err. The config is owned by the caller: sw_config_free(). Paths in
+ * the file (lmdb.dir, dialect files, a unix: control socket) are relative
+ * to the file's folder; for sw_config_parse(), to the working directory.
  */
 int sw_config_load(const char *path, sw_config_t **out, char *err,
 		   size_t err_cap);

@@ -27,12 +27,13 @@
 #include "core.h"
 #include "store.h"
 
-struct sw_conn; /* net.h: where a request came from */
+struct sw_wbuf; /* net.h */
 
 typedef struct sw_txn {
 	txn_t t;
-	struct sw_conn *origin;  /* where to answer; check origin_gen */
-	uint32_t origin_gen;
+	struct sw_wbuf *answer;  /* its origin's answer buffer, addressed to
+				    the origin's connection; NULL: nobody
+				    to answer (recovered, SAF) */
 	uint32_t next_id;        /* hash chains: pool index + 1, 0 = end */
 	uint32_t next_idem;
 	uint32_t next_match;

@@ -6,7 +6,9 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -189,6 +191,65 @@ static void test_log_line_is_json_and_masks(void **state)
 	ps_log_setup("test", PS_LOG_INFO, 2);
 }
 
+/* Reads every whole line the pipe holds now (non-blocking). */
+static int drain_lines(int fd, char *events, size_t cap)
+{
+	static char buf[1 << 20];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	snprintf(events, cap, "%s", buf);
+	int lines = 0;
+	for (ssize_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	return lines;
+}
+
+static void test_log_rate_limit(void **state)
+{
+	(void)state;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	ps_log_setup("test", PS_LOG_DEBUG, fds[1]);
+	/* Wait for the start of a second, so the burst is one window. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	time_t start = ts.tv_sec;
+	do {
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	} while (ts.tv_sec == start);
+	for (int i = 0; i < 1000; i++)
+		ps_logf(PS_LOG_ERROR, "noisy", "line %d", i);
+	for (int i = 0; i < 50; i++) /* debug lines are never limited */
+		ps_logf(PS_LOG_DEBUG, "chatty", "line %d", i);
+	for (int i = 0; i < 30; i++)
+		ps_logf(PS_LOG_WARN, "once_noisy", "line %d", i);
+	static char text[1 << 20];
+	assert_int_equal(drain_lines(fds[0], text, sizeof(text)),
+			 2 * PS_LOG_EVENT_BURST + 50);
+	/* The next second: the next "noisy" line says what was left out ... */
+	do {
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	} while (ts.tv_sec <= start + 1);
+	ps_logf(PS_LOG_ERROR, "noisy", "again");
+	assert_int_equal(drain_lines(fds[0], text, sizeof(text)), 1);
+	char want[64];
+	snprintf(want, sizeof(want), "\"suppressed\":%d", 1000 - PS_LOG_EVENT_BURST);
+	assert_non_null(strstr(text, want));
+	/* ... and the flush reports "once_noisy", which never came again. */
+	ps_log_flush_suppressed();
+	assert_int_equal(drain_lines(fds[0], text, sizeof(text)), 1);
+	assert_non_null(strstr(text, "\"event\":\"log_suppressed\",\"of\":\"once_noisy\",\"suppressed\":10"));
+	ps_log_flush_suppressed(); /* nothing more to say */
+	assert_int_equal(drain_lines(fds[0], text, sizeof(text)), 0);
+	close(fds[0]);
+	close(fds[1]);
+	ps_log_setup("test", PS_LOG_INFO, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_json_escape_byte),
 		cmocka_unit_test(test_mask_pan),
 		cmocka_unit_test(test_log_line_is_json_and_masks),
+		cmocka_unit_test(test_log_rate_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

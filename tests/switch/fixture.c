@@ -146,12 +146,12 @@ void fx_write_config(fx_t *fx)
 		 "%s"
 		 "  {\"name\": \"psp\", \"address\": \"127.0.0.1:0\", \"protocol\": \"json\",\n"
 		 "   \"participant\": \"PSP01\", \"inflight_per_conn_max\": %d,\n"
-		 "   \"connections_max\": %d},\n"
+		 "   \"connections_max\": %d, \"connections_per_peer_max\": %d%s},\n"
 		 "  {\"name\": \"acq\", \"address\": \"127.0.0.1:0\", \"protocol\": \"iso8583\",\n"
-		 "   \"dialect\": \"ascii\", \"participant\": \"ACQ01\",\n"
-		 "   \"inflight_per_conn_max\": %d, \"frame_bytes_max\": 2048},\n"
+		 "   \"dialect\": \"ascii\", \"participant\": \"ACQ01\", \"acquirers\": [\"48020000\"],\n"
+		 "   \"inflight_per_conn_max\": %d, \"frame_bytes_max\": 2048%s},\n"
 		 "  {\"name\": \"nac\", \"address\": \"127.0.0.1:0\", \"protocol\": \"iso8583\",\n"
-		 "   \"dialect\": \"binary\", \"participant\": \"ACQ02\",\n"
+		 "   \"dialect\": \"binary\", \"participant\": \"ACQ02\", \"acquirers\": [\"48030000\"],\n"
 		 "   \"framing\": {\"length\": \"binary2\", \"header_bytes\": 5}}\n"
 		 " ],\n"
 		 " \"endpoints\": [\n"
@@ -166,7 +166,12 @@ void fx_write_config(fx_t *fx)
 		 fx->lmdb, fx->sync ? "true" : "false", attempts,
 		 fx->test_faults ? "true" : "false", retention, psp2,
 		 fx->inflight_per_conn_max,
-		 fx->connections_max, fx->inflight_per_conn_max, fx->bank[0].port,
+		 fx->connections_max,
+		 fx->connections_per_peer_max ? fx->connections_per_peer_max
+					      : fx->connections_max,
+		 fx->psp_extra ? fx->psp_extra : "",
+		 fx->inflight_per_conn_max, fx->acq_extra ? fx->acq_extra : "",
+		 fx->bank[0].port,
 		 fx->timeout_ms, fx->two_phase_a ? "true" : "false", fx->bank[1].port,
 		 bank_b_channel, fx->timeout_ms);
 	ts_write_file(fx->config, text);
@@ -230,11 +235,17 @@ void fx_start_switchd(fx_t *fx)
 	}
 	if (fx->psp_fd >= 0)
 		close(fx->psp_fd);
-	fx->psp_fd = ts_connect(fx->psp, 5000);
-	json_t *hello = ts_json_call(fx->psp_fd, "{\"op\":\"hello\",\"participant\":\"PSP01\"}", 5000);
+	fx->psp_fd = fx_psp_open(fx);
+}
+
+int fx_psp_open(fx_t *fx)
+{
+	int fd = ts_connect(fx->psp, 5000);
+	json_t *hello = ts_json_call(fd, "{\"op\":\"hello\",\"participant\":\"PSP01\"}", 5000);
 	assert_non_null(hello);
 	assert_string_equal(fx_str(hello, "status"), "ok");
 	json_decref(hello);
+	return fd;
 }
 
 void fx_start(fx_t *fx)

@@ -39,6 +39,8 @@ typedef struct fx {
 	int timeout_ms;
 	int inflight_per_conn_max;
 	int connections_max;
+	int connections_per_peer_max; /* 0: connections_max (tests share
+					 one address) */
 	bool sync;
 	bool two_phase_a;         /* bank A holds debits until a 0220 */
 	bool second_psp_listener; /* a listener "psp2" too (reload tests) */
@@ -46,6 +48,8 @@ typedef struct fx {
 	bool test_faults;         /* the control socket's "fault" command */
 	int attempts_max;         /* reversal.attempts_max; 0: the default */
 	uint64_t retention_ms;    /* 0: the switch's default */
+	const char *psp_extra;    /* more keys for the psp listener: ", \"k\": v" */
+	const char *acq_extra;    /* ... and for the acq listener */
 	const char *extra_bank_a_args[8];
 } fx_t;
 
@@ -74,6 +78,9 @@ void fx_start_switchd(fx_t *fx);
 void fx_stop(fx_t *fx);
 /* (Re)writes switchd's config from the knobs. */
 void fx_write_config(fx_t *fx);
+
+/* A new PSP connection, signed on (hello) as PSP01. */
+int fx_psp_open(fx_t *fx);
 
 /* The bank's ledger record of an account. */
 ledger_account_t fx_account(fx_t *fx, int bank, const char *account);

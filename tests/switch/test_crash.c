@@ -76,7 +76,7 @@ static int load_and_kill(void)
 {
 	int fd[CONNECTIONS], inflight[CONNECTIONS] = {0};
 	for (int c = 0; c < CONNECTIONS; c++)
-		fd[c] = ts_connect(fx.psp, 5000);
+		fd[c] = fx_psp_open(&fx);
 	int next = 0, answered = 0;
 	uint64_t end = ts_now_ms() + 60000;
 	while (answered < KILL_AFTER_ANSWERS && ts_now_ms() < end) {

@@ -209,6 +209,9 @@ static int setup(void **state)
 	json_t *ready = ts_wait_ready(f->ready, NULL, 1000);
 	f->psp = ts_connect(ts_ready_port(ready, "psp"), 1000);
 	json_decref(ready);
+	json_t *hello = psp_call(f, "{\"op\":\"hello\",\"participant\":\"PSP01\"}");
+	assert_string_equal(json_string_value(json_object_get(hello, "status")), "ok");
+	json_decref(hello);
 	*state = f;
 	return 0;
 }
