@@ -39,6 +39,7 @@ static void on_turn_check(uv_check_t *check)
 	if (srv->paused_count > 0)
 		srv_conn_resume_paused(srv);
 	srv_turn_run(srv);
+	ps_log_flush_suppressed();
 	if (srv->draining)
 		srv_maybe_finish(srv);
 }
