@@ -633,6 +633,21 @@ static void config_defaults(sw_config_t *cfg)
 	cfg->drain_ms = 15000;
 }
 
+/* An optional path, relative to the file's folder. */
+static int get_path(cfg_ctx_t *c, json_t *obj, const char *key, char *out,
+		    size_t cap)
+{
+	char text[SW_PATH_MAX];
+	text[0] = '\0';
+	int rc = get_str(c, obj, key, text, sizeof(text), false);
+	if (rc != 0 || text[0] == '\0')
+		return rc;
+	if (resolve_path(c, text, out, cap) != 0)
+		return cfg_fail(c, key, "longer than %zu characters with the "
+				"configuration's folder before it", cap - 1);
+	return 0;
+}
+
 static bool is_loopback(const char *host)
 {
 	struct sockaddr_storage ss;
@@ -686,8 +701,8 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 	static const char *const keys[] = {
 		"institution", "lmdb", "log", "control", "metrics", "limits",
 		"reversal", "retention_ms", "drain_ms", "test_faults",
-		"control_remote", "metrics_remote", "listeners", "endpoints",
-		NULL};
+		"control_remote", "metrics_remote", "ready_file", "listeners",
+		"endpoints", NULL};
 	sw_config_t *cfg = c->cfg;
 	bool control_remote = false, metrics_remote = false;
 	int rc;
@@ -700,6 +715,8 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 			  sizeof(cfg->control), false)) ||
 	    (rc = get_str(c, root, "metrics", cfg->metrics,
 			  sizeof(cfg->metrics), false)) ||
+	    (rc = get_path(c, root, "ready_file", cfg->ready_file,
+			   sizeof(cfg->ready_file))) ||
 	    (rc = get_u32(c, root, "drain_ms", &cfg->drain_ms, 0, 3600000)) ||
 	    (rc = get_bool(c, root, "test_faults", &cfg->test_faults)) ||
 	    (rc = get_bool(c, root, "control_remote", &control_remote)) ||

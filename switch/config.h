@@ -96,6 +96,7 @@ struct sw_config {
 	int log_level;
 	char control[SW_PATH_MAX];      /* "host:port" or "unix:/path" */
 	char metrics[SW_PATH_MAX];      /* "host:port" or "" */
+	char ready_file[SW_PATH_MAX];   /* bound ports, for switchctl; "" none */
 	uint32_t inflight_max;
 	uint32_t saf_inflight_max;
 	uint32_t reversal_retry_ms;

@@ -10,8 +10,15 @@
 
 #include "control.h"
 
+/* Each door has its own bounds: clients at once, a request's size, and
+ * how long a client may stay without asking anything (an operator's tool
+ * asks at once). At the client bound, the client idle longest makes room
+ * for the new one, so idle connections cannot lock the operator out. */
 #define ADMIN_CLIENTS_MAX 16
 #define ADMIN_REQUEST_BYTES_MAX 8192
+#define ADMIN_IDLE_MS 10000
+#define METRICS_IDLE_MS 5000
+#define ADMIN_TICK_MS 1000
 #define METRICS_BYTES_MAX (256 * 1024)
 
 typedef union admin_handle {
@@ -27,16 +34,20 @@ struct admin_server {
 	sw_control_t *ctl;
 	admin_handle_t h;
 	admin_client_t *live;
+	uv_timer_t idle;         /* closes clients idle past their bound */
+	bool idle_open;
 	bool http;
 	bool open;
 	uint16_t port;
-	uint32_t clients;
+	uint32_t clients;        /* not yet closed (closing ones included) */
+	uint32_t active;         /* not closing */
 };
 
 struct admin_client {
 	struct admin_server *srv;
 	admin_client_t *prev, *next;
 	admin_handle_t h;
+	uint64_t last_ms;        /* connected, or last asked */
 	bool closing;
 	bool close_after_write;
 	uint32_t writes;
@@ -75,7 +86,50 @@ static void client_close(admin_client_t *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	c->srv->active--;
 	uv_close(&c->h.handle, client_closed);
+}
+
+static uint64_t idle_max_ms(const struct admin_server *srv)
+{
+	return srv->http ? METRICS_IDLE_MS : ADMIN_IDLE_MS;
+}
+
+/* A client with nothing asked and nothing being written. */
+static bool client_idle(const admin_client_t *c)
+{
+	return !c->closing && c->writes == 0 && c->len == 0;
+}
+
+static void on_idle_tick(uv_timer_t *timer)
+{
+	struct admin_server *srv = timer->data;
+	uint64_t now = uv_now(timer->loop);
+	admin_client_t *next;
+	for (admin_client_t *c = srv->live; c != NULL; c = next) {
+		next = c->next;
+		if (!c->closing && c->writes == 0 &&
+		    now - c->last_ms >= idle_max_ms(srv))
+			client_close(c);
+	}
+}
+
+/* Room for one more: the client idle longest goes, if there is one. */
+static bool make_room(struct admin_server *srv)
+{
+	if (srv->active < ADMIN_CLIENTS_MAX)
+		return true;
+	admin_client_t *oldest = NULL;
+	for (admin_client_t *c = srv->live; c != NULL; c = c->next)
+		if (client_idle(c) && (oldest == NULL || c->last_ms < oldest->last_ms))
+			oldest = c;
+	if (oldest == NULL)
+		return false;
+	ps_logf(PS_LOG_WARN, "admin_client_evicted", "%s: %u clients already; "
+		"the one idle longest makes room", srv->http ? "metrics" : "control",
+		srv->active);
+	client_close(oldest);
+	return true;
 }
 
 static void write_done(uv_write_t *req, int status)
@@ -389,6 +443,7 @@ static void client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->len += (size_t)nread;
+	c->last_ms = uv_now(s->loop);
 	if (c->srv->http)
 		http_input(c);
 	else
@@ -411,13 +466,15 @@ static void on_admin_connection(uv_stream_t *server, int status)
 	else
 		uv_tcp_init(server->loop, &c->h.tcp);
 	c->h.handle.data = c;
+	c->last_ms = uv_now(server->loop);
+	bool room = make_room(srv);
 	srv->clients++;
+	srv->active++;
 	c->next = srv->live;
 	if (srv->live != NULL)
 		srv->live->prev = c;
 	srv->live = c;
-	if (uv_accept(server, &c->h.stream) != 0 ||
-	    srv->clients > ADMIN_CLIENTS_MAX) {
+	if (uv_accept(server, &c->h.stream) != 0 || !room) {
 		client_close(c);
 		return;
 	}
@@ -451,6 +508,12 @@ static int admin_listen(sw_control_t *ctl, struct admin_server *srv,
 	}
 	if (rc == 0)
 		rc = uv_listen(&srv->h.stream, 16, on_admin_connection);
+	if (rc == 0) {
+		uv_timer_init(loop, &srv->idle);
+		srv->idle.data = srv;
+		srv->idle_open = true;
+		uv_timer_start(&srv->idle, on_idle_tick, ADMIN_TICK_MS, ADMIN_TICK_MS);
+	}
 	if (rc != 0) {
 		snprintf(err, err_cap, "%s: cannot listen on %s: %s",
 			 http ? "metrics" : "control", address, uv_strerror(rc));
@@ -494,6 +557,9 @@ static void admin_close(struct admin_server *srv)
 		client_close(c);
 	if (srv->open && !uv_is_closing(&srv->h.handle))
 		uv_close(&srv->h.handle, NULL);
+	if (srv->idle_open)
+		uv_close((uv_handle_t *)&srv->idle, NULL);
+	srv->idle_open = false;
 	srv->open = false;
 }
 

@@ -304,8 +304,10 @@ int sw_server_create(sw_config_t *cfg, const sw_options_t *opts,
 	sw->cfg = cfg;
 	if (opts->config_path != NULL)
 		ps_strlcpy(sw->config_path, opts->config_path, sizeof(sw->config_path));
-	if (opts->ready_file != NULL)
-		ps_strlcpy(sw->ready_file, opts->ready_file, sizeof(sw->ready_file));
+	/* --ready-file wins over the config's "ready_file". */
+	ps_strlcpy(sw->ready_file, opts->ready_file != NULL ? opts->ready_file
+							     : cfg->ready_file,
+		   sizeof(sw->ready_file));
 	ps_log_setup("switchd", (enum ps_log_level)cfg->log_level, 2);
 	uv_loop_init(&sw->loop);
 	sw->loop_open = true;

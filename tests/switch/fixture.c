@@ -136,6 +136,7 @@ void fx_write_config(fx_t *fx)
 		 " \"lmdb\": {\"dir\": \"%s\", \"sync\": %s},\n"
 		 " \"log\": {\"level\": \"info\"},\n"
 		 " \"control\": \"127.0.0.1:0\",\n"
+		 " \"ready_file\": \"%s\",\n"
 		 " \"metrics\": \"127.0.0.1:0\",\n"
 		 " \"limits\": {\"inflight_max\": 2000},\n"
 		 " \"reversal\": {\"retry_ms\": 100, \"retry_max_ms\": 1000%s},\n"
@@ -163,7 +164,7 @@ void fx_write_config(fx_t *fx)
 		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200}\n"
 		 " ]\n"
 		 "}\n",
-		 fx->lmdb, fx->sync ? "true" : "false", attempts,
+		 fx->lmdb, fx->sync ? "true" : "false", fx->ready, attempts,
 		 fx->test_faults ? "true" : "false", retention, psp2,
 		 fx->inflight_per_conn_max,
 		 fx->connections_max,

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -148,6 +149,107 @@ static void test_metrics_and_control(void **state)
 	json_decref(j);
 	char *argv3[] = {(char *)ts_bin("switchctl"), "--control", "127.0.0.1:1", "status", NULL};
 	assert_int_equal(ts_run(argv3, NULL, out, sizeof(out), NULL, 0, 10000), 4);
+}
+
+/* Idle connections never lock the operator out: switchctl (which finds
+ * the control port, 0 in the config, in the ready file the config names)
+ * and the metrics page still answer; idle clients are closed. */
+static void test_admin_doors(void **state)
+{
+	(void)state;
+	int idle_control[20], idle_metrics[20];
+	for (int i = 0; i < 20; i++) {
+		idle_control[i] = ts_connect(fx.control, 5000);
+		idle_metrics[i] = ts_connect(fx.metrics, 5000);
+	}
+	ts_sleep_ms(100);
+	char out[8192], err[2048];
+	char *argv[] = {(char *)ts_bin("switchctl"), "--config", fx.config, "status", NULL};
+	assert_int_equal(ts_run(argv, NULL, out, sizeof(out), err, sizeof(err), 10000), 0);
+	assert_non_null(strstr(out, "psp"));
+	int fd = ts_connect(fx.metrics, 5000);
+	const char *req = "GET /metrics HTTP/1.0\r\n\r\n";
+	ts_send_all(fd, req, strlen(req));
+	char head[32] = "";
+	assert_true(ts_recv_exact(fd, head, 15, 5000));
+	assert_memory_equal(head, "HTTP/1.0 200 OK", 15);
+	close(fd);
+	/* A control socket that closes without answering is reported as
+	 * that, at once, not as a timeout. */
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	getsockname(lfd, (struct sockaddr *)&sa, &sl);
+	pid_t child = fork();
+	if (child == 0) {
+		int c = accept(lfd, NULL, NULL);
+		ts_sleep_ms(200);
+		close(c);
+		_exit(0);
+	}
+	close(lfd);
+	char closer[32];
+	snprintf(closer, sizeof(closer), "127.0.0.1:%u", ntohs(sa.sin_port));
+	char *argv2[] = {(char *)ts_bin("switchctl"), "--control", closer, "status", NULL};
+	uint64_t t0 = ts_now_ms();
+	assert_int_equal(ts_run(argv2, NULL, out, sizeof(out), err, sizeof(err), 10000), 4);
+	assert_true(ts_now_ms() - t0 < 3000);
+	assert_non_null(strstr(err, "closed the connection without answering"));
+	waitpid(child, NULL, 0);
+	/* The idle ones are closed within the idle bound (10 s). */
+	assert_true(ts_wait_closed(idle_control[19], 15000));
+	assert_true(ts_wait_closed(idle_metrics[19], 5000));
+	for (int i = 0; i < 20; i++) {
+		close(idle_control[i]);
+		close(idle_metrics[i]);
+	}
+}
+
+/* Paths in a config are relative to its folder, for switchd and for
+ * switchctl alike, wherever they are started; switchctl says when it
+ * creates a store. Control and metrics bind to loopback unless asked. */
+static void test_config_paths_and_binds(void **state)
+{
+	(void)state;
+	char dir[512], config[600], out[4096], err[4096];
+	ts_tmpdir("relpaths", dir, sizeof(dir));
+	snprintf(config, sizeof(config), "%s/switchd.json", dir);
+	ts_write_file(config, "{\"lmdb\": {\"dir\": \"store\", \"sync\": false},"
+			      " \"listeners\": [{\"name\": \"psp\", \"address\": \"127.0.0.1:0\","
+			      " \"protocol\": \"json\"}]}");
+	char *add[] = {(char *)ts_bin("switchctl"), "--config", config, "routes", "add",
+		       "--prefix", "622202", "--endpoint", "bank_a", NULL};
+	assert_int_equal(ts_run(add, NULL, out, sizeof(out), err, sizeof(err), 10000), 0);
+	assert_non_null(strstr(err, "creating a new, empty switch store"));
+	char store[700];
+	snprintf(store, sizeof(store), "%s/store/data.mdb", dir);
+	assert_int_equal(access(store, F_OK), 0);
+	assert_int_equal(access("store", F_OK), -1); /* not in our folder */
+	char *look[] = {(char *)ts_bin("switchctl"), "--config", config, "routes",
+			"lookup", "6222020000000001", NULL};
+	assert_int_equal(ts_run(look, NULL, out, sizeof(out), err, sizeof(err), 10000), 0);
+	assert_non_null(strstr(out, "bank_a"));
+	/* A second change finds the store: nothing said. */
+	char *add2[] = {(char *)ts_bin("switchctl"), "--config", config, "routes", "add",
+			"--prefix", "621700", "--endpoint", "bank_b", NULL};
+	assert_int_equal(ts_run(add2, NULL, out, sizeof(out), err, sizeof(err), 10000), 0);
+	assert_null(strstr(err, "creating"));
+	/* The control socket on every address only when the config says so. */
+	ts_write_file(config, "{\"lmdb\": {\"dir\": \"store\"}, \"control\": \"0.0.0.0:7001\","
+			      " \"listeners\": [{\"name\": \"psp\", \"address\": \"127.0.0.1:0\","
+			      " \"protocol\": \"json\"}]}");
+	char *check[] = {(char *)ts_bin("switchd"), "--config", config, "--check", NULL};
+	assert_int_equal(ts_run(check, NULL, out, sizeof(out), err, sizeof(err), 10000), 3);
+	assert_non_null(strstr(err, "control_remote"));
+	ts_write_file(config, "{\"lmdb\": {\"dir\": \"store\"}, \"metrics\": \"0.0.0.0:9101\","
+			      " \"metrics_remote\": true,"
+			      " \"listeners\": [{\"name\": \"psp\", \"address\": \"127.0.0.1:0\","
+			      " \"protocol\": \"json\"}]}");
+	assert_int_equal(ts_run(check, NULL, out, sizeof(out), err, sizeof(err), 10000), 0);
+	ts_rmrf(dir);
 }
 
 /* A refused configuration names the key; a good reload keeps connections. */
@@ -463,6 +565,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bad_input_is_isolated, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_and_control, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_doors, setup_plain, teardown),
+		cmocka_unit_test(test_config_paths_and_binds),
 		cmocka_unit_test_setup_teardown(test_reload, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_drain, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_frozen_bank, setup_plain, teardown),

@@ -18,6 +18,54 @@
 #define CONTROL_TIMEOUT_MS 5000
 #define CONTROL_ANSWER_MAX (1 << 20)
 
+/*
+ * The config's "control": a unix socket path relative to the config's
+ * folder, as switchd reads it; a port 0 (the kernel's choice) is found in
+ * the ready file the config names, where switchd wrote the port it got.
+ */
+static int control_from_config(sc_ctx_t *ctx, json_t *root, char *out,
+			       size_t cap)
+{
+	const char *c = json_string_value(json_object_get(root, "control"));
+	if (c == NULL)
+		return sc_fail(ctx, SC_EXIT_USAGE,
+			       "config %s has no \"control\" address",
+			       ctx->config_path);
+	if (strncmp(c, "unix:", 5) == 0) {
+		char path[4096];
+		int rc = sc_config_path(ctx, c + 5, path, sizeof(path));
+		if (rc == SC_EXIT_OK)
+			snprintf(out, cap, "unix:%s", path);
+		return rc;
+	}
+	const char *colon = strrchr(c, ':');
+	if (colon == NULL || strcmp(colon, ":0") != 0) {
+		ps_strlcpy(out, c, cap);
+		return SC_EXIT_OK;
+	}
+	const char *ready = json_string_value(json_object_get(root, "ready_file"));
+	if (ready == NULL)
+		return sc_fail(ctx, SC_EXIT_USAGE,
+			       "config %s: control port 0 is chosen by the kernel "
+			       "when switchd starts; name a \"ready_file\" in the "
+			       "config (switchd writes its ports there) or give "
+			       "--control", ctx->config_path);
+	char path[4096];
+	int rc = sc_config_path(ctx, ready, path, sizeof(path));
+	if (rc != SC_EXIT_OK)
+		return rc;
+	json_error_t jerr;
+	json_t *r = json_load_file(path, 0, &jerr);
+	json_int_t port = r ? json_integer_value(json_object_get(r, "control")) : 0;
+	json_decref(r);
+	if (port <= 0 || port > 65535)
+		return sc_fail(ctx, SC_EXIT_IO,
+			       "%s: no control port there (is switchd running "
+			       "with config %s?)", path, ctx->config_path);
+	snprintf(out, cap, "%.*s:%d", (int)(colon - c), c, (int)port);
+	return SC_EXIT_OK;
+}
+
 static int resolve_control(sc_ctx_t *ctx, char *out, size_t cap)
 {
 	if (ctx->control != NULL && ctx->control[0] != '\0') {
@@ -30,15 +78,9 @@ static int resolve_control(sc_ctx_t *ctx, char *out, size_t cap)
 		if (root == NULL)
 			return sc_fail(ctx, jerr.line < 1 ? SC_EXIT_IO : SC_EXIT_USAGE,
 				       "config %s: %s", ctx->config_path, jerr.text);
-		const char *c = json_string_value(json_object_get(root, "control"));
-		if (c != NULL)
-			ps_strlcpy(out, c, cap);
+		int rc = control_from_config(ctx, root, out, cap);
 		json_decref(root);
-		if (c == NULL)
-			return sc_fail(ctx, SC_EXIT_USAGE,
-				       "config %s has no \"control\" address",
-				       ctx->config_path);
-		return SC_EXIT_OK;
+		return rc;
 	}
 	const char *env = getenv("SWITCHCTL_CONTROL");
 	if (env != NULL && env[0] != '\0') {
@@ -69,21 +111,47 @@ static int ask(sc_ctx_t *ctx, const char *cmd, json_t **answer)
 	char *buf = malloc(CONTROL_ANSWER_MAX);
 	size_t len = 0;
 	char *nl = NULL;
-	while (buf != NULL && nl == NULL && len < CONTROL_ANSWER_MAX) {
+	const char *why = NULL; /* why no answer came, when none did */
+	int read_errno = 0;
+	uint64_t deadline = ps_mono_ms() + CONTROL_TIMEOUT_MS;
+	while (buf != NULL && nl == NULL && why == NULL) {
+		if (len == CONTROL_ANSWER_MAX) {
+			why = "answer too long";
+			break;
+		}
+		uint64_t now = ps_mono_ms();
 		struct pollfd p = {fd, POLLIN, 0};
-		if (poll(&p, 1, CONTROL_TIMEOUT_MS) <= 0)
+		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
+			why = "timeout";
 			break;
+		}
 		ssize_t r = read(fd, buf + len, CONTROL_ANSWER_MAX - len);
-		if (r <= 0)
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			read_errno = r < 0 ? errno : 0;
+			why = "closed";
 			break;
+		}
 		nl = memchr(buf + len, '\n', (size_t)r);
 		len += (size_t)r;
 	}
 	close(fd);
 	if (nl == NULL) {
 		free(buf);
-		return sc_fail(ctx, SC_EXIT_IO, "no answer from switchd at %s within %d ms",
-			       address, CONTROL_TIMEOUT_MS);
+		if (why != NULL && strcmp(why, "closed") == 0)
+			return sc_fail(ctx, SC_EXIT_IO,
+				       "switchd at %s closed the connection without "
+				       "answering%s%s (it allows a few control "
+				       "clients at once: are others connected?)",
+				       address, read_errno ? ": " : "",
+				       read_errno ? strerror(read_errno) : "");
+		if (why != NULL && strcmp(why, "timeout") == 0)
+			return sc_fail(ctx, SC_EXIT_IO,
+				       "no answer from switchd at %s within %d ms",
+				       address, CONTROL_TIMEOUT_MS);
+		return sc_fail(ctx, SC_EXIT_IO, "switchd at %s: %s", address,
+			       why != NULL ? why : "out of memory");
 	}
 	json_error_t jerr;
 	*answer = json_loadb(buf, (size_t)(nl - buf), 0, &jerr);

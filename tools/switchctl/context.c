@@ -101,7 +101,22 @@ int sc_global_option(sc_ctx_t *ctx, int argc, char **argv, int *i)
 	return 0;
 }
 
-/* Reads lmdb.dir and lmdb.map_bytes from the switch's config file. */
+int sc_config_path(sc_ctx_t *ctx, const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(ctx->config_path, '/');
+	int n = path[0] == '/' || slash == NULL
+			? snprintf(out, cap, "%s", path)
+			: snprintf(out, cap, "%.*s/%s",
+				   (int)(slash - ctx->config_path),
+				   ctx->config_path, path);
+	if (n < 0 || (size_t)n >= cap)
+		return sc_fail(ctx, SC_EXIT_USAGE, "config %s: %s: path too long",
+			       ctx->config_path, path);
+	return SC_EXIT_OK;
+}
+
+/* Reads lmdb.dir (relative to the config's folder, as switchd reads it)
+ * and lmdb.map_bytes from the switch's config file. */
 static int read_config(sc_ctx_t *ctx)
 {
 	json_error_t jerr;
@@ -126,8 +141,8 @@ static int read_config(sc_ctx_t *ctx)
 		rc = sc_fail(ctx, SC_EXIT_USAGE,
 			     "config %s: lmdb.map_bytes must be a byte count",
 			     ctx->config_path);
-	} else {
-		ps_strlcpy(ctx->dir, json_string_value(dir), sizeof(ctx->dir));
+	} else if ((rc = sc_config_path(ctx, json_string_value(dir), ctx->dir,
+					sizeof(ctx->dir))) == SC_EXIT_OK) {
 		if (map != NULL)
 			ctx->map_bytes = (size_t)json_integer_value(map);
 	}
@@ -166,10 +181,17 @@ int sc_open_store(sc_ctx_t *ctx, bool create)
 		return rc;
 	struct stat st;
 	/* Reading never creates: a mistyped path is an error, not a new
-	 * empty table. */
-	if (!create && stat(ctx->dir, &st) != 0)
+	 * empty table. A change may create the store (before the switch
+	 * first runs), and says so: a table the switch never reads is how
+	 * a route change silently goes nowhere. */
+	bool missing = stat(ctx->dir, &st) != 0;
+	if (missing && !create)
 		return sc_fail(ctx, SC_EXIT_IO, "%s: %s", ctx->dir,
 			       strerror(errno));
+	if (missing)
+		fprintf(stderr, "switchctl: %s did not exist: creating a new, "
+			"empty switch store there (switchd reads lmdb.dir of "
+			"its config)\n", ctx->dir);
 	route_error_t err = {0};
 	int code = route_env_open_err(ctx->dir, ctx->map_bytes, 0, &ctx->env,
 				      &err);

@@ -60,6 +60,10 @@ int sc_skip_global_options(sc_ctx_t *ctx, int argc, char **argv);
 /* A group's help: the usage line and one entry per command of table. */
 int sc_group_help(const char *group, const sc_command_t *table, size_t count);
 
+/* A path from the config file, as switchd reads it: relative to the
+ * file's folder (absolute paths as they are). SC_EXIT_USAGE when too long. */
+int sc_config_path(sc_ctx_t *ctx, const char *path, char *out, size_t cap);
+
 /* context.c: global options, finding and opening the store. */
 void sc_ctx_init(sc_ctx_t *ctx);
 /*
