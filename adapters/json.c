@@ -182,8 +182,10 @@ static int get_amount(json_t *obj, txn_t *txn, txn_error_t *err)
 	json_t *v = json_object_get(obj, "amount");
 	if (v == NULL)
 		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "amount", "is required");
+	/* One rule: an amount that is not a JSON integer is a format error
+	 * (30); an integer out of range is an invalid amount (13). */
 	if (json_is_real(v))
-		return fail(err, TXN_EFORMAT, TXN_RC_INVALID_AMOUNT, "amount",
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "amount",
 			    "must be an integer number of minor units (fen), "
 			    "not a decimal");
 	if (!json_is_integer(v))
@@ -473,6 +475,64 @@ static int decode_request_any(json_t *root, void *txn, txn_error_t *err)
 	return decode_request(root, txn, err);
 }
 
+/*
+ * The top-level "id" of a line JSON could not parse (a number too large,
+ * a syntax error further on), so that its error answer can still be
+ * matched: a string of id characters under the key "id" at depth 1,
+ * before the fault or after it. "" when there is none.
+ */
+static void recover_id(const char *line, size_t len, char *out, size_t cap)
+{
+	out[0] = '\0';
+	int depth = 0;
+	size_t i = 0;
+	while (i < len) {
+		char ch = line[i];
+		if (ch == '{' || ch == '[') {
+			depth++;
+			i++;
+			continue;
+		}
+		if (ch == '}' || ch == ']') {
+			depth--;
+			i++;
+			continue;
+		}
+		if (ch != '"') {
+			i++;
+			continue;
+		}
+		/* A string: its end, minding escapes. */
+		size_t start = ++i;
+		while (i < len && line[i] != '"')
+			i += line[i] == '\\' ? 2 : 1;
+		if (i >= len)
+			return;
+		size_t end = i++;
+		size_t j = i;
+		while (j < len && (line[j] == ' ' || line[j] == '\t'))
+			j++;
+		bool key = j < len && line[j] == ':';
+		if (!key || depth != 1 || end - start != 2 ||
+		    memcmp(line + start, "id", 2) != 0)
+			continue;
+		/* Its value, when it is a string of id characters. */
+		j++;
+		while (j < len && (line[j] == ' ' || line[j] == '\t'))
+			j++;
+		if (j >= len || line[j] != '"')
+			return;
+		size_t v = ++j;
+		while (j < len && j - v < cap - 1 && is_id_char((unsigned char)line[j]))
+			j++;
+		if (j < len && line[j] == '"' && j > v) {
+			memcpy(out, line + v, j - v);
+			out[j - v] = '\0';
+		}
+		return;
+	}
+}
+
 int txn_from_json(const char *line, size_t len, txn_t *txn, txn_error_t *err)
 {
 	txn_init(txn, TXN_KIND_NONE);
@@ -480,7 +540,10 @@ int txn_from_json(const char *line, size_t len, txn_t *txn, txn_error_t *err)
 	if (len >= TXN_JSON_LINE_MAX)
 		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "",
 			    "line longer than %d bytes", TXN_JSON_LINE_MAX - 1);
-	return parse_and_decode(line, len, err, decode_request_any, txn);
+	int rc = parse_and_decode(line, len, err, decode_request_any, txn);
+	if (rc != 0 && txn->request_id[0] == '\0')
+		recover_id(line, len, txn->request_id, sizeof(txn->request_id));
+	return rc;
 }
 
 /* ---- writing answers ------------------------------------------------- */
@@ -889,7 +952,10 @@ int txn_json_decode(const char *line, size_t len, txn_t *req,
 		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "",
 			    "line longer than %d bytes", TXN_JSON_LINE_MAX - 1);
 	any_out_t o = {req, resp, is_response};
-	return parse_and_decode(line, len, err, decode_any, &o);
+	int rc = parse_and_decode(line, len, err, decode_any, &o);
+	if (rc != 0 && req->request_id[0] == '\0')
+		recover_id(line, len, req->request_id, sizeof(req->request_id));
+	return rc;
 }
 
 int txn_response_from_json(const char *line, size_t len,

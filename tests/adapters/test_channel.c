@@ -559,7 +559,7 @@ static void test_json_refused_leg_answered_with_key(void **state)
 	assert_int_equal(decode(&bank_side, 0, &req, &resp, &what, &err),
 			 TXN_EFORMAT);
 	assert_int_equal(what, CHAN_MSG_REQUEST);
-	assert_int_equal(err.rc, TXN_RC_INVALID_AMOUNT);
+	assert_int_equal(err.rc, TXN_RC_FORMAT_ERROR); /* a decimal: 30 */
 	static uint8_t out[OUT_BYTES];
 	size_t len = 0;
 	assert_int_equal(chan_encode_error(&bank_side.cfg, &req, &err, out,
@@ -572,7 +572,7 @@ static void test_json_refused_leg_answered_with_key(void **state)
 	assert_int_equal(what, CHAN_MSG_RESPONSE);
 	assert_int_equal(r.stan, 123);
 	assert_string_equal(r.transmit, "1125103000");
-	assert_int_equal(r.rc, TXN_RC_INVALID_AMOUNT);
+	assert_int_equal(r.rc, TXN_RC_FORMAT_ERROR);
 }
 
 /* ---- network management, both kinds ---------------------------------------- */

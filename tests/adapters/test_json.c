@@ -77,17 +77,18 @@ static void expect_amount_error(const char *amount, uint8_t code,
 	assert_true(rc == TXN_EFORMAT || rc == TXN_EINVALID);
 	assert_int_equal(err.rc, code);
 	assert_non_null(strstr(err.reason, reason_part));
-	/* The id was read first, so the error answer can carry it... */
-	if (strcmp(amount, "99999999999999999999999") != 0)
-		assert_string_equal(t.request_id, "A1");
+	/* The id was read first, or recovered from a line JSON could not
+	 * parse, so the error answer can carry it. */
+	assert_string_equal(t.request_id, "A1");
 }
 
 static void test_amount_rules(void **state)
 {
 	(void)state;
-	expect_amount_error("128.50", 13, "not a decimal");
-	expect_amount_error("12850.0", 13, "not a decimal");
-	expect_amount_error("1.285e4", 13, "not a decimal");
+	/* One rule: not a JSON integer is 30; an integer out of range 13. */
+	expect_amount_error("128.50", 30, "not a decimal");
+	expect_amount_error("12850.0", 30, "not a decimal");
+	expect_amount_error("1.285e4", 30, "not a decimal");
 	expect_amount_error("-100", 13, "positive");
 	expect_amount_error("0", 13, "positive");
 	expect_amount_error("\"12850\"", 30, "integer");
@@ -95,6 +96,7 @@ static void test_amount_rules(void **state)
 	expect_amount_error("true", 30, "integer");
 	expect_amount_error("1000000000000", 13, "12 digits");
 	expect_amount_error("99999999999999999999999", 13, "12 digits");
+	expect_amount_error("-99999999999999999999999", 13, "12 digits");
 	txn_t t;
 	txn_error_t err;
 	char line[512];
@@ -103,6 +105,30 @@ static void test_amount_rules(void **state)
 		 "\"payee\":{\"account\":\"2\"},\"amount\":999999999999,\"currency\":\"CNY\"}");
 	assert_int_equal(decode(line, &t, &err), 0);
 	assert_int_equal(t.amount, 999999999999ll);
+}
+
+/* A line JSON cannot parse still has its top-level id recovered, so a
+ * pipelining client can match the error; a nested "id" is not it. */
+static void test_id_recovered(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *line, *id;
+	} cases[] = {
+		{"{\"op\":\"pay\",\"id\":\"R-1\",\"amount\":123456789012345678901234}", "R-1"},
+		{"{\"op\":\"pay\",\"amount\":123456789012345678901234,\"id\" : \"R-2\"}", "R-2"},
+		{"{\"op\":\"pay\",\"id\":\"R-3\",\"payer\":{\"account\":\"1\"", "R-3"},
+		{"{\"payer\":{\"id\":\"NESTED\"},\"amount\":1e999999,\"op\":\"pay\"}", ""},
+		{"{\"note\":\"\\\"id\\\": \\\"FAKE\\\"\",\"x\":[1,}", ""},
+		{"{\"id\":\"bad id with spaces\",\"x\":[1,}", ""},
+		{"not json at all", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		txn_t t;
+		txn_error_t err;
+		assert_true(decode(cases[i].line, &t, &err) != 0);
+		assert_string_equal(t.request_id, cases[i].id);
+	}
 }
 
 static void expect_error(const char *line, const char *field, uint8_t code)
@@ -605,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_pay_decodes),
 		cmocka_unit_test(test_other_ops_decode),
 		cmocka_unit_test(test_amount_rules),
+		cmocka_unit_test(test_id_recovered),
 		cmocka_unit_test(test_errors_name_the_field),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_query_answers),
