@@ -310,6 +310,14 @@ static bool field_len(const char *field, size_t cap, size_t *len)
 	return true;
 }
 
+static bool fees_valid(const route_fees_t *f)
+{
+	return f->issuer_ppm <= ROUTE_FEE_PPM_MAX &&
+	       f->network_ppm <= ROUTE_FEE_PPM_MAX && f->issuer_cap >= 0 &&
+	       f->issuer_cap <= ROUTE_FEE_CAP_MAX && f->network_cap >= 0 &&
+	       f->network_cap <= ROUTE_FEE_CAP_MAX;
+}
+
 int route_validate(const route_t *route, route_error_t *err)
 {
 	size_t len;
@@ -324,6 +332,10 @@ int route_validate(const route_t *route, route_error_t *err)
 		return route_fail(err, PS_EINVAL, "endpoint",
 				  "must be 1 to %d characters of A-Z a-z 0-9 _ . -",
 				  ROUTE_ENDPOINT_BYTES_MAX);
+	if (!fees_valid(&route->fees))
+		return route_fail(err, PS_EINVAL, "fees",
+				  "rates must be 0 to %d ppm and caps 0 to %d",
+				  ROUTE_FEE_PPM_MAX, ROUTE_FEE_CAP_MAX);
 	if ((unsigned)route->network >= ROUTE_NETWORK_COUNT)
 		return route_fail(err, PS_EINVAL, "network",
 				  "must be direct, unionpay or netclear");
@@ -357,8 +369,40 @@ int route_validate(const route_t *route, route_error_t *err)
 	return 0;
 }
 
+int64_t route_fee(int64_t amount, uint32_t ppm, int64_t cap)
+{
+	PS_ASSERT(amount >= 0 && amount <= 999999999999ll);
+	PS_ASSERT(ppm <= ROUTE_FEE_PPM_MAX);
+	/* At most 1e12 x 1e5: no overflow in 64 bits. */
+	int64_t fee = (amount * (int64_t)ppm + 500000) / 1000000;
+	return cap > 0 && fee > cap ? cap : fee;
+}
+
+void route_fees_of(const route_fees_t *fees, int64_t amount, int64_t *issuer,
+		   int64_t *network)
+{
+	*issuer = route_fee(amount, fees->issuer_ppm, fees->issuer_cap);
+	*network = route_fee(amount, fees->network_ppm, fees->network_cap);
+}
+
+int route_set_fees(route_t *route, const route_fees_t *fees,
+		   route_error_t *err)
+{
+	if (!fees_valid(fees))
+		return route_fail(err, PS_EINVAL, "fees",
+				  "rates must be 0 to %d ppm and caps 0 to %d",
+				  ROUTE_FEE_PPM_MAX, ROUTE_FEE_CAP_MAX);
+	route->fees = *fees;
+	return 0;
+}
+
 bool route_same_content(const route_t *a, const route_t *b)
 {
+	if (a->fees.issuer_ppm != b->fees.issuer_ppm ||
+	    a->fees.issuer_cap != b->fees.issuer_cap ||
+	    a->fees.network_ppm != b->fees.network_ppm ||
+	    a->fees.network_cap != b->fees.network_cap)
+		return false;
 	if (strcmp(a->prefix, b->prefix) != 0 ||
 	    strcmp(a->endpoint, b->endpoint) != 0 ||
 	    a->network != b->network || a->enabled != b->enabled ||

@@ -4,14 +4,18 @@
  * big-endian layouts, not struct images, so the files do not depend on a
  * compiler's padding and a corrupt value is detected, never trusted.
  *
- * Route record, 16 to ROUTE_RECORD_BYTES_MAX (312) bytes:
- *   0    u8   format (2)
+ * Route record, 16 to ROUTE_RECORD_BYTES_MAX (336) bytes:
+ *   0    u8   format (3)
  *   1    u8   flags: bit 0 enabled; other bits zero
  *   2    u8   network (0 direct, 1 unionpay, 2 netclear)
  *   3    u8   alternate count (0..4)
  *   4    u64  changed_ms, big-endian
  *   12   then, each as a u8 length and that many bytes: endpoint, each
  *        alternate, institution, note, changed_by
+ *   then the fees, big-endian: u32 issuer ppm, u64 issuer cap, u32
+ *        network ppm, u64 network cap (24 bytes)
+ * Format 2 (before fees) is the same without the fee block, and is still
+ * read: a table written by an older switchctl routes as it did, feeless.
  * The prefix is the key (1..19 ASCII digits) and is not repeated.
  * Records are variable-length on purpose: a typical route takes about 60
  * bytes instead of 312, so five times as many fit in a B-tree page, and a
@@ -37,7 +41,8 @@
 
 _Static_assert(OFF_TEXT + (ROUTE_ENDPOINT_BYTES_MAX + 1) * (1 + ROUTE_ALTERNATES_MAX) +
 			       ROUTE_INSTITUTION_DIGITS_MAX + 1 +
-			       ROUTE_NOTE_BYTES_MAX + 1 + ROUTE_WHO_BYTES_MAX + 1 ==
+			       ROUTE_NOTE_BYTES_MAX + 1 + ROUTE_WHO_BYTES_MAX + 1 +
+			       ROUTE_RECORD_FEES_BYTES ==
 		       ROUTE_RECORD_BYTES_MAX,
 	       "record bound");
 
@@ -68,6 +73,11 @@ size_t route_record_encode(const route_t *route,
 	n += put_text(out + n, route->institution, sizeof(route->institution));
 	n += put_text(out + n, route->note, sizeof(route->note));
 	n += put_text(out + n, route->changed_by, sizeof(route->changed_by));
+	ps_be32_put(out + n, route->fees.issuer_ppm);
+	ps_be64_put(out + n + 4, (uint64_t)route->fees.issuer_cap);
+	ps_be32_put(out + n + 12, route->fees.network_ppm);
+	ps_be64_put(out + n + 16, (uint64_t)route->fees.network_cap);
+	n += ROUTE_RECORD_FEES_BYTES;
 	PS_ASSERT(n <= ROUTE_RECORD_BYTES_MAX);
 	return n;
 }
@@ -100,7 +110,7 @@ int route_record_decode(const void *key, size_t key_len, const void *value,
 	if (key_len == 0 || key_len > ROUTE_PREFIX_DIGITS_MAX ||
 	    !ps_is_digits(key, key_len) || value_len < OFF_TEXT ||
 	    value_len > ROUTE_RECORD_BYTES_MAX ||
-	    v[OFF_FORMAT] != ROUTE_RECORD_FORMAT ||
+	    (v[OFF_FORMAT] != ROUTE_RECORD_FORMAT && v[OFF_FORMAT] != 2) ||
 	    (v[OFF_FLAGS] & ~FLAG_ENABLED) != 0 ||
 	    v[OFF_NETWORK] >= ROUTE_NETWORK_COUNT ||
 	    v[OFF_ALTERNATES_COUNT] > ROUTE_ALTERNATES_MAX)
@@ -128,6 +138,23 @@ int route_record_decode(const void *key, size_t key_len, const void *value,
 	ok = ok && get_text(out->note, sizeof(out->note), v, value_len, &pos);
 	ok = ok && get_text(out->changed_by, sizeof(out->changed_by), v,
 			    value_len, &pos);
+	memset(&out->fees, 0, sizeof(out->fees));
+	if (ok && v[OFF_FORMAT] == ROUTE_RECORD_FORMAT) {
+		if (pos + ROUTE_RECORD_FEES_BYTES != value_len)
+			return PS_EFORMAT;
+		out->fees.issuer_ppm = ps_be32_get(v + pos);
+		out->fees.issuer_cap = (int64_t)ps_be64_get(v + pos + 4);
+		out->fees.network_ppm = ps_be32_get(v + pos + 12);
+		out->fees.network_cap = (int64_t)ps_be64_get(v + pos + 16);
+		pos += ROUTE_RECORD_FEES_BYTES;
+		/* A corrupt fee is refused here, not used. */
+		if (out->fees.issuer_ppm > ROUTE_FEE_PPM_MAX ||
+		    out->fees.network_ppm > ROUTE_FEE_PPM_MAX ||
+		    out->fees.issuer_cap < 0 || out->fees.network_cap < 0 ||
+		    out->fees.issuer_cap > ROUTE_FEE_CAP_MAX ||
+		    out->fees.network_cap > ROUTE_FEE_CAP_MAX)
+			return PS_EFORMAT;
+	}
 	return ok && pos == value_len ? 0 : PS_EFORMAT;
 }
 

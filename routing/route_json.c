@@ -9,6 +9,7 @@
  */
 #include "routing_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -48,6 +49,13 @@ json_t *route_json_new(const route_t *route)
 				    : json_null());
 	json_object_set_new(obj, "changed_ms",
 			    json_integer((json_int_t)route->changed_ms));
+	const route_fees_t *f = &route->fees;
+	if (f->issuer_ppm || f->issuer_cap || f->network_ppm || f->network_cap) {
+		json_object_set_new(obj, "issuer_fee_ppm", json_integer(f->issuer_ppm));
+		json_object_set_new(obj, "issuer_fee_cap", json_integer(f->issuer_cap));
+		json_object_set_new(obj, "network_fee_ppm", json_integer(f->network_ppm));
+		json_object_set_new(obj, "network_fee_cap", json_integer(f->network_cap));
+	}
 	return obj;
 }
 
@@ -107,7 +115,8 @@ static bool is_known_key(const char *key)
 {
 	static const char *const keys[] = {
 		"prefix", "endpoint", "network", "alternates", "institution",
-		"enabled", "note", "changed_by", "changed_ms"};
+		"enabled", "note", "changed_by", "changed_ms", "issuer_fee_ppm",
+		"issuer_fee_cap", "network_fee_ppm", "network_fee_cap"};
 	for (size_t i = 0; i < PS_ARRAY_LEN(keys); i++)
 		if (strcmp(key, keys[i]) == 0)
 			return true;
@@ -124,7 +133,7 @@ int route_json_read(json_t *obj, bool keep_changed, route_t *out,
 	json_object_foreach(obj, key, value) {
 		if (!is_known_key(key))
 			return route_fail(err, PS_EINVAL, key,
-					  "unknown field (expected prefix, endpoint, network, alternates, institution, enabled, note)");
+					  "unknown field (expected prefix, endpoint, network, alternates, institution, enabled, note, issuer_fee_ppm, issuer_fee_cap, network_fee_ppm, network_fee_cap)");
 	}
 	route_t r;
 	route_init(&r);
@@ -174,6 +183,38 @@ int route_json_read(json_t *obj, bool keep_changed, route_t *out,
 	     (json_is_string(value) &&
 	      (rc = route_set_note(&r, json_string_value(value),
 				   json_string_length(value), err)) < 0)))
+		return rc;
+	route_fees_t fees = {0};
+	static const struct {
+		const char *key;
+		bool cap;
+		size_t off;
+	} fee_keys[] = {
+		{"issuer_fee_ppm", false, offsetof(route_fees_t, issuer_ppm)},
+		{"issuer_fee_cap", true, offsetof(route_fees_t, issuer_cap)},
+		{"network_fee_ppm", false, offsetof(route_fees_t, network_ppm)},
+		{"network_fee_cap", true, offsetof(route_fees_t, network_cap)},
+	};
+	for (size_t i = 0; i < PS_ARRAY_LEN(fee_keys); i++) {
+		value = json_object_get(obj, fee_keys[i].key);
+		if (value == NULL)
+			continue;
+		json_int_t n = json_is_integer(value) ? json_integer_value(value) : -1;
+		json_int_t max = fee_keys[i].cap ? ROUTE_FEE_CAP_MAX : ROUTE_FEE_PPM_MAX;
+		if (n < 0 || n > max)
+			return route_fail(err, PS_EINVAL, fee_keys[i].key,
+					  "must be an integer 0 to %lld",
+					  (long long)max);
+		uint8_t *at = (uint8_t *)&fees + fee_keys[i].off;
+		if (fee_keys[i].cap) {
+			int64_t v = (int64_t)n;
+			memcpy(at, &v, sizeof(v));
+		} else {
+			uint32_t v = (uint32_t)n;
+			memcpy(at, &v, sizeof(v));
+		}
+	}
+	if ((rc = route_set_fees(&r, &fees, err)) < 0)
 		return rc;
 	/* Accepted so that an export imports back; the importer's name and
 	 * time replace them. */

@@ -129,6 +129,31 @@ typedef enum route_network {
 #define ROUTE_NETWORK_COUNT 3
 
 /*
+ * A route's fee schedule, booked with every approved debit leg it carries
+ * (docs/clearing.md, Fees; the 2016 Chinese bank card fee rules): an
+ * issuer fee the origin pays the issuer, and a network fee each side pays
+ * the network. Rates are in parts per million of the amount (35 basis
+ * points = 3500 ppm, 3.25 bp = 325 ppm), caps in minor units (0: none),
+ * so no fee is ever a float.
+ */
+#define ROUTE_FEE_PPM_MAX 100000      /* 10% */
+#define ROUTE_FEE_CAP_MAX 100000000   /* 1,000,000.00 */
+
+typedef struct route_fees {
+	uint32_t issuer_ppm;
+	int64_t issuer_cap;
+	uint32_t network_ppm;
+	int64_t network_cap;
+} route_fees_t;
+
+/* One fee: amount x ppm / 1e6 rounded half up, at most cap (when cap is
+ * not 0). amount must be 0..999999999999. */
+int64_t route_fee(int64_t amount, uint32_t ppm, int64_t cap);
+/* Both fees of a schedule on an amount. */
+void route_fees_of(const route_fees_t *fees, int64_t amount, int64_t *issuer,
+		   int64_t *network);
+
+/*
  * One route. Fixed size, no pointers: it is copied, never shared. Strings
  * are NUL-terminated and hold at most their *_MAX bytes.
  */
@@ -144,6 +169,7 @@ typedef struct route {
 	uint8_t prefix_len;
 	uint8_t alternate_count;
 	route_network_t network;
+	route_fees_t fees;                        /* zero: none */
 	bool enabled;
 } route_t;
 
@@ -171,6 +197,9 @@ int route_set_note(route_t *route, const char *text, size_t len,
 /* "direct", "unionpay" or "netclear". */
 int route_set_network(route_t *route, const char *name, size_t len,
 		      route_error_t *err);
+/* Rates 0..ROUTE_FEE_PPM_MAX, caps 0..ROUTE_FEE_CAP_MAX. */
+int route_set_fees(route_t *route, const route_fees_t *fees,
+		   route_error_t *err);
 
 /*
  * Checks every field of a route built by hand (not through the setters):
@@ -191,7 +220,9 @@ bool route_is_endpoint_name(const char *name, size_t len);
 /*
  * The route as one compact JSON object (no newline), keys in this order:
  * prefix, endpoint, network, alternates, institution, enabled, note,
- * changed_by, changed_ms. The export format and the audit format.
+ * changed_by, changed_ms, then, when any is not zero, issuer_fee_ppm,
+ * issuer_fee_cap, network_fee_ppm, network_fee_cap. The export format and
+ * the audit format.
  *   PS_ENOSPC  cap too small (ROUTE_JSON_BYTES_MAX always suffices).
  *   PS_ENOMEM  the JSON library could not allocate.
  * *len (optional) gets the length without the NUL.

@@ -40,8 +40,9 @@ int route_json_read(struct json_t *obj, bool keep_changed, route_t *out,
 
 /* ---- the routes database value (docs/routing.md, "Route record") ------ */
 
-#define ROUTE_RECORD_FORMAT 2
-#define ROUTE_RECORD_BYTES_MAX 312 /* every string at its limit */
+#define ROUTE_RECORD_FORMAT 3      /* 2: the same without fees */
+#define ROUTE_RECORD_FEES_BYTES 24
+#define ROUTE_RECORD_BYTES_MAX 336 /* every string at its limit, fees */
 
 /* Encodes the route's fields (not its prefix, which is the key) and
  * returns the record's length. */

@@ -590,6 +590,87 @@ static void test_corrupt_record_detected(void **state)
 	assert_int_equal(lookup(f, "7712", &out), PS_EFORMAT);
 }
 
+/* The 2016 card fee rules, hand-computed: issuer fees of 35 bp capped at
+ * 13 yuan (debit cards) and 45 bp uncapped (credit cards), a network fee
+ * of 3.25 bp capped at 3.25 yuan from each side; half a fen rounds up. */
+static void test_fee_rules(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t amount;
+		uint32_t ppm;
+		int64_t cap;
+		int64_t fee;
+	} cases[] = {
+		{10000, 3500, 1300, 35},      /* 100.00 yuan debit card: 0.35 */
+		{371428, 3500, 1300, 1300},   /* 1299.998 rounds to the cap */
+		{371400, 3500, 1300, 1300},   /* 1299.9: rounds up to 1300 */
+		{371000, 3500, 1300, 1299},   /* 1298.5: half up */
+		{1000000, 3500, 1300, 1300},  /* 10,000 yuan: capped */
+		{1000000, 4500, 0, 4500},     /* credit card: no cap */
+		{143, 3500, 0, 1},            /* 0.5005 fen */
+		{142, 3500, 0, 0},            /* 0.497 fen */
+		{10000, 325, 325, 3},         /* 3.25 fen rounds down */
+		{20000, 325, 325, 7},         /* 6.5 fen rounds up */
+		{1000000, 325, 325, 325},     /* exactly the cap */
+		{2000000, 325, 325, 325},     /* capped */
+		{999999999999, 100000, 0, 99999999999 + 1}, /* 10%, the largest */
+		{123456, 0, 0, 0},
+		{0, 3500, 1300, 0},
+	};
+	for (size_t i = 0; i < PS_ARRAY_LEN(cases); i++)
+		assert_int_equal(route_fee(cases[i].amount, cases[i].ppm, cases[i].cap),
+				 cases[i].fee);
+	route_fees_t f = {.issuer_ppm = 3500, .issuer_cap = 1300,
+			  .network_ppm = 325, .network_cap = 325};
+	int64_t issuer, network;
+	route_fees_of(&f, 500000, &issuer, &network);
+	assert_int_equal(issuer, 1300); /* 1750 capped */
+	assert_int_equal(network, 163); /* 162.5 up */
+}
+
+/* Fees are stored, exported, imported and validated; a route written in
+ * the format before fees (2) is still read, feeless. */
+static void test_fees_stored(void **state)
+{
+	fixture_t *f = *state;
+	route_t r = make_route("62", "cup");
+	route_fees_t fees = {.issuer_ppm = 3500, .issuer_cap = 1300,
+			     .network_ppm = 325, .network_cap = 325};
+	assert_int_equal(route_set_fees(&r, &fees, NULL), 0);
+	assert_int_equal(put_route(f, &r), 0);
+	route_t out;
+	assert_int_equal(lookup(f, "6222020000000001", &out), 0);
+	assert_int_equal(out.fees.issuer_ppm, 3500);
+	assert_int_equal(out.fees.issuer_cap, 1300);
+	assert_int_equal(out.fees.network_ppm, 325);
+	assert_int_equal(out.fees.network_cap, 325);
+	char json[ROUTE_JSON_BYTES_MAX];
+	assert_int_equal(route_to_json(&out, json, sizeof(json), NULL), 0);
+	assert_non_null(strstr(json, "\"issuer_fee_ppm\":3500,\"issuer_fee_cap\":1300,"
+				     "\"network_fee_ppm\":325,\"network_fee_cap\":325"));
+	route_t back;
+	route_error_t err;
+	assert_int_equal(route_from_json(json, strlen(json), &back, &err), 0);
+	assert_true(route_same_content(&out, &back));
+	const char *bad = "{\"prefix\":\"1\",\"endpoint\":\"x\",\"issuer_fee_ppm\":100001}";
+	assert_int_equal(route_from_json(bad, strlen(bad), &back, &err), PS_EINVAL);
+	assert_string_equal(err.field, "issuer_fee_ppm");
+	/* A format-2 record: 12-byte head, endpoint "old", institution,
+	 * note and changed_by empty, no fee block. */
+	uint8_t v2[] = {2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 'o', 'l', 'd', 0, 0, 0};
+	MDB_txn *txn;
+	assert_int_equal(route_txn_begin(f->env, NULL, 0, &txn), 0);
+	MDB_val key = {2, "77"};
+	MDB_val value = {sizeof(v2), v2};
+	assert_int_equal(mdb_put(txn, f->table.routes, &key, &value, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	assert_int_equal(lookup(f, "7712", &out), 0);
+	assert_string_equal(out.endpoint, "old");
+	assert_int_equal(out.fees.issuer_ppm, 0);
+	assert_int_equal(out.fees.network_cap, 0);
+}
+
 static void test_who_is_required(void **state)
 {
 	fixture_t *f = *state;
@@ -621,6 +702,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookup_input_validation,
 						fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_fee_rules),
+		cmocka_unit_test_setup_teardown(test_fees_stored, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_version_counter,
 						fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_audit_every_change,

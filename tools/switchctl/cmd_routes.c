@@ -126,6 +126,18 @@ static void print_change(sc_ctx_t *ctx, const route_audit_t *a)
 
 /* ---- list ------------------------------------------------------------- */
 
+/* "issuer 3500ppm<=1300 net 325ppm<=325", or "-" without fees. */
+static void format_fees(const route_fees_t *f, char *out, size_t cap)
+{
+	if (!f->issuer_ppm && !f->issuer_cap && !f->network_ppm && !f->network_cap) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	snprintf(out, cap, "issuer %uppm<=%lld net %uppm<=%lld", f->issuer_ppm,
+		 (long long)f->issuer_cap, f->network_ppm,
+		 (long long)f->network_cap);
+}
+
 static int routes_list(sc_ctx_t *ctx, int argc, char **argv)
 {
 	args_t a = {argc, argv, 0};
@@ -155,7 +167,7 @@ static int routes_list(sc_ctx_t *ctx, int argc, char **argv)
 	int code = route_table_info(&ctx->table, txn, &info);
 	static const char *const headers[] = {
 		"PREFIX", "ENDPOINT", "NETWORK", "ALTERNATES", "INSTITUTION",
-		"STATE", "CHANGED", "BY", "NOTE"};
+		"STATE", "FEES", "CHANGED", "BY", "NOTE"};
 	sc_table_t *table = ctx->json ? NULL
 				      : sc_table_new(PS_ARRAY_LEN(headers),
 						     headers);
@@ -177,11 +189,13 @@ static int routes_list(sc_ctx_t *ctx, int argc, char **argv)
 			strcat(alts, r.alternates[i]);
 		}
 		sc_format_time(r.changed_ms, false, changed, sizeof(changed));
+		char fees[96];
+		format_fees(&r.fees, fees, sizeof(fees));
 		const char *row[] = {
 			r.prefix, r.endpoint, route_network_name(r.network),
 			alts[0] ? alts : "-",
 			r.institution[0] ? r.institution : "-",
-			r.enabled ? "enabled" : "DISABLED", changed,
+			r.enabled ? "enabled" : "DISABLED", fees, changed,
 			r.changed_by, r.note};
 		sc_table_add(table, row);
 	}
@@ -206,6 +220,38 @@ static int routes_list(sc_ctx_t *ctx, int argc, char **argv)
 
 /* ---- add -------------------------------------------------------------- */
 
+/* --issuer-fee-ppm N, --issuer-fee-cap FEN, --network-fee-ppm N,
+ * --network-fee-cap FEN into fees: 1 taken, 0 not one of them, or a
+ * negative exit code. */
+static int take_fee(sc_ctx_t *ctx, args_t *a, route_fees_t *fees)
+{
+	static const char *const names[] = {"--issuer-fee-ppm", "--issuer-fee-cap",
+					    "--network-fee-ppm", "--network-fee-cap"};
+	for (size_t i = 0; i < PS_ARRAY_LEN(names); i++) {
+		const char *v;
+		int t = take_value(ctx, a, names[i], &v);
+		if (t <= 0) {
+			if (t < 0)
+				return t;
+			continue;
+		}
+		uint64_t n;
+		uint64_t max = i % 2 ? ROUTE_FEE_CAP_MAX : ROUTE_FEE_PPM_MAX;
+		if (ps_parse_u64(v, strlen(v), &n) != 0 || n > max)
+			return -sc_fail(ctx, SC_EXIT_REJECTED, "routes add: %s: must "
+					"be an integer 0 to %llu", names[i] + 2,
+					(unsigned long long)max);
+		switch (i) {
+		case 0: fees->issuer_ppm = (uint32_t)n; break;
+		case 1: fees->issuer_cap = (int64_t)n; break;
+		case 2: fees->network_ppm = (uint32_t)n; break;
+		default: fees->network_cap = (int64_t)n; break;
+		}
+		return 1;
+	}
+	return 0;
+}
+
 static int routes_add(sc_ctx_t *ctx, int argc, char **argv)
 {
 	args_t a = {argc, argv, 0};
@@ -213,6 +259,7 @@ static int routes_add(sc_ctx_t *ctx, int argc, char **argv)
 	route_init(&r);
 	route_error_t err = {0};
 	bool have_prefix = false, have_endpoint = false;
+	route_fees_t fees = {0};
 	const char *alts[ROUTE_ALTERNATES_MAX + 1];
 	size_t alt_count = 0;
 	int rc, code = 0;
@@ -240,6 +287,8 @@ static int routes_add(sc_ctx_t *ctx, int argc, char **argv)
 			code = route_set_note(&r, v, strlen(v), &err);
 		} else if (t == 0 && take_flag(&a, "--disabled")) {
 			r.enabled = false;
+		} else if (t == 0 && (t = take_fee(ctx, &a, &fees)) > 0) {
+			code = route_set_fees(&r, &fees, &err);
 		} else if (t == 0) {
 			return unknown_arg(ctx, "add", a.argv[a.i]);
 		}
@@ -694,7 +743,9 @@ static const sc_command_t routes_commands[] = {
 	{"list", "routes list [--under PREFIX]",
 	 "the table in prefix order (--json: one route per line)", routes_list},
 	{"add", "routes add --prefix P --endpoint E [--network direct|unionpay|netclear]\n"
-		"             [--alt E2]... [--institution DIGITS] [--note TEXT] [--disabled]",
+		"             [--alt E2]... [--institution DIGITS] [--note TEXT] [--disabled]\n"
+		"             [--issuer-fee-ppm N] [--issuer-fee-cap FEN] [--network-fee-ppm N]\n"
+		"             [--network-fee-cap FEN]",
 	 "add a route, or replace the route with that prefix", routes_add},
 	{"del", "routes del --prefix P", "delete a route", routes_del},
 	{"enable", "routes enable --prefix P", "route traffic again",
