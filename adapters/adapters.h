@@ -47,6 +47,7 @@
 #include "iso8583.h"
 
 #define TXN_HEADER_MAX 64 /* = the largest fixed header a channel may have */
+#define TXN_PERIOD_MAX 12 /* "20261203", "B2026120301", with the NUL */
 #define TXN_LEGS_MAX 3
 #define TXN_JSON_LINE_MAX (16 * 1024) /* a JSON line, newline included */
 #define TXN_AMOUNT_MAX 999999999999ll /* n12 */
@@ -187,7 +188,24 @@ typedef struct txn_leg {
 	uint64_t sent_ms;      /* wall clock */
 	uint64_t deadline_ms;  /* wall clock */
 	uint64_t answered_ms;  /* wall clock, 0 until answered */
+	/* Clearing (docs/clearing.md). */
+	uint32_t window;       /* the switch's window when it was sent */
+	char period[TXN_PERIOD_MAX]; /* its clearing period: YYYYMMDD (direct,
+				    UnionPay) or a NetClear batch; "" unknown */
+	int64_t fee_issuer;    /* a debit leg's fees, minor units */
+	int64_t fee_network;   /* ... the network's, from each side */
 } txn_leg_t;
+
+/*
+ * Reconciliation totals (ISO 8583 0500/0510, fields 74-77, 86-89, 97):
+ * what an institution counted for one settlement date.
+ */
+typedef struct txn_totals {
+	uint32_t credits, credit_reversals, debits, debit_reversals;
+	int64_t credits_amount, credit_reversals_amount;
+	int64_t debits_amount, debit_reversals_amount;
+	int64_t net;           /* field 97: > 0 it is owed (C), < 0 it owes (D) */
+} txn_totals_t;
 
 /*
  * What only the origin's wire carries: echoed in the answer or passed on
@@ -212,6 +230,11 @@ typedef struct txn_wire {
 	uint8_t icc[255];       /* field 55 */
 	uint8_t header_len;     /* the frame's fixed header (TPDU ...), */
 	uint8_t header[TXN_HEADER_MAX]; /* echoed on the answer */
+	char settle_date[TXN_PERIOD_MAX]; /* the sender's clearing period as
+				   received, and answered: field 15 (MMDD),
+				   or a JSON leg's "period" */
+	bool has_totals;        /* a 0510's totals (kind RECON) */
+	txn_totals_t totals;
 } txn_wire_t;
 
 typedef struct txn {
@@ -298,6 +321,9 @@ enum txn_errc {
 	TXN_ENOMEM = -404,    /* message too complex for the parse arena */
 	TXN_EKEYS = -405,     /* not even the keys of an answer could be read
 				 (no MTI or STAN): no answer is possible */
+	TXN_EHEADER = -406,   /* the fixed header is wrong (a CUPS header's
+				 length, version or total): err->reason
+				 starts with its 5-digit reject code */
 };
 
 /* ---- message numbers and times ------------------------------------------ */
@@ -367,6 +393,11 @@ typedef struct txn_response {
 	char rrn[13];           /* field 37 */
 	bool has_balance;
 	int64_t balance;        /* field 54, ledger balance, minor units */
+	char period[TXN_PERIOD_MAX]; /* the answerer's clearing period: field
+				    15 as MMDD (the caller adds the year), or
+				    a JSON answer's "period" */
+	bool has_totals;        /* a 0510 */
+	txn_totals_t totals;
 } txn_response_t;
 
 /* Is this MTI a response (its third digit odd: 0210, 0410, 0810 ...)? */
@@ -385,6 +416,15 @@ int txn_response_from_iso(const iso8583_msg_t *msg, txn_response_t *resp,
  * from txn and txn->wire), and 38, 39 (and 54 for a balance) from the
  * final answer.
  */
+/*
+ * A reconciliation request (0500) for one settlement date (MMDD, field
+ * 15), keyed (stan, transmit) like network management; institution is
+ * who asks (33). The 0510 comes back with the totals in txn_response_t.
+ */
+int txn_recon_to_iso(uint32_t stan, const char *transmit,
+		     const char *institution, const char *settle_date,
+		     const iso8583_dialect_t *dialect, iso8583_msg_t *msg);
+
 int txn_answer_to_iso(const txn_t *txn, const iso8583_dialect_t *dialect,
 		      iso8583_msg_t *msg);
 

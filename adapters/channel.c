@@ -149,6 +149,22 @@ static int recover_keys(const iso8583_msg_t *msg, txn_t *req,
 	return TXN_EFORMAT;
 }
 
+/* A CUPS header is checked before its message: a wrong one is sent back
+ * with its reject code, whatever the message says. */
+static int check_cups(const chan_frame_t *frame, txn_error_t *err)
+{
+	iso8583_cups_header_t h;
+	iso8583_error_t ierr;
+	if (iso8583_cups_header_parse(frame->header, frame->header_len + frame->len,
+				      &h, &ierr) == 0)
+		return 0;
+	memset(err, 0, sizeof(*err));
+	err->rc = TXN_RC_FORMAT_ERROR;
+	ps_strlcpy(err->field, "header", sizeof(err->field));
+	snprintf(err->reason, sizeof(err->reason), "%s: %.100s", h.reject, ierr.reason);
+	return TXN_EHEADER;
+}
+
 static int decode_iso(const chan_cfg_t *cfg, const chan_frame_t *frame,
 		      txn_t *req, txn_response_t *resp, int *what,
 		      txn_error_t *err)
@@ -156,6 +172,14 @@ static int decode_iso(const chan_cfg_t *cfg, const chan_frame_t *frame,
 	iso8583_msg_t msg;
 	iso8583_error_t ierr;
 	*what = CHAN_MSG_REQUEST;
+	if (frame->header_len == ISO8583_CUPS_HEADER_BYTES) {
+		int rc = check_cups(frame, err);
+		if (rc != 0) {
+			txn_init(req, TXN_KIND_NONE);
+			keep_header(req, frame);
+			return rc;
+		}
+	}
 	if (iso8583_unpack(&msg, cfg->dialect, frame->data, frame->len,
 			   &ierr) != 0) {
 		txn_init(req, TXN_KIND_NONE);
@@ -213,6 +237,9 @@ static int frame_iso(const chan_cfg_t *cfg, const uint8_t *header,
 	rc = iso8583_frame_write_length(&framing, head + body, out);
 	if (rc != 0)
 		return rc;
+	/* A CUPS header says the length of its own frame. */
+	if (head == ISO8583_CUPS_HEADER_BYTES && head + body <= 9999)
+		iso8583_cups_header_set_total(out + prefix, head + body);
 	*len = prefix + head + body;
 	return 0;
 }
@@ -253,6 +280,30 @@ int chan_encode_error(const chan_cfg_t *cfg, const txn_t *req,
 	return chan_encode_answer(cfg, &t, NULL, out, cap, len);
 }
 
+int chan_encode_reject(const chan_cfg_t *cfg, const chan_frame_t *frame,
+		       const char *reject, uint8_t *out, size_t cap, size_t *len)
+{
+	if (cfg->kind != CHAN_ISO8583 ||
+	    frame->header_len != ISO8583_CUPS_HEADER_BYTES)
+		return TXN_EINVALID;
+	iso8583_framing_t framing = cfg->framing;
+	framing.frame_bytes_max = cfg->frame_bytes_max;
+	size_t prefix = iso8583_frame_length_bytes(&framing);
+	size_t body = ISO8583_CUPS_HEADER_BYTES + frame->len;
+	if (cap < prefix + body)
+		return TXN_ENOSPC;
+	iso8583_cups_header_t h, back;
+	iso8583_cups_header_parse(frame->header, body, &h, NULL);
+	iso8583_cups_header_reply(&h, reject, &back);
+	int rc = iso8583_frame_write_length(&framing, body, out);
+	if (rc != 0)
+		return rc;
+	iso8583_cups_header_write(&back, body <= 9999 ? body : 9999, out + prefix);
+	memcpy(out + prefix + ISO8583_CUPS_HEADER_BYTES, frame->data, frame->len);
+	*len = prefix + body;
+	return 0;
+}
+
 int chan_encode_leg(const chan_cfg_t *cfg, const txn_t *t, unsigned leg,
 		    uint8_t *out, size_t cap, size_t *len)
 {
@@ -275,6 +326,20 @@ int chan_encode_network(const chan_cfg_t *cfg, int op, uint32_t stan,
 	iso8583_msg_t msg;
 	int rc = txn_network_to_iso(op, stan, transmit, institution,
 				    cfg->dialect, &msg);
+	if (rc != 0)
+		return rc;
+	return frame_iso(cfg, cfg->header, &msg, out, cap, len);
+}
+
+int chan_encode_recon(const chan_cfg_t *cfg, uint32_t stan, const char *transmit,
+		      const char *institution, const char *settle_date,
+		      uint8_t *out, size_t cap, size_t *len)
+{
+	if (cfg->kind != CHAN_ISO8583)
+		return TXN_EINVALID; /* JSON lines carry no totals (yet) */
+	iso8583_msg_t msg;
+	int rc = txn_recon_to_iso(stan, transmit, institution, settle_date,
+				  cfg->dialect, &msg);
 	if (rc != 0)
 		return rc;
 	return frame_iso(cfg, cfg->header, &msg, out, cap, len);

@@ -103,7 +103,10 @@ enum chan_msg { CHAN_MSG_REQUEST = 1, CHAN_MSG_RESPONSE };
  * TXN_EINVALID with err (answer it with chan_encode_error: req holds its
  * keys), or TXN_EKEYS when not even its keys could be read (close the
  * peer: no answer could be matched). A response that cannot be read
- * returns TXN_EFORMAT with err (log it; the leg will time out).
+ * returns TXN_EFORMAT with err (log it; the leg will time out). A frame
+ * whose CUPS header (a 46-byte fixed header) is wrong returns TXN_EHEADER
+ * before its message is read, err->reason starting with the reject code
+ * (chan_encode_reject sends it back).
  */
 int chan_decode(const chan_cfg_t *cfg, const chan_frame_t *frame, txn_t *req,
 		txn_response_t *resp, int *what, txn_error_t *err);
@@ -123,6 +126,13 @@ int chan_encode_answer(const chan_cfg_t *cfg, const txn_t *t,
 int chan_encode_error(const chan_cfg_t *cfg, const txn_t *req,
 		      const txn_error_t *err, uint8_t *out, size_t cap,
 		      size_t *len);
+/* A frame sent back as it came, its CUPS header's stations swapped and
+ * its reject code set (5 digits; chan_decode's TXN_EHEADER gives it):
+ * what a network does with a message whose header is wrong.
+ * TXN_EINVALID when the channel has no CUPS header. */
+int chan_encode_reject(const chan_cfg_t *cfg, const chan_frame_t *frame,
+		       const char *reject, uint8_t *out, size_t cap,
+		       size_t *len);
 /* Leg i of t as the request this side sends. */
 int chan_encode_leg(const chan_cfg_t *cfg, const txn_t *t, unsigned leg,
 		    uint8_t *out, size_t cap, size_t *len);
@@ -131,5 +141,12 @@ int chan_encode_leg(const chan_cfg_t *cfg, const txn_t *t, unsigned leg,
 int chan_encode_network(const chan_cfg_t *cfg, int op, uint32_t stan,
 			const char *transmit, const char *institution,
 			uint8_t *out, size_t cap, size_t *len);
+
+/* A reconciliation request (0500) for one settlement date (MMDD), keyed
+ * (stan, transmit) like network management; its 0510 decodes as a
+ * response with has_totals. TXN_EINVALID on a JSON channel. */
+int chan_encode_recon(const chan_cfg_t *cfg, uint32_t stan, const char *transmit,
+		      const char *institution, const char *settle_date,
+		      uint8_t *out, size_t cap, size_t *len);
 
 #endif /* PAYSWITCH_CHANNEL_H */

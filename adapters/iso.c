@@ -349,6 +349,8 @@ static int take_proc(const iso8583_msg_t *msg, txn_t *txn, bool required,
 
 static int take_original(const iso8583_msg_t *msg, txn_t *txn,
 			 bool required, txn_error_t *err);
+static int take_settle_date(const iso8583_msg_t *msg, char *out,
+			    txn_error_t *err);
 
 static int take_financial(const iso8583_msg_t *msg, txn_t *txn,
 			  txn_error_t *err)
@@ -529,6 +531,58 @@ int txn_from_iso(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err)
 	if (rc == 0)
 		rc = take(msg, 38, txn->auth_code, sizeof(txn->auth_code),
 			  false, err);
+	if (rc == 0)
+		rc = take_settle_date(msg, txn->wire.settle_date, err);
+	return rc;
+}
+
+/* Field 15, MMDD, when present. */
+static int take_settle_date(const iso8583_msg_t *msg, char *out,
+			    txn_error_t *err)
+{
+	int rc = take_digits(msg, 15, out, 5, false, err);
+	if (rc == 0 && out[0] != '\0' && strlen(out) != 4)
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 15,
+			    "must be 4 digits MMDD");
+	return rc;
+}
+
+/* Fields 74-77 and 86-89 (counts, amounts) and 97 (net, C or D). */
+static int take_totals(const iso8583_msg_t *msg, txn_totals_t *t,
+		       txn_error_t *err)
+{
+	static const int count_fields[4] = {74, 75, 76, 77};
+	static const int amount_fields[4] = {86, 87, 88, 89};
+	uint32_t *counts[4] = {&t->credits, &t->credit_reversals, &t->debits,
+			       &t->debit_reversals};
+	int64_t *amounts[4] = {&t->credits_amount, &t->credit_reversals_amount,
+			       &t->debits_amount, &t->debit_reversals_amount};
+	int rc = 0;
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		uint64_t v = 0;
+		rc = take_u64(msg, count_fields[i], &v, true, err);
+		if (rc == 0 && v > UINT32_MAX)
+			rc = fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR,
+				  count_fields[i], "count too large");
+		*counts[i] = (uint32_t)v;
+		if (rc == 0)
+			rc = take_u64(msg, amount_fields[i], &v, true, err);
+		if (rc == 0 && v > (uint64_t)INT64_MAX)
+			rc = fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR,
+				  amount_fields[i], "amount too large");
+		*amounts[i] = (int64_t)v;
+	}
+	char net[24];
+	if (rc == 0)
+		rc = take(msg, 97, net, sizeof(net), true, err);
+	if (rc == 0) {
+		uint64_t v = 0;
+		if ((net[0] != 'C' && net[0] != 'D') || strlen(net) != 17 ||
+		    ps_parse_u64(net + 1, 16, &v) != 0 || v > (uint64_t)INT64_MAX)
+			return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 97,
+				    "must be C or D and 16 digits");
+		t->net = net[0] == 'D' ? -(int64_t)v : (int64_t)v;
+	}
 	return rc;
 }
 
@@ -574,6 +628,13 @@ int txn_response_from_iso(const iso8583_msg_t *msg, txn_response_t *resp,
 		resp->net_op = network[0] ? net_op_of(network) : TXN_NET_OTHER;
 	resp->has_balance = balance[0] != '\0' &&
 			    parse_balance(balance, &resp->balance);
+	if ((rc = take_settle_date(msg, resp->period, err)) != 0)
+		return rc;
+	if (memcmp(msg->mti, "0510", 4) == 0 && resp->rc == TXN_RC_APPROVED) {
+		if ((rc = take_totals(msg, &resp->totals, err)) != 0)
+			return rc;
+		resp->has_totals = true;
+	}
 	return 0;
 }
 
@@ -695,6 +756,10 @@ static int encode_leg(const txn_t *txn, const txn_leg_t *l, iso8583_msg_t *msg)
 	    (rc = set_text(msg, 102, txn->payer)) ||
 	    (rc = set_text(msg, 103, txn->payee)))
 		return rc;
+	/* A date period is the leg's settlement date (MMDD). */
+	if (strlen(l->period) == 8 && ps_is_digits(l->period, 8) &&
+	    (rc = set_copy(msg, 15, l->period + 4, 4)))
+		return rc;
 	if (refers)
 		rc = set_original(msg, txn);
 	return rc;
@@ -723,6 +788,42 @@ int txn_network_to_iso(int op, uint32_t stan, const char *transmit,
 	    (rc = set_text(msg, 33, institution)))
 		return rc;
 	return iso8583_set(msg, 70, code, 3);
+}
+
+int txn_recon_to_iso(uint32_t stan, const char *transmit,
+		     const char *institution, const char *settle_date,
+		     const iso8583_dialect_t *dialect, iso8583_msg_t *msg)
+{
+	iso8583_msg_init(msg, dialect);
+	int rc;
+	if ((rc = iso8583_set_mti(msg, "0500")) ||
+	    (rc = set_text(msg, 7, transmit)) ||
+	    (rc = set_digits(msg, 11, stan, 6)) ||
+	    (rc = set_text(msg, 15, settle_date)) ||
+	    (rc = set_text(msg, 33, institution)))
+		return rc;
+	return 0;
+}
+
+static int encode_totals(const txn_totals_t *t, iso8583_msg_t *msg)
+{
+	const uint32_t counts[4] = {t->credits, t->credit_reversals, t->debits,
+				    t->debit_reversals};
+	const int64_t amounts[4] = {t->credits_amount, t->credit_reversals_amount,
+				    t->debits_amount, t->debit_reversals_amount};
+	int rc = 0;
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		rc = set_digits(msg, 74 + i, counts[i], 10);
+		if (rc == 0)
+			rc = set_digits(msg, 86 + i, (uint64_t)amounts[i], 16);
+	}
+	if (rc != 0)
+		return rc;
+	char net[18];
+	uint64_t magnitude = t->net < 0 ? (uint64_t)-t->net : (uint64_t)t->net;
+	snprintf(net, sizeof(net), "%c%016" PRIu64, t->net < 0 ? 'D' : 'C',
+		 magnitude % UINT64_C(10000000000000000));
+	return set_copy(msg, 97, net, 17);
 }
 
 static int encode_balance(const txn_t *txn, iso8583_msg_t *msg)
@@ -781,5 +882,9 @@ int txn_answer_to_iso(const txn_t *txn, const iso8583_dialect_t *dialect,
 		rc = set_padded(msg, 38, txn->auth_code, 6);
 	if (rc == 0 && (txn->flags & TXN_F_BALANCE))
 		rc = encode_balance(txn, msg);
+	if (rc == 0 && w->settle_date[0] != '\0')
+		rc = set_text(msg, 15, w->settle_date);
+	if (rc == 0 && w->has_totals && txn->rc == TXN_RC_APPROVED)
+		rc = encode_totals(&w->totals, msg);
 	return rc;
 }

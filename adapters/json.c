@@ -355,7 +355,9 @@ static int decode_leg(json_t *obj, txn_t *txn, txn_error_t *err)
 	    (rc = get_text(obj, "merchant_name", "merchant_name", txn->merchant_name,
 			   sizeof(txn->merchant_name), err)) ||
 	    (rc = get_bool(obj, "advice", &advice, err)) ||
-	    (rc = get_bool(obj, "repeat", &repeat, err)))
+	    (rc = get_bool(obj, "repeat", &repeat, err)) ||
+	    (rc = get_text(obj, "period", "period", w->settle_date,
+			   sizeof(w->settle_date), err)))
 		return rc;
 	ps_strlcpy(txn->participant, txn->acquirer, sizeof(txn->participant));
 	txn->flags |= (advice ? TXN_F_ADVICE : 0) | (repeat ? TXN_F_REPEAT : 0);
@@ -660,6 +662,7 @@ static void write_result(jw_t *w, const txn_t *txn)
 		txn_id_text(txn->id, id);
 		jw_str(w, "txn", id);
 	}
+	jw_opt(w, "period", txn->wire.settle_date);
 	if (rc == TXN_RC_APPROVED) {
 		jw_opt(w, "rrn", txn->rrn);
 		jw_opt(w, "auth_code", txn->auth_code);
@@ -850,6 +853,7 @@ int txn_leg_to_json(const txn_t *txn, unsigned leg, char *out, size_t cap,
 	jw_opt(&w, "institution", l->institution);
 	jw_opt(&w, "payee", refers ? "" : txn->payee);
 	jw_opt(&w, "merchant_name", txn->merchant_name);
+	jw_opt(&w, "period", l->period);
 	if (refers) {
 		format_key(txn->original_stan, txn->original_transmit, key);
 		jw_str(&w, "original", key);
@@ -916,6 +920,7 @@ static int decode_response(json_t *root, txn_response_t *r, txn_error_t *err)
 		r->has_balance = true;
 		r->balance = (int64_t)json_integer_value(balance);
 	}
+	copy_member(root, "period", r->period, sizeof(r->period));
 	return 0;
 }
 

@@ -32,7 +32,8 @@ enum {
 enum {
 	L_KIND = 1, L_STATE, L_NETWORK, L_ATTEMPTS, L_RC, L_ENDPOINT,
 	L_INSTITUTION, L_ACCOUNT, L_STAN, L_TRANSMIT, L_RRN, L_AUTH_CODE,
-	L_SENT, L_DEADLINE, L_ANSWERED,
+	L_SENT, L_DEADLINE, L_ANSWERED, L_WINDOW, L_PERIOD, L_FEE_ISSUER,
+	L_FEE_NETWORK,
 };
 
 /* ---- writing -------------------------------------------------------------- */
@@ -127,6 +128,10 @@ static void put_leg(writer_t *w, const txn_leg_t *l)
 	put_u64(&lw, L_SENT, l->sent_ms);
 	put_u64(&lw, L_DEADLINE, l->deadline_ms);
 	put_u64(&lw, L_ANSWERED, l->answered_ms);
+	put_u32(&lw, L_WINDOW, l->window);
+	PUT_STR(&lw, L_PERIOD, l->period);
+	put_i64(&lw, L_FEE_ISSUER, l->fee_issuer);
+	put_i64(&lw, L_FEE_NETWORK, l->fee_network);
 	PS_ASSERT(!lw.full && lw.len <= 255);
 	put(w, T_LEG, body, lw.len);
 }
@@ -245,6 +250,10 @@ static bool take_leg_field(txn_leg_t *l, uint8_t tag, const uint8_t *v,
 	case L_SENT: return U(l->sent_ms);
 	case L_DEADLINE: return U(l->deadline_ms);
 	case L_ANSWERED: return U(l->answered_ms);
+	case L_WINDOW: return U(l->window);
+	case L_PERIOD: return S(l->period);
+	case L_FEE_ISSUER: return U(l->fee_issuer) && l->fee_issuer >= 0;
+	case L_FEE_NETWORK: return U(l->fee_network) && l->fee_network >= 0;
 	default: return true; /* a later field: skipped */
 	}
 }

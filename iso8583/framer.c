@@ -66,6 +66,13 @@ void iso8583_header_reply(const uint8_t *request, size_t len, uint8_t *reply)
 	if (len == 5) {
 		memcpy(reply + 1, request + 3, 2); /* destination := source */
 		memcpy(reply + 3, request + 1, 2); /* source := destination */
+	} else if (len == ISO8583_CUPS_HEADER_BYTES &&
+		   request[0] == ISO8583_CUPS_HEADER_BYTES) {
+		/* CUPS: the stations swap, the reject code is cleared; the
+		 * total length is the answer's, written with its frame. */
+		memcpy(reply + 6, request + 17, ISO8583_CUPS_STATION_BYTES);
+		memcpy(reply + 17, request + 6, ISO8583_CUPS_STATION_BYTES);
+		memcpy(reply + 41, "00000", 5);
 	}
 }
 

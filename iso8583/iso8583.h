@@ -404,9 +404,69 @@ int iso8583_frame_write_length(const iso8583_framing_t *cfg, size_t body_len,
  * The fixed header of an answer, from the request's header of len bytes:
  * a copy, except that a 5-byte header is a TPDU (id, destination, source)
  * and has its destination and source swapped, as terminals and NAC
- * gateways expect (and as jPOS's NCC and BCD channels do). reply may not
- * overlap request.
+ * gateways expect (and as jPOS's NCC and BCD channels do), and a 46-byte
+ * CUPS header (below) has its stations swapped and its reject code
+ * cleared (its total length is the answer's: iso8583_cups_header_set_total
+ * once the answer is framed). reply may not overlap request.
  */
 void iso8583_header_reply(const uint8_t *request, size_t len, uint8_t *reply);
+
+/* ---- the UnionPay (CUPS) message header ---------------------------------
+ *
+ * 46 bytes before the MTI, in this order: header length (1 byte, binary,
+ * 46), header flag and version (1 byte: bit 7 set for a test message, the
+ * rest the version, 1), total message length (4 ASCII digits: header and
+ * message, not the length prefix), destination station id (11 bytes ASCII,
+ * space-padded), source station id (11), reserved (3 bytes), batch number
+ * (1 byte, binary), transaction information (8 bytes), user information
+ * (1 byte), reject code (5 ASCII digits, "00000" when not rejected).
+ *
+ * A header found wrong is answered by returning the message with the
+ * reject code of the field at fault ("000N5", N the field number: 00015 a
+ * header length other than 46, 00025 an unknown version, 00035 a total
+ * length that is not the frame's, 00045 an unknown destination, 00055 an
+ * unknown source) and its stations swapped.
+ */
+#define ISO8583_CUPS_HEADER_BYTES 46
+#define ISO8583_CUPS_STATION_BYTES 11
+#define ISO8583_CUPS_VERSION 1
+#define ISO8583_CUPS_TEST_FLAG 0x80
+
+typedef struct iso8583_cups_header {
+	uint8_t flags;                        /* field 2 as it is */
+	uint32_t total_len;                   /* field 3 */
+	char destination[ISO8583_CUPS_STATION_BYTES + 1]; /* spaces trimmed */
+	char source[ISO8583_CUPS_STATION_BYTES + 1];
+	uint8_t reserved[3];
+	uint8_t batch;
+	uint8_t txn_info[8];
+	uint8_t user_info;
+	char reject[6];                       /* "00000": none */
+} iso8583_cups_header_t;
+
+/* A header with version 1, the two stations (at most 11 bytes each, ASCII
+ * printable) and no reject code; total_len 0 until written. */
+void iso8583_cups_header_init(iso8583_cups_header_t *h, const char *destination,
+			      const char *source);
+/*
+ * Reads 46 bytes of a frame of frame_len bytes (header and message) into
+ * out. ISO8583_EFRAME with err->field the header field at fault (1, 2 or
+ * 3) and out->reject set to its reject code when the header length is not
+ * 46, the version is not 1, or the total length is not frame_len; what
+ * could be read is in out either way.
+ */
+int iso8583_cups_header_parse(const uint8_t *in, size_t frame_len,
+			      iso8583_cups_header_t *out, iso8583_error_t *err);
+/* Writes h into 46 bytes, with total_len as the total length (9999 at
+ * most: the length the 4 digits can say). */
+void iso8583_cups_header_write(const iso8583_cups_header_t *h, size_t total_len,
+			       uint8_t out[ISO8583_CUPS_HEADER_BYTES]);
+/* Writes the total length (header and message, at most 9999) into a
+ * 46-byte header already in place. */
+void iso8583_cups_header_set_total(uint8_t *header, size_t total_len);
+/* The header of an answer to (or a rejection of) a message with header h:
+ * stations swapped, reject code set ("00000" for an answer). */
+void iso8583_cups_header_reply(const iso8583_cups_header_t *h,
+			       const char *reject, iso8583_cups_header_t *out);
 
 #endif /* PAYSWITCH_ISO8583_H */

@@ -215,7 +215,7 @@ static const iso8583_dialect_t *resolve_dialect(cfg_ctx_t *c, const char *name)
 static int parse_framing(cfg_ctx_t *c, json_t *obj, chan_cfg_t *chan)
 {
 	static const char *const keys[] = {"length", "header_bytes", "header",
-					   NULL};
+					   "source_id", "destination_id", NULL};
 	json_t *f = json_object_get(obj, "framing");
 	chan->framing.length_header = ISO8583_LENGTH_BINARY2;
 	chan->framing.header_bytes = 0;
@@ -255,6 +255,27 @@ static int parse_framing(cfg_ctx_t *c, json_t *obj, chan_cfg_t *chan)
 		rc = cfg_fail(c, "header", "must be %u bytes as hex (%u digits)",
 			      header, 2 * header);
 		goto out;
+	}
+	/* A 46-byte header is UnionPay's: its stations name who sends
+	 * (source_id: us) and who receives (destination_id). */
+	char source[16] = "", destination[16] = "";
+	if ((rc = get_str(c, f, "source_id", source, sizeof(source), false)) ||
+	    (rc = get_str(c, f, "destination_id", destination,
+			  sizeof(destination), false)))
+		goto out;
+	if ((source[0] || destination[0]) && header != ISO8583_CUPS_HEADER_BYTES) {
+		rc = cfg_fail(c, "source_id", "only for a 46-byte (UnionPay) header");
+		goto out;
+	}
+	if (strlen(source) > ISO8583_CUPS_STATION_BYTES ||
+	    strlen(destination) > ISO8583_CUPS_STATION_BYTES) {
+		rc = cfg_fail(c, "source_id", "station ids are at most 11 characters");
+		goto out;
+	}
+	if (header == ISO8583_CUPS_HEADER_BYTES && hex[0] == '\0') {
+		iso8583_cups_header_t h;
+		iso8583_cups_header_init(&h, destination, source);
+		iso8583_cups_header_write(&h, 0, chan->header);
 	}
 out:
 	c->path[mark] = '\0';

@@ -320,6 +320,31 @@ static void refuse_message(sw_conn_t *conn, const txn_t *req,
 		send_now(net, conn, wb);
 }
 
+/* A frame whose CUPS header is wrong goes back with the header's reject
+ * code, its message untouched: how UnionPay answers a bad header. */
+static void reject_frame(sw_conn_t *conn, const chan_frame_t *frame,
+			 const txn_error_t *err)
+{
+	sw_net_t *net = conn->listener->net;
+	net->ctx->metrics.format_errors++;
+	ps_log_t *lg = ps_log_begin(PS_LOG_WARN, "header_rejected");
+	ps_log_str(lg, "listener", conn->listener->cfg.name);
+	ps_log_str(lg, "peer", conn->peer);
+	ps_log_str(lg, "error", err->reason);
+	ps_log_end(lg);
+	char code[6];
+	ps_strlcpy(code, err->reason, sizeof(code));
+	sw_wbuf_t *wb = intake_buffer(net, conn, "a header rejection");
+	if (wb == NULL)
+		return;
+	if (chan_encode_reject(&conn->listener->cfg.channel.chan, frame, code,
+			       wb->data, sizeof(wb->data), &wb->len) != 0) {
+		sw_wbuf_put(net, wb);
+		return;
+	}
+	send_now(net, conn, wb);
+}
+
 static void take_message(sw_conn_t *conn, const chan_frame_t *frame)
 {
 	sw_net_t *net = conn->listener->net;
@@ -333,6 +358,10 @@ static void take_message(sw_conn_t *conn, const chan_frame_t *frame)
 		ps_logf(PS_LOG_WARN, "unexpected_response",
 			"listener %s peer %s sent an answer; ignored",
 			conn->listener->cfg.name, conn->peer);
+		return;
+	}
+	if (rc == TXN_EHEADER) {
+		reject_frame(conn, frame, &err);
 		return;
 	}
 	if (rc != 0) {

@@ -575,6 +575,166 @@ static void test_json_refused_leg_answered_with_key(void **state)
 	assert_int_equal(r.rc, TXN_RC_FORMAT_ERROR);
 }
 
+/* ---- clearing: settlement dates, totals, the UnionPay header ------------------ */
+
+/* The leg's period goes to the bank as field 15 (MMDD); the bank's answer
+ * brings its own back. */
+static void test_iso_settlement_date(void **state)
+{
+	(void)state;
+	link_iso("ascii");
+	txn_t t, bank;
+	debit(&t);
+	strcpy(t.leg[0].period, "20261203");
+	send_leg(&t, &bank);
+	assert_string_equal(bank.wire.settle_date, "1203");
+	bank.rc = TXN_RC_APPROVED;
+	strcpy(bank.wire.settle_date, "1204");
+	txn_response_t r;
+	answer_back(&bank, &r);
+	assert_string_equal(r.period, "1204");
+	/* A leg whose period is a NetClear batch carries no field 15. */
+	link_iso("ascii");
+	debit(&t);
+	strcpy(t.leg[0].period, "B2026120301");
+	send_leg(&t, &bank);
+	assert_string_equal(bank.wire.settle_date, "");
+}
+
+/* 0500 for a date; 0510 with the totals, every field and the sign. */
+static void test_iso_recon_totals(void **state)
+{
+	(void)state;
+	const char *dialects[] = {"ascii", "binary"};
+	for (size_t d = 0; d < 2; d++) {
+		link_iso(dialects[d]);
+		static uint8_t out[OUT_BYTES];
+		size_t len = 0;
+		assert_int_equal(chan_encode_recon(&switch_side.cfg, 77, "1203230000",
+						   "99990000", "1203", out,
+						   sizeof(out), &len),
+				 0);
+		deliver(&bank_side, out, len);
+		txn_t req;
+		txn_response_t unused;
+		txn_error_t err;
+		int what = 0;
+		assert_int_equal(decode(&bank_side, 0, &req, &unused, &what, &err), 0);
+		assert_int_equal(req.kind, TXN_KIND_RECON);
+		assert_string_equal(req.wire.settle_date, "1203");
+		req.rc = TXN_RC_APPROVED;
+		req.wire.has_totals = true;
+		txn_totals_t want = {.credits = 3, .credit_reversals = 1, .debits = 5,
+				     .debit_reversals = 2, .credits_amount = 30000,
+				     .credit_reversals_amount = 1000,
+				     .debits_amount = 52000,
+				     .debit_reversals_amount = 2000, .net = -21000};
+		req.wire.totals = want;
+		txn_response_t r;
+		answer_back(&req, &r);
+		assert_int_equal(r.stan, 77);
+		assert_true(r.has_totals);
+		assert_memory_equal(&r.totals, &want, sizeof(want));
+	}
+	link_json();
+	static uint8_t out[OUT_BYTES];
+	size_t len;
+	assert_int_equal(chan_encode_recon(&switch_side.cfg, 1, "1203230000", "9",
+					   "1203", out, sizeof(out), &len),
+			 TXN_EINVALID);
+}
+
+/* Both ends of a UnionPay link: ascii4 lengths and the 46-byte header,
+ * each side's stations in what it originates. */
+static void link_cups(void)
+{
+	rng_state = 0x5eed;
+	const struct {
+		side_t *s;
+		const char *dst, *src;
+	} ends[2] = {{&switch_side, "00010000", "99990000"},
+		     {&bank_side, "99990000", "00010000"}};
+	for (int i = 0; i < 2; i++) {
+		chan_cfg_t *cfg = &ends[i].s->cfg;
+		memset(cfg, 0, sizeof(*cfg));
+		cfg->kind = CHAN_ISO8583;
+		cfg->dialect = iso8583_dialect_builtin("ascii");
+		cfg->framing.length_header = ISO8583_LENGTH_ASCII4;
+		cfg->framing.header_bytes = ISO8583_CUPS_HEADER_BYTES;
+		cfg->frame_bytes_max = FRAME_MAX;
+		iso8583_cups_header_t h;
+		iso8583_cups_header_init(&h, ends[i].dst, ends[i].src);
+		iso8583_cups_header_write(&h, 0, cfg->header);
+		side_open(ends[i].s);
+	}
+}
+
+static void test_cups_header(void **state)
+{
+	(void)state;
+	link_cups();
+	txn_t t, bank;
+	debit(&t);
+	send_leg(&t, &bank); /* the bank side checked the header */
+	iso8583_cups_header_t h;
+	iso8583_error_t ierr;
+	assert_int_equal(iso8583_cups_header_parse(got[0].header,
+						   46 + got[0].len, &h, &ierr), 0);
+	assert_string_equal(h.source, "99990000");
+	assert_string_equal(h.destination, "00010000");
+	assert_int_equal(h.total_len, 46 + got[0].len);
+	assert_string_equal(h.reject, "00000");
+	/* The answer: stations swapped, its own total length. */
+	bank.rc = TXN_RC_APPROVED;
+	txn_response_t r;
+	answer_back(&bank, &r);
+	assert_int_equal(iso8583_cups_header_parse(got[0].header,
+						   46 + got[0].len, &h, &ierr), 0);
+	assert_string_equal(h.source, "00010000");
+	assert_string_equal(h.destination, "99990000");
+	assert_int_equal(h.total_len, 46 + got[0].len);
+	/* A wrong total length: refused before the message is read, and sent
+	 * back with reject code 00035, stations swapped, message as it was. */
+	static uint8_t out[OUT_BYTES];
+	size_t len = 0;
+	assert_int_equal(chan_encode_leg(&switch_side.cfg, &t, 0, out, sizeof(out),
+					 &len), 0);
+	memcpy(out + 4 + 2, "0100", 4); /* after the 4-digit length */
+	deliver(&bank_side, out, len);
+	txn_t req;
+	txn_error_t err;
+	int what = 0;
+	assert_int_equal(decode(&bank_side, 0, &req, &r, &what, &err), TXN_EHEADER);
+	assert_memory_equal(err.reason, "00035", 5);
+	chan_frame_t f = {.data = got[0].data, .len = got[0].len,
+			  .header = got[0].header, .header_len = got[0].header_len};
+	static uint8_t back[OUT_BYTES];
+	size_t back_len = 0;
+	assert_int_equal(chan_encode_reject(&bank_side.cfg, &f, "00035", back,
+					    sizeof(back), &back_len), 0);
+	assert_int_equal(back_len, len);
+	assert_memory_equal(back + 4 + 46, out + 4 + 46, len - 50);
+	assert_int_equal(iso8583_cups_header_parse(back + 4, len - 4, &h, &ierr), 0);
+	assert_string_equal(h.reject, "00035");
+	assert_string_equal(h.source, "00010000");
+	/* A header length byte that is not 46, and a wrong version. */
+	uint8_t raw[46];
+	memcpy(raw, got[0].header, 46);
+	raw[0] = 40;
+	assert_int_equal(iso8583_cups_header_parse(raw, 46 + got[0].len, &h, &ierr),
+			 ISO8583_EFRAME);
+	assert_string_equal(h.reject, "00015");
+	raw[0] = 46;
+	raw[1] = 7;
+	assert_int_equal(iso8583_cups_header_parse(raw, 46 + got[0].len, &h, &ierr),
+			 ISO8583_EFRAME);
+	assert_string_equal(h.reject, "00025");
+	raw[1] = ISO8583_CUPS_TEST_FLAG | ISO8583_CUPS_VERSION; /* a test message */
+	assert_int_equal(iso8583_cups_header_parse(raw, 46 + got[0].len, &h, &ierr),
+			 ISO8583_EFRAME); /* its total is still the tampered one */
+	assert_string_equal(h.reject, "00035");
+}
+
 /* ---- network management, both kinds ---------------------------------------- */
 
 static void sign_on_and_echo(void)
@@ -865,6 +1025,9 @@ int main(void)
 		cmocka_unit_test(test_json_answer_matches_the_leg),
 		cmocka_unit_test(test_json_reversal_leg),
 		cmocka_unit_test(test_json_refused_leg_answered_with_key),
+		cmocka_unit_test(test_iso_settlement_date),
+		cmocka_unit_test(test_iso_recon_totals),
+		cmocka_unit_test(test_cups_header),
 		cmocka_unit_test(test_iso_network_management),
 		cmocka_unit_test(test_json_network_management),
 		cmocka_unit_test(test_json_sign_on_names_us),

@@ -121,6 +121,10 @@ static void purchase(txn_t *t)
 		l->sent_ms = t->created_ms + i;
 		l->deadline_ms = t->created_ms + 30000 + i;
 		l->answered_ms = i == 1 ? 0 : t->created_ms + 200 + i;
+		l->window = 17;
+		strcpy(l->period, i == 2 ? "B2026120302" : "20261203");
+		l->fee_issuer = i == 0 ? 35 : 0;
+		l->fee_network = i == 0 ? 3 : 0;
 	}
 }
 
@@ -183,6 +187,10 @@ static void maximal(txn_t *t)
 		l->sent_ms = UINT64_MAX;
 		l->deadline_ms = UINT64_MAX;
 		l->answered_ms = UINT64_MAX;
+		l->window = UINT32_MAX;
+		FILL(l->period, 90 + i);
+		l->fee_issuer = INT64_MAX;
+		l->fee_network = INT64_MAX;
 	}
 }
 
@@ -237,6 +245,10 @@ static void assert_leg_equal(const txn_leg_t *a, const txn_leg_t *b)
 	assert_int_equal(a->sent_ms, b->sent_ms);
 	assert_int_equal(a->deadline_ms, b->deadline_ms);
 	assert_int_equal(a->answered_ms, b->answered_ms);
+	assert_int_equal(a->window, b->window);
+	assert_string_equal(a->period, b->period);
+	assert_int_equal(a->fee_issuer, b->fee_issuer);
+	assert_int_equal(a->fee_network, b->fee_network);
 }
 
 /* Every canonical field of b equals a's, named one by one so that a
@@ -639,6 +651,12 @@ static void v1_expected(const txn_t *t, txn_t *out)
 	memset(&out->wire, 0, sizeof(out->wire));
 	out->net_op = TXN_NET_NONE; /* no such field; kinds said it */
 	out->window = 0;            /* settlement came later */
+	for (unsigned i = 0; i < TXN_LEGS_MAX; i++) {
+		out->leg[i].window = 0; /* ... and so did clearing periods */
+		memset(out->leg[i].period, 0, sizeof(out->leg[i].period));
+		out->leg[i].fee_issuer = 0;
+		out->leg[i].fee_network = 0;
+	}
 }
 
 static void v1_round_trip(const txn_t *t)
