@@ -449,6 +449,32 @@ int txn_from_json(const char *line, size_t len, txn_t *txn, txn_error_t *err);
 int txn_json_decode(const char *line, size_t len, txn_t *req,
 		    txn_response_t *resp, bool *is_response, txn_error_t *err);
 
+/* ---- NetClear: JSON with a message header (docs/clearing.md) ---------------
+ *
+ * {"header":{"type","issuer","direction","batch","msg_id"},"body":{...}}:
+ * the body is a JSON-lines leg or answer without "op" and "id", which the
+ * header's type (agreement_payment = purchase, payout = credit, refund =
+ * refund credit, reversal, hello, echo, cutover) and msg_id give; issuer
+ * is the sender's member id; batch the answerer's clearing session.
+ */
+int txn_leg_to_netclear(const txn_t *txn, unsigned leg, const char *issuer,
+			char *out, size_t cap, size_t *out_len);
+/* The answer to a NetClear request; its batch is txn->wire.settle_date. */
+int txn_answer_to_netclear(const txn_t *txn, const char *issuer, char *out,
+			   size_t cap, size_t *out_len);
+int txn_error_to_netclear(const txn_t *req, const txn_error_t *err,
+			  const char *issuer, char *out, size_t cap,
+			  size_t *out_len);
+/* hello, echo or cutover, keyed (stan, transmit). */
+int txn_network_to_netclear(int op, uint32_t stan, const char *transmit,
+			    const char *issuer, char *out, size_t cap,
+			    size_t *out_len);
+/* One line: a response (direction "response") into *resp, with the
+ * header's batch as resp->period, else a request into *req, its
+ * participant the header's issuer. */
+int txn_netclear_decode(const char *line, size_t len, txn_t *req,
+			txn_response_t *resp, bool *is_response, txn_error_t *err);
+
 /* Leg i of txn as a request line for a JSON endpoint, '\n' included. */
 int txn_leg_to_json(const txn_t *txn, unsigned leg, char *out, size_t cap,
 		    size_t *out_len);

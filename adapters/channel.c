@@ -12,13 +12,22 @@
 
 const char *chan_kind_name(int kind)
 {
-	return kind == CHAN_JSON ? "json" : "iso8583";
+	return kind == CHAN_JSON ? "json" : kind == CHAN_NETCLEAR ? "netclear"
+								  : "iso8583";
+}
+
+/* JSON and NetClear are newline-framed text; ISO 8583 has its framer. */
+static bool is_lines(int kind)
+{
+	return kind == CHAN_JSON || kind == CHAN_NETCLEAR;
 }
 
 bool chan_cfg_same(const chan_cfg_t *a, const chan_cfg_t *b)
 {
 	if (a->kind != b->kind || a->frame_bytes_max != b->frame_bytes_max)
 		return false;
+	if (a->kind == CHAN_NETCLEAR)
+		return strcmp(a->member, b->member) == 0;
 	if (a->kind == CHAN_JSON)
 		return true;
 	return a->framing.length_header == b->framing.length_header &&
@@ -31,15 +40,15 @@ bool chan_cfg_same(const chan_cfg_t *a, const chan_cfg_t *b)
 
 size_t chan_storage_bytes(const chan_cfg_t *cfg)
 {
-	return cfg->kind == CHAN_JSON ? TXN_JSON_LINE_MAX
-				      : (size_t)cfg->frame_bytes_max + 4;
+	return is_lines(cfg->kind) ? TXN_JSON_LINE_MAX
+				   : (size_t)cfg->frame_bytes_max + 4;
 }
 
 void chan_init(chan_t *ch, const chan_cfg_t *cfg, uint8_t *storage, size_t cap)
 {
 	memset(ch, 0, sizeof(*ch));
 	ch->cfg = cfg;
-	if (cfg->kind == CHAN_JSON) {
+	if (is_lines(cfg->kind)) {
 		txn_lines_init(&ch->lines, (char *)storage, cap);
 	} else {
 		iso8583_framing_t framing = cfg->framing;
@@ -51,7 +60,7 @@ void chan_init(chan_t *ch, const chan_cfg_t *cfg, uint8_t *storage, size_t cap)
 
 void chan_space(chan_t *ch, uint8_t **data, size_t *len)
 {
-	if (ch->cfg->kind == CHAN_JSON) {
+	if (is_lines(ch->cfg->kind)) {
 		char *p;
 		txn_lines_space(&ch->lines, &p, len);
 		*data = (uint8_t *)p;
@@ -62,7 +71,7 @@ void chan_space(chan_t *ch, uint8_t **data, size_t *len)
 
 void chan_commit(chan_t *ch, size_t n)
 {
-	if (ch->cfg->kind == CHAN_JSON)
+	if (is_lines(ch->cfg->kind))
 		txn_lines_commit(&ch->lines, n);
 	else
 		iso8583_framer_commit(&ch->framer, n);
@@ -71,7 +80,7 @@ void chan_commit(chan_t *ch, size_t n)
 int chan_next(chan_t *ch, chan_frame_t *frame, char *why, size_t why_cap)
 {
 	memset(frame, 0, sizeof(*frame));
-	if (ch->cfg->kind == CHAN_JSON) {
+	if (is_lines(ch->cfg->kind)) {
 		const char *line;
 		size_t len;
 		int rc = txn_lines_next(&ch->lines, &line, &len);
@@ -100,7 +109,7 @@ int chan_next(chan_t *ch, chan_frame_t *frame, char *why, size_t why_cap)
 
 bool chan_partial(const chan_t *ch)
 {
-	if (ch->cfg->kind == CHAN_JSON)
+	if (is_lines(ch->cfg->kind))
 		return ch->lines.len > ch->lines.start;
 	return iso8583_framer_pending(&ch->framer) > 0;
 }
@@ -208,8 +217,12 @@ int chan_decode(const chan_cfg_t *cfg, const chan_frame_t *frame, txn_t *req,
 	if (cfg->kind == CHAN_ISO8583)
 		return decode_iso(cfg, frame, req, resp, what, err);
 	bool is_response = false;
-	int rc = txn_json_decode((const char *)frame->data, frame->len, req,
-				 resp, &is_response, err);
+	int rc = cfg->kind == CHAN_NETCLEAR
+			 ? txn_netclear_decode((const char *)frame->data,
+					       frame->len, req, resp,
+					       &is_response, err)
+			 : txn_json_decode((const char *)frame->data, frame->len,
+					   req, resp, &is_response, err);
 	*what = is_response ? CHAN_MSG_RESPONSE : CHAN_MSG_REQUEST;
 	return rc;
 }
@@ -250,6 +263,8 @@ int chan_encode_answer(const chan_cfg_t *cfg, const txn_t *t,
 {
 	if (cfg->kind == CHAN_JSON)
 		return txn_answer_to_json(t, target, (char *)out, cap, len);
+	if (cfg->kind == CHAN_NETCLEAR)
+		return txn_answer_to_netclear(t, cfg->member, (char *)out, cap, len);
 	iso8583_msg_t msg;
 	int rc = txn_answer_to_iso(t, cfg->dialect, &msg);
 	if (rc != 0)
@@ -273,6 +288,9 @@ int chan_encode_error(const chan_cfg_t *cfg, const txn_t *req,
 	if (cfg->kind == CHAN_JSON)
 		return txn_error_to_json(req->request_id, err, (char *)out, cap,
 					 len);
+	if (cfg->kind == CHAN_NETCLEAR)
+		return txn_error_to_netclear(req, err, cfg->member, (char *)out,
+					     cap, len);
 	txn_t t = *req;
 	t.rc = err->rc == TXN_RC_APPROVED || err->rc == TXN_RC_NONE
 		       ? TXN_RC_FORMAT_ERROR
@@ -309,6 +327,9 @@ int chan_encode_leg(const chan_cfg_t *cfg, const txn_t *t, unsigned leg,
 {
 	if (cfg->kind == CHAN_JSON)
 		return txn_leg_to_json(t, leg, (char *)out, cap, len);
+	if (cfg->kind == CHAN_NETCLEAR)
+		return txn_leg_to_netclear(t, leg, cfg->member, (char *)out, cap,
+					   len);
 	iso8583_msg_t msg;
 	int rc = txn_leg_to_iso(t, leg, cfg->dialect, &msg);
 	if (rc != 0)
@@ -323,6 +344,11 @@ int chan_encode_network(const chan_cfg_t *cfg, int op, uint32_t stan,
 	if (cfg->kind == CHAN_JSON)
 		return txn_network_to_json(op, stan, transmit, institution,
 					   (char *)out, cap, len);
+	if (cfg->kind == CHAN_NETCLEAR)
+		return txn_network_to_netclear(op, stan, transmit,
+					       cfg->member[0] ? cfg->member
+							      : institution,
+					       (char *)out, cap, len);
 	iso8583_msg_t msg;
 	int rc = txn_network_to_iso(op, stan, transmit, institution,
 				    cfg->dialect, &msg);

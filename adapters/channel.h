@@ -14,6 +14,8 @@
  *                 (length header, fixed header such as a TPDU or a
  *                 network's 46-byte header, answered back swapped)
  *   CHAN_JSON     JSON lines (adapters.h, docs/protocol.md)
+ *   CHAN_NETCLEAR JSON lines with a NetClear message header
+ *                 (docs/clearing.md): the same legs and answers
  *
  * The key: a leg is numbered with a STAN and a transmission time; its
  * answer carries them back (ISO 8583 fields 11 and 7; JSON's "id", the
@@ -39,7 +41,7 @@
 #include "adapters.h"
 #include "iso8583.h"
 
-enum chan_kind { CHAN_ISO8583 = 0, CHAN_JSON };
+enum chan_kind { CHAN_ISO8583 = 0, CHAN_JSON, CHAN_NETCLEAR };
 
 /* How one side of a link speaks. Plain data; the dialect is borrowed and
  * must outlive every channel made from the configuration. */
@@ -51,9 +53,11 @@ typedef struct chan_cfg {
 	uint8_t header[TXN_HEADER_MAX];   /* the fixed header of what this
 					     side originates */
 	uint32_t frame_bytes_max;         /* the largest frame or line */
+	char member[17];                  /* CHAN_NETCLEAR: who this side is
+					     (the header's issuer) */
 } chan_cfg_t;
 
-/* "iso8583" or "json". */
+/* "iso8583", "json" or "netclear". */
 const char *chan_kind_name(int kind);
 /* Is cfg's way of speaking the same as other's (a reload that changes
  * it reconnects)? */

@@ -1010,3 +1010,262 @@ int txn_answer_from_json(const char *line, size_t len, txn_answer_t *answer,
 	memset(err, 0, sizeof(*err));
 	return parse_and_decode(line, len, err, decode_answer_any, answer);
 }
+
+/* ---- NetClear: JSON with a message header ---------------------------------
+ *
+ * {"header":{"type":T,"issuer":I,"direction":"request"|"response",
+ *            "batch":B,"msg_id":K},"body":{...}}
+ * The body holds what a JSON-lines leg or answer holds, but for "op" and
+ * "id", which the header's type and msg_id say; the answerer's clearing
+ * session is the header's batch.
+ */
+
+static const struct {
+	const char *type;
+	uint8_t kind;
+	uint8_t net_op;
+} netclear_types[] = {
+	{"agreement_payment", TXN_KIND_PURCHASE, 0},
+	{"payout", TXN_KIND_CREDIT, 0},
+	{"refund", TXN_KIND_REFUND_CREDIT, 0},
+	{"reversal", TXN_KIND_REVERSAL, 0},
+	{"hello", TXN_KIND_NETWORK, TXN_NET_SIGN_ON},
+	{"echo", TXN_KIND_NETWORK, TXN_NET_ECHO},
+	{"cutover", TXN_KIND_NETWORK, TXN_NET_CUTOVER},
+};
+
+static const char *netclear_type(int kind, int net_op)
+{
+	for (size_t i = 0; i < PS_ARRAY_LEN(netclear_types); i++)
+		if (netclear_types[i].kind == kind &&
+		    (kind != TXN_KIND_NETWORK || netclear_types[i].net_op == net_op))
+			return netclear_types[i].type;
+	return NULL;
+}
+
+static int find_netclear_type(const char *type)
+{
+	for (size_t i = 0; i < PS_ARRAY_LEN(netclear_types); i++)
+		if (strcmp(type, netclear_types[i].type) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Writes the header and opens the body. */
+static void nc_begin(jw_t *w, const char *type, const char *issuer,
+		     bool response, const char *batch, const char *msg_id)
+{
+	jw_open(w);
+	jw_key(w, "header");
+	jw_open(w);
+	jw_str(w, "type", type);
+	jw_str(w, "issuer", issuer);
+	jw_str(w, "direction", response ? "response" : "request");
+	jw_opt(w, "batch", batch);
+	jw_str(w, "msg_id", msg_id);
+	jw_close(w);
+	jw_key(w, "body");
+	jw_open(w);
+}
+
+static int nc_end(jw_t *w, size_t *out_len)
+{
+	jw_close(w);
+	jw_close(w);
+	return jw_finish(w, out_len);
+}
+
+int txn_leg_to_netclear(const txn_t *txn, unsigned leg, const char *issuer,
+			char *out, size_t cap, size_t *out_len)
+{
+	PS_ASSERT(leg < TXN_LEGS_MAX);
+	const txn_leg_t *l = &txn->leg[leg];
+	bool refers = txn->kind == TXN_KIND_REVERSAL;
+	const char *type = netclear_type(refers ? txn->kind : l->kind, 0);
+	if (type == NULL)
+		return TXN_EINVALID; /* balance, completion: not NetClear's */
+	char key[KEY_DIGITS + 1];
+	format_key(l->stan, l->transmit, key);
+	const char *alpha = txn_currency_alpha(txn->currency);
+	jw_t w = {.out = out, .cap = cap};
+	nc_begin(&w, type, issuer, false, "", key);
+	jw_str(&w, "account", l->account);
+	jw_int(&w, "amount", txn->amount);
+	jw_str(&w, "currency", alpha ? alpha : "");
+	jw_opt(&w, "rrn", l->rrn);
+	jw_opt(&w, "acquirer", txn->acquirer);
+	jw_opt(&w, "forwarder", txn->forwarder);
+	jw_opt(&w, "institution", l->institution);
+	jw_opt(&w, "payee", refers ? "" : txn->payee);
+	jw_opt(&w, "merchant_name", txn->merchant_name);
+	if (refers) {
+		format_key(txn->original_stan, txn->original_transmit, key);
+		jw_str(&w, "original", key);
+		const char *ot = netclear_type(txn->original_kind, 0);
+		jw_str(&w, "original_op", op_name(txn->original_kind, 0)
+						  ? op_name(txn->original_kind, 0)
+						  : "purchase");
+		jw_opt(&w, "original_type", ot ? ot : "");
+		if (txn->flags & TXN_F_REPEAT)
+			jw_raw(&w, ",\"repeat\":true", 14);
+	}
+	return nc_end(&w, out_len);
+}
+
+int txn_answer_to_netclear(const txn_t *txn, const char *issuer, char *out,
+			   size_t cap, size_t *out_len)
+{
+	const char *type = netclear_type(txn->kind, txn->net_op);
+	if (type == NULL)
+		return TXN_EINVALID;
+	jw_t w = {.out = out, .cap = cap};
+	nc_begin(&w, type, issuer, true, txn->wire.settle_date, txn->request_id);
+	if (txn->kind == TXN_KIND_NETWORK && txn->rc == TXN_RC_APPROVED) {
+		jw_str(&w, "status", "ok");
+		jw_str(&w, "code", "00");
+		if (txn->net_op == TXN_NET_SIGN_ON)
+			jw_str(&w, "participant", issuer);
+	} else {
+		uint8_t rc = txn->rc == TXN_RC_NONE ? TXN_RC_SYSTEM_MALFUNCTION
+						    : txn->rc;
+		char code[3];
+		txn_rc_text(rc, code);
+		jw_str(&w, "status", txn_rc_status(rc));
+		jw_str(&w, "code", code);
+		if (rc == TXN_RC_APPROVED) {
+			jw_opt(&w, "rrn", txn->rrn);
+			jw_opt(&w, "auth_code", txn->auth_code);
+		} else {
+			jw_str(&w, "reason", txn->reason[0] ? txn->reason
+							    : txn_rc_meaning(rc));
+		}
+	}
+	return nc_end(&w, out_len);
+}
+
+int txn_error_to_netclear(const txn_t *req, const txn_error_t *err,
+			  const char *issuer, char *out, size_t cap,
+			  size_t *out_len)
+{
+	const char *type = netclear_type(req->kind, req->net_op);
+	uint8_t rc = err->rc == TXN_RC_APPROVED || err->rc == TXN_RC_NONE
+			     ? TXN_RC_FORMAT_ERROR
+			     : err->rc;
+	char code[3], reason[sizeof(err->field) + sizeof(err->reason) + 2];
+	txn_rc_text(rc, code);
+	if (err->field[0] != '\0')
+		snprintf(reason, sizeof(reason), "%s: %s", err->field, err->reason);
+	else
+		snprintf(reason, sizeof(reason), "%s", err->reason);
+	jw_t w = {.out = out, .cap = cap};
+	nc_begin(&w, type ? type : "error", issuer, true, "", req->request_id);
+	jw_str(&w, "status", txn_rc_status(rc));
+	jw_str(&w, "code", code);
+	jw_str(&w, "reason", reason);
+	return nc_end(&w, out_len);
+}
+
+int txn_network_to_netclear(int op, uint32_t stan, const char *transmit,
+			    const char *issuer, char *out, size_t cap,
+			    size_t *out_len)
+{
+	const char *type = netclear_type(TXN_KIND_NETWORK, op);
+	if (type == NULL)
+		return TXN_EINVALID;
+	char key[KEY_DIGITS + 1];
+	format_key(stan, transmit, key);
+	jw_t w = {.out = out, .cap = cap};
+	nc_begin(&w, type, issuer, false, "", key);
+	if (op == TXN_NET_SIGN_ON)
+		jw_str(&w, "participant", issuer);
+	return nc_end(&w, out_len);
+}
+
+typedef struct nc_out {
+	txn_t *req;
+	txn_response_t *resp;
+	bool *is_response;
+} nc_out_t;
+
+/* The header read, its type and msg_id put into the body as the JSON
+ * lines' "op" and "id", then the body decoded as a JSON line is. */
+static int decode_netclear(json_t *root, void *data, txn_error_t *err)
+{
+	nc_out_t *o = data;
+	if (!json_is_object(root))
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "",
+			    "must be a JSON object");
+	json_t *header = json_object_get(root, "header");
+	json_t *body = json_object_get(root, "body");
+	if (!json_is_object(header))
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "header",
+			    "is required (an object)");
+	if (body == NULL)
+		body = json_object();
+	if (!json_is_object(body))
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "body",
+			    "must be an object");
+	const char *type = json_string_value(json_object_get(header, "type"));
+	const char *dir = json_string_value(json_object_get(header, "direction"));
+	const char *issuer = json_string_value(json_object_get(header, "issuer"));
+	json_t *msg_id = json_object_get(header, "msg_id");
+	if (dir == NULL || (strcmp(dir, "request") && strcmp(dir, "response")))
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR,
+			    "header.direction", "must be request or response");
+	*o->is_response = strcmp(dir, "response") == 0;
+	if (json_is_string(msg_id))
+		json_object_set(body, "id", msg_id);
+	if (*o->is_response) {
+		int rc = decode_response(body, o->resp, err);
+		const char *batch = json_string_value(json_object_get(header, "batch"));
+		if (rc == 0 && batch != NULL)
+			ps_strlcpy(o->resp->period, batch, sizeof(o->resp->period));
+		int t = type != NULL ? find_netclear_type(type) : -1;
+		if (rc == 0 && t >= 0 && netclear_types[t].kind == TXN_KIND_NETWORK)
+			o->resp->net_op = netclear_types[t].net_op;
+		return rc;
+	}
+	int t = type != NULL ? find_netclear_type(type) : -1;
+	if (t < 0)
+		return fail(err, TXN_EINVALID, TXN_RC_INVALID_TRANSACTION,
+			    "header.type", "unknown message type (agreement_payment, "
+			    "payout, refund, reversal, hello, echo, cutover)");
+	if (issuer == NULL || issuer[0] == '\0' || strlen(issuer) > 16)
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "header.issuer",
+			    "must be the sender's member id");
+	const char *op = op_name(netclear_types[t].kind, netclear_types[t].net_op);
+	if (netclear_types[t].net_op == TXN_NET_CUTOVER) {
+		/* Not a JSON-lines op: network management of its own. */
+		int rc = get_id(body, "id", "header.msg_id", o->req->request_id,
+				sizeof(o->req->request_id), true, err);
+		if (rc != 0)
+			return rc;
+		o->req->kind = TXN_KIND_NETWORK;
+		o->req->net_op = TXN_NET_CUTOVER;
+		ps_strlcpy(o->req->participant, issuer, sizeof(o->req->participant));
+		return 0;
+	}
+	json_object_set_new(body, "op", json_string(op));
+	if (netclear_types[t].net_op == TXN_NET_SIGN_ON &&
+	    json_object_get(body, "participant") == NULL)
+		json_object_set_new(body, "participant", json_string(issuer));
+	int rc = decode_request(body, o->req, err);
+	/* The member that sent it, whoever the body names as acquirer. */
+	if (rc == 0)
+		ps_strlcpy(o->req->participant, issuer, sizeof(o->req->participant));
+	return rc;
+}
+
+int txn_netclear_decode(const char *line, size_t len, txn_t *req,
+			txn_response_t *resp, bool *is_response, txn_error_t *err)
+{
+	txn_init(req, TXN_KIND_NONE);
+	memset(resp, 0, sizeof(*resp));
+	memset(err, 0, sizeof(*err));
+	*is_response = false;
+	if (len >= TXN_JSON_LINE_MAX)
+		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, "",
+			    "line longer than %d bytes", TXN_JSON_LINE_MAX - 1);
+	nc_out_t o = {req, resp, is_response};
+	return parse_and_decode(line, len, err, decode_netclear, &o);
+}

@@ -296,13 +296,24 @@ static int parse_channel(cfg_ctx_t *c, json_t *obj, sw_channel_cfg_t *ch,
 		chan->kind = CHAN_ISO8583;
 	else if (strcmp(protocol, "json") == 0)
 		chan->kind = CHAN_JSON;
+	else if (strcmp(protocol, "netclear") == 0)
+		chan->kind = CHAN_NETCLEAR;
 	else
-		return cfg_fail(c, "protocol", "must be \"iso8583\" or \"json\"");
-	if (chan->kind == CHAN_JSON) {
+		return cfg_fail(c, "protocol", "must be \"iso8583\", \"json\" or "
+				"\"netclear\"");
+	/* Who we are in a NetClear header: the switch's institution unless
+	 * the network knows us by another member id. */
+	ps_strlcpy(chan->member, c->cfg->institution, sizeof(chan->member));
+	if ((rc = get_str(c, obj, "member", chan->member, sizeof(chan->member),
+			  false)))
+		return rc;
+	if (json_object_get(obj, "member") && chan->kind != CHAN_NETCLEAR)
+		return cfg_fail(c, "member", "only for netclear channels");
+	if (chan->kind != CHAN_ISO8583) {
 		if (json_object_get(obj, "dialect") || json_object_get(obj, "framing"))
 			return cfg_fail(c, "protocol",
-					"json channels take no dialect or "
-					"framing (they are JSON lines)");
+					"%s channels take no dialect or "
+					"framing (they are JSON lines)", protocol);
 		chan->frame_bytes_max = TXN_JSON_LINE_MAX;
 		return 0;
 	}
@@ -416,7 +427,7 @@ static int parse_listener(cfg_ctx_t *c, json_t *obj, sw_listener_cfg_t *l)
 		"participant", "connections_max", "connections_per_peer_max",
 		"inflight_per_conn_max", "queued_answers_max", "frame_bytes_max",
 		"idle_timeout_ms", "frame_timeout_ms", "write_timeout_ms",
-		"hello_required", "operations", "acquirers", NULL};
+		"hello_required", "operations", "acquirers", "member", NULL};
 	if (!json_is_object(obj))
 		return cfg_fail(c, "", "must be an object");
 	int rc;
@@ -469,7 +480,7 @@ static int parse_endpoint(cfg_ctx_t *c, json_t *obj, sw_endpoint_cfg_t *e)
 		"name", "address", "protocol", "dialect", "framing",
 		"institution", "connections", "timeout_ms", "echo_interval_ms",
 		"echo_misses_max", "reconnect_min_ms", "reconnect_max_ms",
-		"inflight_max", "frame_bytes_max", "sign_on", "two_phase", NULL};
+		"inflight_max", "frame_bytes_max", "sign_on", "two_phase", "member", NULL};
 	if (!json_is_object(obj))
 		return cfg_fail(c, "", "must be an object");
 	int rc;

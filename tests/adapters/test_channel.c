@@ -735,6 +735,87 @@ static void test_cups_header(void **state)
 	assert_string_equal(h.reject, "00035");
 }
 
+/* NetClear: the same legs and answers, under a message header. */
+static void link_netclear(void)
+{
+	rng_state = 0x5eed;
+	json_cfg(&switch_side.cfg);
+	json_cfg(&bank_side.cfg);
+	switch_side.cfg.kind = bank_side.cfg.kind = CHAN_NETCLEAR;
+	strcpy(switch_side.cfg.member, "99990000");
+	strcpy(bank_side.cfg.member, "00020000");
+	side_open(&switch_side);
+	side_open(&bank_side);
+}
+
+static void test_netclear_leg_and_answer(void **state)
+{
+	(void)state;
+	link_netclear();
+	txn_t t, net;
+	debit(&t);
+	static uint8_t out[OUT_BYTES];
+	size_t len = 0;
+	assert_int_equal(chan_encode_leg(&switch_side.cfg, &t, 0, out, sizeof(out),
+					 &len), 0);
+	assert_non_null(strstr((char *)out, "{\"header\":{\"type\":\"agreement_payment\","
+				"\"issuer\":\"99990000\",\"direction\":\"request\","
+				"\"msg_id\":\"1125103000000123\"},\"body\":{"));
+	send_leg(&t, &net);
+	assert_same_money_and_keys(&t, &net);
+	assert_string_equal(net.participant, "99990000");
+	/* The network answers within its session; the switch learns it. */
+	net.rc = TXN_RC_APPROVED;
+	strcpy(net.auth_code, "654321");
+	strcpy(net.wire.settle_date, "B2026120301");
+	txn_response_t r;
+	answer_back(&net, &r);
+	assert_int_equal(r.stan, 123);
+	assert_string_equal(r.transmit, "1125103000");
+	assert_int_equal(r.rc, TXN_RC_APPROVED);
+	assert_string_equal(r.auth_code, "654321");
+	assert_string_equal(r.period, "B2026120301");
+	/* A payout (a credit leg) and a reversal of the debit. */
+	txn_set_leg(&t, 1, TXN_KIND_CREDIT, t.payee);
+	t.leg[1].stan = 124;
+	strcpy(t.leg[1].transmit, "1125103001");
+	assert_int_equal(chan_encode_leg(&switch_side.cfg, &t, 1, out, sizeof(out),
+					 &len), 0);
+	assert_non_null(strstr((char *)out, "\"type\":\"payout\""));
+	deliver(&bank_side, out, len);
+	txn_error_t err;
+	int what;
+	assert_int_equal(decode(&bank_side, 0, &net, &r, &what, &err), 0);
+	assert_int_equal(net.kind, TXN_KIND_CREDIT);
+	assert_string_equal(net.payer, t.payee);
+	/* An unknown type is answered with its key, so it can be matched. */
+	const char bad[] = "{\"header\":{\"type\":\"lottery\",\"issuer\":\"99990000\","
+			   "\"direction\":\"request\",\"msg_id\":\"1125103000000125\"},"
+			   "\"body\":{}}\n";
+	deliver(&bank_side, (const uint8_t *)bad, strlen(bad));
+	assert_int_equal(decode(&bank_side, 0, &net, &r, &what, &err), TXN_EINVALID);
+	assert_string_equal(err.field, "header.type");
+	/* Network management: hello, echo and a cutover request. */
+	const int ops[] = {TXN_NET_SIGN_ON, TXN_NET_ECHO, TXN_NET_CUTOVER};
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(chan_encode_network(&switch_side.cfg, ops[i], 9,
+						     "1125103000", "99990000", out,
+						     sizeof(out), &len), 0);
+		deliver(&bank_side, out, len);
+		assert_int_equal(decode(&bank_side, 0, &net, &r, &what, &err), 0);
+		assert_int_equal(what, CHAN_MSG_REQUEST);
+		assert_int_equal(net.kind, TXN_KIND_NETWORK);
+		assert_int_equal(net.net_op, ops[i]);
+		net.rc = TXN_RC_APPROVED;
+		strcpy(net.wire.settle_date, "B2026120302");
+		answer_back(&net, &r);
+		assert_int_equal(r.net_op, ops[i]);
+		assert_int_equal(r.rc, TXN_RC_APPROVED);
+		assert_int_equal(r.stan, 9);
+	}
+	assert_string_equal(r.period, "B2026120302"); /* the session closed */
+}
+
 /* ---- network management, both kinds ---------------------------------------- */
 
 static void sign_on_and_echo(void)
@@ -1028,6 +1109,7 @@ int main(void)
 		cmocka_unit_test(test_iso_settlement_date),
 		cmocka_unit_test(test_iso_recon_totals),
 		cmocka_unit_test(test_cups_header),
+		cmocka_unit_test(test_netclear_leg_and_answer),
 		cmocka_unit_test(test_iso_network_management),
 		cmocka_unit_test(test_json_network_management),
 		cmocka_unit_test(test_json_sign_on_names_us),
