@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "routing.h"
 
 #include <uv.h>
 
@@ -187,6 +188,21 @@ static int get_address(cfg_ctx_t *c, json_t *obj, const char *key, char *host,
 				"\"127.0.0.1:7001\" or \"[::1]:7001\"");
 	if (*port == 0 && !port_zero_ok)
 		return cfg_fail(c, key, "port must not be 0");
+	return 0;
+}
+
+/* An optional path, relative to the file's folder. */
+static int get_path(cfg_ctx_t *c, json_t *obj, const char *key, char *out,
+		    size_t cap)
+{
+	char text[SW_PATH_MAX];
+	text[0] = '\0';
+	int rc = get_str(c, obj, key, text, sizeof(text), false);
+	if (rc != 0 || text[0] == '\0')
+		return rc;
+	if (resolve_path(c, text, out, cap) != 0)
+		return cfg_fail(c, key, "longer than %zu characters with the "
+				"configuration's folder before it", cap - 1);
 	return 0;
 }
 
@@ -427,7 +443,8 @@ static int parse_listener(cfg_ctx_t *c, json_t *obj, sw_listener_cfg_t *l)
 		"participant", "connections_max", "connections_per_peer_max",
 		"inflight_per_conn_max", "queued_answers_max", "frame_bytes_max",
 		"idle_timeout_ms", "frame_timeout_ms", "write_timeout_ms",
-		"hello_required", "operations", "acquirers", "member", NULL};
+		"hello_required", "operations", "acquirers", "member",
+		"institution", NULL};
 	if (!json_is_object(obj))
 		return cfg_fail(c, "", "must be an object");
 	int rc;
@@ -457,12 +474,19 @@ static int parse_listener(cfg_ctx_t *c, json_t *obj, sw_listener_cfg_t *l)
 	    (rc = get_u32(c, obj, "frame_timeout_ms", &l->frame_timeout_ms, 10, 3600000)) ||
 	    (rc = get_u32(c, obj, "write_timeout_ms", &l->write_timeout_ms, 10, 3600000)) ||
 	    (rc = get_bool(c, obj, "hello_required", &l->hello_required)) ||
+	    (rc = get_str(c, obj, "institution", l->institution,
+			  sizeof(l->institution), false)) ||
 	    (rc = parse_channel(c, obj, &l->channel, l->frame_bytes_max)) ||
 	    (rc = parse_operations(c, obj, l)) ||
 	    (rc = parse_acquirers(c, obj, l)))
 		return rc;
 	if (!is_name(l->name))
 		return cfg_fail(c, "name", "may hold only A-Z a-z 0-9 _ - .");
+	if (l->institution[0] && !ps_is_digits(l->institution, strlen(l->institution)))
+		return cfg_fail(c, "institution", "must be 1 to 11 digits (a member id)");
+	if (l->institution[0] && l->channel.chan.kind == CHAN_ISO8583)
+		return cfg_fail(c, "institution", "an ISO 8583 listener's "
+				"origins name themselves in field 32 (acquirers)");
 	if (l->channel.chan.kind != CHAN_JSON &&
 	    json_object_get(obj, "hello_required") != NULL)
 		return cfg_fail(c, "hello_required", "only for json listeners "
@@ -480,7 +504,8 @@ static int parse_endpoint(cfg_ctx_t *c, json_t *obj, sw_endpoint_cfg_t *e)
 		"name", "address", "protocol", "dialect", "framing",
 		"institution", "connections", "timeout_ms", "echo_interval_ms",
 		"echo_misses_max", "reconnect_min_ms", "reconnect_max_ms",
-		"inflight_max", "frame_bytes_max", "sign_on", "two_phase", "member", NULL};
+		"inflight_max", "frame_bytes_max", "sign_on", "two_phase", "member",
+		"network", "clearing_dir", NULL};
 	if (!json_is_object(obj))
 		return cfg_fail(c, "", "must be an object");
 	int rc;
@@ -508,8 +533,18 @@ static int parse_endpoint(cfg_ctx_t *c, json_t *obj, sw_endpoint_cfg_t *e)
 	    (rc = get_u32(c, obj, "frame_bytes_max", &e->frame_bytes_max, 64, 65535)) ||
 	    (rc = get_bool(c, obj, "sign_on", &e->sign_on)) ||
 	    (rc = get_bool(c, obj, "two_phase", &e->two_phase)) ||
+	    (rc = get_path(c, obj, "clearing_dir", e->clearing_dir,
+			   sizeof(e->clearing_dir))) ||
 	    (rc = parse_channel(c, obj, &e->channel, e->frame_bytes_max)))
 		return rc;
+	char network[16] = "direct";
+	if ((rc = get_str(c, obj, "network", network, sizeof(network), false)))
+		return rc;
+	route_t probe;
+	route_init(&probe);
+	if (route_set_network(&probe, network, strlen(network), NULL) != 0)
+		return cfg_fail(c, "network", "must be direct, unionpay or netclear");
+	e->network = (uint8_t)probe.network;
 	if (!is_name(e->name))
 		return cfg_fail(c, "name", "may hold only A-Z a-z 0-9 _ - .");
 	e->frame_bytes_max = e->channel.chan.frame_bytes_max;
@@ -663,21 +698,8 @@ static void config_defaults(sw_config_t *cfg)
 	cfg->saf_scan_max = 256;
 	cfg->retention_ms = (uint64_t)30 * 86400000;
 	cfg->drain_ms = 15000;
-}
-
-/* An optional path, relative to the file's folder. */
-static int get_path(cfg_ctx_t *c, json_t *obj, const char *key, char *out,
-		    size_t cap)
-{
-	char text[SW_PATH_MAX];
-	text[0] = '\0';
-	int rc = get_str(c, obj, key, text, sizeof(text), false);
-	if (rc != 0 || text[0] == '\0')
-		return rc;
-	if (resolve_path(c, text, out, cap) != 0)
-		return cfg_fail(c, key, "longer than %zu characters with the "
-				"configuration's folder before it", cap - 1);
-	return 0;
+	cfg->clearing.settle_delay_ms = 6000;
+	cfg->clearing.poll_ms = 500;
 }
 
 static bool is_loopback(const char *host)
@@ -728,13 +750,48 @@ static int check_admin_address(cfg_ctx_t *c, const char *key, char *addr,
 	return 0;
 }
 
+/* "clearing": where PBOC is, when to cut over, how long to wait. */
+static int parse_clearing(cfg_ctx_t *c, json_t *root)
+{
+	static const char *const keys[] = {"pboc", "cutover_time",
+					   "settle_delay_ms", "poll_ms",
+					   "first_date", NULL};
+	sw_clearing_cfg_t *k = &c->cfg->clearing;
+	json_t *s;
+	int rc = parse_section(c, root, "clearing", keys, &s);
+	if (rc != 0 || s == NULL) {
+		c->path[0] = '\0';
+		return rc;
+	}
+	if (json_object_get(s, "pboc") != NULL &&
+	    (rc = get_address(c, s, "pboc", k->pboc_host, &k->pboc_port, false)))
+		return rc;
+	if ((rc = get_str(c, s, "cutover_time", k->cutover_time,
+			  sizeof(k->cutover_time), false)) ||
+	    (rc = get_u32(c, s, "settle_delay_ms", &k->settle_delay_ms, 0, 3600000)) ||
+	    (rc = get_u32(c, s, "poll_ms", &k->poll_ms, 10, 600000)) ||
+	    (rc = get_str(c, s, "first_date", k->first_date,
+			  sizeof(k->first_date), false)))
+		return rc;
+	const char *t = k->cutover_time;
+	if (t[0] && (strlen(t) != 5 || t[2] != ':' || !ps_is_digits(t, 2) ||
+		     !ps_is_digits(t + 3, 2) || (t[0] - '0') * 10 + t[1] - '0' > 23 ||
+		     (t[3] - '0') * 10 + t[4] - '0' > 59))
+		return cfg_fail(c, "cutover_time", "must be HH:MM (UTC), 00:00 to 23:59");
+	if (k->first_date[0] && (strlen(k->first_date) != 8 ||
+				 !ps_is_digits(k->first_date, 8)))
+		return cfg_fail(c, "first_date", "must be YYYYMMDD");
+	c->path[0] = '\0';
+	return 0;
+}
+
 static int parse_root(cfg_ctx_t *c, json_t *root)
 {
 	static const char *const keys[] = {
 		"institution", "lmdb", "log", "control", "metrics", "limits",
 		"reversal", "retention_ms", "drain_ms", "test_faults",
-		"control_remote", "metrics_remote", "ready_file", "listeners",
-		"endpoints", NULL};
+		"control_remote", "metrics_remote", "ready_file", "clearing",
+		"listeners", "endpoints", NULL};
 	sw_config_t *cfg = c->cfg;
 	bool control_remote = false, metrics_remote = false;
 	int rc;
@@ -764,6 +821,8 @@ static int parse_root(cfg_ctx_t *c, json_t *root)
 				      sizeof(cfg->control), control_remote, true)) ||
 	    (rc = check_admin_address(c, "metrics", cfg->metrics,
 				      sizeof(cfg->metrics), metrics_remote, false)))
+		return rc;
+	if ((rc = parse_clearing(c, root)))
 		return rc;
 	if ((rc = parse_array(c, root, "listeners", SW_LISTENERS_MAX,
 			      &cfg->listener_count, cfg->listener,

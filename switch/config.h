@@ -60,6 +60,8 @@ typedef struct sw_listener_cfg {
 	uint32_t operations;            /* bit (1 << enum txn_kind) permitted */
 	uint32_t acquirer_count;        /* ISO: field 32 must be one of these */
 	char acquirers[SW_ACQUIRERS_MAX][SW_INSTITUTION_MAX];
+	char institution[SW_INSTITUTION_MAX]; /* JSON: the PSP's member id, its
+					  requests' field 32; "": the switch's */
 } sw_listener_cfg_t;
 
 /* What a listener permits by default: an acquirer (ISO 8583) purchases,
@@ -86,7 +88,20 @@ typedef struct sw_endpoint_cfg {
 	uint32_t frame_bytes_max;
 	bool sign_on;
 	bool two_phase;          /* debits are authorisations until a 0220 */
+	uint8_t network;         /* route_network_t: a bank's own link, or a
+				    clearing network (its periods, cutover) */
+	char clearing_dir[SW_PATH_MAX]; /* a network's clearing files */
 } sw_endpoint_cfg_t;
+
+/* Clearing and settlement (docs/clearing.md). */
+typedef struct sw_clearing_cfg {
+	char pboc_host[SW_HOST_MAX];    /* the central bank: "" none */
+	uint16_t pboc_port;
+	char cutover_time[6];           /* "HH:MM" UTC daily, "" never */
+	uint32_t settle_delay_ms;       /* after cutover, for legs in flight */
+	uint32_t poll_ms;               /* how often PBOC is asked */
+	char first_date[9];             /* window 1's settlement date, "" today */
+} sw_clearing_cfg_t;
 
 struct sw_config {
 	char institution[12];           /* the switch's own id: 32/33 */
@@ -107,6 +122,7 @@ struct sw_config {
 	uint64_t retention_ms;          /* finished records kept; 0 forever */
 	uint32_t drain_ms;
 	bool test_faults;               /* the control socket's "fault" */
+	sw_clearing_cfg_t clearing;
 	uint32_t listener_count;
 	sw_listener_cfg_t listener[SW_LISTENERS_MAX];
 	uint32_t endpoint_count;

@@ -298,6 +298,78 @@ static json_t *cmd_fault(const sw_control_view_t *v, json_t *req)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* ---- clearing (clearing.h) -------------------------------------------- */
+
+static int window_arg(json_t *req, uint64_t *out)
+{
+	json_t *w = json_object_get(req, "window");
+	if (!json_is_integer(w) || json_integer_value(w) < 1)
+		return PS_EINVAL;
+	*out = (uint64_t)json_integer_value(w);
+	return 0;
+}
+
+static json_t *cmd_cutover(const sw_control_view_t *v)
+{
+	uint64_t closed;
+	char err[256];
+	if (sw_clearing_cutover(v->clearing, &closed, err, sizeof(err)) != 0)
+		return error_json("cutover refused: %s", err);
+	return json_pack("{s:b, s:I, s:I, s:s}", "ok", 1, "closed",
+			 (json_int_t)closed, "opened",
+			 (json_int_t)sw_clearing_window(v->clearing), "date",
+			 sw_clearing_date(v->clearing));
+}
+
+static json_t *cmd_window(const sw_control_view_t *v, json_t *req)
+{
+	uint64_t id;
+	if (window_arg(req, &id) != 0)
+		return error_json("%s", "\"window\" must be a window number");
+	json_t *w = sw_clearing_window_json(v->clearing, id);
+	if (w == NULL)
+		return error_json("%s", "no such window");
+	return json_pack("{s:b, s:o}", "ok", 1, "window", w);
+}
+
+/* The last windows, newest first: number, state, date, why. */
+static json_t *cmd_windows(const sw_control_view_t *v, json_t *req)
+{
+	json_int_t limit = json_integer_value(json_object_get(req, "limit"));
+	if (limit <= 0 || limit > 1000)
+		limit = 20;
+	json_t *arr = json_array();
+	uint64_t open = sw_clearing_window(v->clearing);
+	for (uint64_t id = open; id >= 1 && (json_int_t)json_array_size(arr) < limit;
+	     id--) {
+		json_t *w = sw_clearing_window_json(v->clearing, id);
+		if (w == NULL)
+			break;
+		json_t *row = json_pack("{s:I, s:O, s:O}", "window", (json_int_t)id,
+					"state", json_object_get(w, "state"), "date",
+					json_object_get(w, "date"));
+		json_t *reason = json_object_get(w, "reason");
+		if (reason != NULL)
+			json_object_set(row, "reason", reason);
+		json_object_set(row, "batches", json_object_get(w, "batches"));
+		json_array_append_new(arr, row);
+		json_decref(w);
+	}
+	return json_pack("{s:b, s:I, s:o}", "ok", 1, "open", (json_int_t)open,
+			 "windows", arr);
+}
+
+static json_t *cmd_settle(const sw_control_view_t *v, json_t *req)
+{
+	uint64_t id;
+	if (window_arg(req, &id) != 0)
+		return error_json("%s", "\"window\" must be a window number");
+	char err[256];
+	if (sw_clearing_settle(v->clearing, id, err, sizeof(err)) != 0)
+		return error_json("settle refused: %s", err);
+	return json_pack("{s:b}", "ok", 1);
+}
+
 static json_t *run_command(const sw_control_view_t *v, const char *line,
 			   size_t len)
 {
@@ -322,9 +394,18 @@ static json_t *run_command(const sw_control_view_t *v, const char *line,
 		out = v->reload(v->reload_data, err, sizeof(err)) == 0
 			      ? json_pack("{s:b}", "ok", 1)
 			      : error_json("reload refused: %s", err);
+	} else if (strcmp(cmd, "cutover") == 0) {
+		out = cmd_cutover(v);
+	} else if (strcmp(cmd, "window") == 0) {
+		out = cmd_window(v, req);
+	} else if (strcmp(cmd, "windows") == 0) {
+		out = cmd_windows(v, req);
+	} else if (strcmp(cmd, "settle") == 0) {
+		out = cmd_settle(v, req);
 	} else {
 		out = error_json("unknown command \"%s\" (status, endpoints, "
-				 "stats, reload)", cmd);
+				 "stats, reload, cutover, windows, window, "
+				 "settle)", cmd);
 	}
 	json_decref(req);
 	return out;

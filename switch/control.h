@@ -3,7 +3,8 @@
  *
  *   control  JSON lines over loopback TCP or a Unix socket ("control" in
  *            the config): {"cmd":"status"}, "endpoints", "stats",
- *            "reload". switchctl status|endpoints|stats|reload speaks it.
+ *            "reload", "cutover", "windows", "window", "settle".
+ *            switchctl speaks it.
  *   metrics  Prometheus text over HTTP ("metrics"): GET /metrics.
  *
  * Neither is on the payment path, so they may allocate; both are bounded
@@ -16,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "clearing.h"
 #include "ctx.h"
 #include "flow.h"
 #include "net.h"
@@ -33,6 +35,7 @@ typedef struct sw_control_view {
 	sw_table_t *table;
 	sw_store_t *store;
 	sw_saf_t *saf;
+	sw_clearing_t *clearing;
 	/* Re-reads the configuration file (SIGHUP's work). */
 	int (*reload)(void *data, char *err, size_t err_cap);
 	void *reload_data;

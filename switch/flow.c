@@ -123,6 +123,10 @@ static uint8_t send_leg(sw_flow_t *f, sw_txn_t *st, unsigned i)
 	}
 	l->network = (uint8_t)route.network;
 	ps_strlcpy(l->institution, route.institution, sizeof(l->institution));
+	/* A debit carries its route's fees (docs/clearing.md). */
+	if (l->kind == TXN_KIND_PURCHASE)
+		route_fees_of(&route.fees, st->t.amount, &l->fee_issuer,
+			      &l->fee_network);
 	sw_leg_number(f->legs, l);
 	if (sw_leg_transmit(f->legs, st, i, ep) != 0) {
 		l->state = TXN_LEG_UNSENT;
@@ -503,10 +507,14 @@ static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 	t->state = TXN_STATE_ACTIVE;
 	if (t->local_time[0] == '\0')
 		txn_format_local(now, t->local_time, t->local_date);
-	/* An origin that names no acquirer (a PSP) is acquired by the
-	 * switch; the switch forwards everything it sends on. */
-	if (t->acquirer[0] == '\0')
-		ps_strlcpy(t->acquirer, cfg->institution, sizeof(t->acquirer));
+	/* An origin that names no acquirer (a PSP) is acquired under its
+	 * listener's institution (the PSP's member id), or by the switch;
+	 * the switch forwards everything it sends on. */
+	if (t->acquirer[0] == '\0') {
+		const char *inst = sw_conn_cfg(conn)->institution;
+		ps_strlcpy(t->acquirer, inst[0] ? inst : cfg->institution,
+			   sizeof(t->acquirer));
+	}
 	ps_strlcpy(t->forwarder, cfg->institution, sizeof(t->forwarder));
 	if (t->merchant_name[0] == '\0' && t->payee_name[0] != '\0')
 		ps_strlcpy(t->merchant_name, t->payee_name, sizeof(t->merchant_name));
@@ -654,6 +662,13 @@ void sw_flow_request(void *data, sw_conn_t *conn, txn_t *req)
 
 /* ---- answers that could not be delivered ------------------------------------ */
 
+void sw_flow_network_closed(void *data, sw_endpoint_t *ep, const char *period,
+			    uint64_t window)
+{
+	sw_flow_t *f = data;
+	sw_clearing_network_closed(f->clearing, ep, period, window);
+}
+
 void sw_flow_answer_lost(void *data, uint64_t txn_id)
 {
 	sw_flow_t *f = data;
@@ -777,6 +792,9 @@ int sw_flow_response(void *data, sw_endpoint_t *ep, const txn_response_t *resp)
 	l->answered_ms = ps_wall_ms();
 	l->state = resp->rc == TXN_RC_APPROVED ? TXN_LEG_APPROVED
 					       : TXN_LEG_DECLINED;
+	sw_clearing_take_period(f->clearing, ep, l, resp);
+	if (!st->saf && l->state == TXN_LEG_APPROVED)
+		sw_clearing_book_leg(f->clearing, &st->t, leg);
 	if (resp->has_balance) {
 		st->t.balance = resp->balance;
 		st->t.flags |= TXN_F_BALANCE;

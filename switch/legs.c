@@ -6,8 +6,10 @@
 #include <string.h>
 
 void sw_legs_init(sw_legs_t *legs, sw_ctx_t *ctx, sw_store_t *store,
-		  sw_table_t *table, sw_net_t *net, sw_outbox_t *outbox)
+		  sw_table_t *table, sw_net_t *net, sw_outbox_t *outbox,
+		  sw_clearing_t *clearing)
 {
+	legs->clearing = clearing;
 	legs->ctx = ctx;
 	legs->store = store;
 	legs->table = table;
@@ -29,9 +31,14 @@ int sw_leg_transmit(sw_legs_t *legs, sw_txn_t *st, unsigned i,
 {
 	txn_leg_t *l = &st->t.leg[i];
 	int rc;
+	/* Before encoding: a direct leg carries its settlement date. */
+	txn_leg_t before = *l;
+	sw_clearing_stamp_leg(legs->clearing, ep, l);
 	sw_wbuf_t *wb = sw_endpoint_encode_leg(legs->net, ep, &st->t, i, &rc);
-	if (wb == NULL)
+	if (wb == NULL) {
+		*l = before;
 		return rc;
+	}
 	uint64_t now = ps_wall_ms();
 	l->state = TXN_LEG_SENT;
 	l->sent_ms = now;

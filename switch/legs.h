@@ -13,6 +13,7 @@
 #ifndef PAYSWITCH_SW_LEGS_H
 #define PAYSWITCH_SW_LEGS_H
 
+#include "clearing.h"
 #include "ctx.h"
 #include "net.h"
 #include "outbox.h"
@@ -25,16 +26,19 @@ typedef struct sw_legs {
 	sw_table_t *table;
 	sw_net_t *net;
 	sw_outbox_t *outbox;
+	sw_clearing_t *clearing;
 } sw_legs_t;
 
 void sw_legs_init(sw_legs_t *legs, sw_ctx_t *ctx, sw_store_t *store,
-		  sw_table_t *table, sw_net_t *net, sw_outbox_t *outbox);
+		  sw_table_t *table, sw_net_t *net, sw_outbox_t *outbox,
+		  sw_clearing_t *clearing);
 
 /* Gives leg l its STAN, field 7 and RRN. */
 void sw_leg_number(sw_legs_t *legs, txn_leg_t *l);
 /*
  * Sends leg i of st (numbered) to ep: the record is marked, the leg is
- * SENT with its deadline and st->cur_leg is i. PS_ELIMIT when no write
+ * SENT with its deadline, its window and (direct) period, and
+ * st->cur_leg is i. PS_ELIMIT when no write
  * buffer is free, PS_EFORMAT when it cannot be encoded; st is unchanged
  * then.
  */

@@ -233,6 +233,12 @@ static void answer_network(sw_link_t *link, txn_t *req)
 			txn_kind_name(req->kind));
 		return;
 	}
+	/* A network announcing its cutover (0820 201): the period it closes
+	 * joins the window open now. */
+	sw_net_t *net = ep->net;
+	if (req->net_op == TXN_NET_CUTOVER && net->handlers.network_closed != NULL)
+		net->handlers.network_closed(net->handlers.data, ep,
+					     req->wire.settle_date, 0);
 	req->rc = TXN_RC_APPROVED;
 	sw_wbuf_t *wb = sw_wbuf_get(ep->net);
 	if (wb == NULL)
@@ -264,6 +270,33 @@ static void handle_network_response(sw_link_t *link, const txn_response_t *r)
 		link->echo_pending = false;
 		link->echo_misses = 0;
 	}
+	sw_endpoint_t *ep = link->endpoint;
+	if (ep->cutover_pending && r->stan == ep->cutover_stan) {
+		ep->cutover_pending = false;
+		sw_net_t *net = ep->net;
+		if (r->rc != TXN_RC_APPROVED)
+			ps_logf(PS_LOG_WARN, "network_cutover_refused",
+				"endpoint %s answered our cutover request %02u",
+				ep->cfg.name, r->rc);
+		else if (net->handlers.network_closed != NULL)
+			net->handlers.network_closed(net->handlers.data, ep, r->period,
+						     ep->cutover_window);
+	}
+}
+
+int sw_endpoint_cutover(sw_endpoint_t *ep, uint64_t window)
+{
+	sw_link_t *link = sw_endpoint_pick(ep);
+	if (link == NULL)
+		return PS_ECLOSED;
+	uint32_t stan;
+	int rc = send_network(link, TXN_NET_CUTOVER, &stan);
+	if (rc != 0)
+		return rc;
+	ep->cutover_pending = true;
+	ep->cutover_stan = stan;
+	ep->cutover_window = window;
+	return 0;
 }
 
 /* ---- reading ----------------------------------------------------------- */

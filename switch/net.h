@@ -249,6 +249,9 @@ struct sw_endpoint {
 	sw_link_t link[SW_LINKS_MAX];
 	uint32_t rr;
 	uint32_t inflight;           /* legs awaiting a response */
+	bool cutover_pending;        /* a network asked to cut over ... */
+	uint32_t cutover_stan;       /* ... keyed so */
+	uint64_t cutover_window;     /* ... for this window */
 	bool retired;
 	uint64_t sent, received, timeouts, late, ups, downs;
 };
@@ -269,6 +272,10 @@ sw_wbuf_t *sw_endpoint_encode_leg(sw_net_t *net, sw_endpoint_t *ep,
 sw_link_t *sw_endpoint_pick(sw_endpoint_t *ep);
 /* Writes a batch of messages; on failure the caller still owns it. */
 int sw_link_write(sw_link_t *link, sw_wbatch_t *b);
+/* Asks a network endpoint to cut over (ISO 8583 0800 with field 70 =
+ * 201, or a NetClear cutover), on behalf of window; its answer reaches
+ * handlers.network_closed. PS_ECLOSED when no link is up. */
+int sw_endpoint_cutover(sw_endpoint_t *ep, uint64_t window);
 
 /* ---- the layer ---------------------------------------------------------------- */
 
@@ -285,6 +292,11 @@ typedef struct sw_net_handlers {
 	 * 0 taken, or SW_NET_HOLD. */
 	int (*response)(void *data, sw_endpoint_t *ep,
 			const txn_response_t *resp);
+	/* A network endpoint closed a clearing period: its answer to our
+	 * cutover request (window: the window that asked), or its own
+	 * announcement (window 0). */
+	void (*network_closed)(void *data, sw_endpoint_t *ep,
+			       const char *period, uint64_t window);
 	/* The final answer of transaction txn_id was not written: its
 	 * connection closed first. Called from a write callback or a flush:
 	 * note it, act on it at the end of the turn. */

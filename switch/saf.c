@@ -201,14 +201,22 @@ static void raise_exception(sw_saf_t *saf, const txn_t *rec, const char *why)
 	log_reversal("exception", PS_LOG_ERROR, rec, why);
 }
 
-/* The parent's leg is marked reversed or completed, on the newest copy. */
-static void mark_parent(sw_saf_t *saf, const txn_t *rev)
+/* The parent's leg is marked reversed or completed, on the newest copy.
+ * A reversal the bank answered 00 undid a posting: its obligation is
+ * booked (and the leg's, when it timed out unanswered); 25 found nothing
+ * to undo, and books nothing. */
+static void mark_parent(sw_saf_t *saf, const txn_t *rev, uint8_t rc)
 {
 	sw_txn_t *parent = sw_table_load(saf->table, rev->parent_id);
 	if (parent == NULL) {
 		log_reversal("saf_parent_missing", PS_LOG_WARN, rev, NULL);
 		return;
 	}
+	const txn_leg_t *pl = &parent->t.leg[rev->parent_leg];
+	if (rev->kind == TXN_KIND_REVERSAL && rc == TXN_RC_APPROVED &&
+	    pl->state != TXN_LEG_REVERSED)
+		sw_clearing_book_reversal(saf->legs->clearing, &parent->t,
+					  rev->parent_leg, rev);
 	parent->t.leg[rev->parent_leg].state = rev->kind == TXN_KIND_REVERSAL
 						       ? TXN_LEG_REVERSED
 						       : TXN_LEG_COMPLETED;
@@ -240,7 +248,10 @@ void sw_saf_response(sw_saf_t *saf, sw_txn_t *rev, const txn_response_t *resp)
 		log_reversal(reversal ? "reversal_acknowledged"
 				      : "completion_acknowledged",
 			     PS_LOG_INFO, &rev->t, code);
-		mark_parent(saf, &rev->t);
+		sw_clearing_take_period(saf->legs->clearing,
+					sw_net_endpoint(saf->net, rev->t.leg[0].endpoint),
+					&rev->t.leg[0], resp);
+		mark_parent(saf, &rev->t, resp->rc);
 	} else {
 		/* Refused for now (91, 96 ...): the entry stays queued under
 		 * its next due time and is repeated then. */

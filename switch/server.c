@@ -57,6 +57,7 @@ struct sw_server {
 	sw_flow_t flow;
 	sw_retain_t retain;
 	sw_clearing_t clearing;
+	bool clearing_open;
 	sw_control_t *control;
 	uv_timer_t drain_timer;
 	uv_signal_t sig_hup, sig_term, sig_int;
@@ -236,6 +237,7 @@ static int build(sw_server_t *sw, char *err, size_t err_cap)
 		.request = sw_flow_request,
 		.response = sw_flow_response,
 		.answer_lost = sw_flow_answer_lost,
+		.network_closed = sw_flow_network_closed,
 		.closed = net_closed,
 		.closed_data = sw,
 	};
@@ -252,14 +254,17 @@ static int build(sw_server_t *sw, char *err, size_t err_cap)
 	sw_outbox_init(&sw->outbox, &sw->net);
 	sw_turn_start(&sw->turn, ctx, &sw->store, &sw->table, &sw->outbox,
 		      after_turn, sw);
+	if ((rc = sw_clearing_init(&sw->clearing, ctx, &sw->store, &sw->net,
+				   err, err_cap)) != 0)
+		return rc;
+	sw->clearing_open = true;
 	sw_legs_init(&sw->legs, ctx, &sw->store, &sw->table, &sw->net,
-		     &sw->outbox);
+		     &sw->outbox, &sw->clearing);
 	if (sw_saf_init(&sw->saf, ctx, &sw->store, &sw->table, &sw->net,
 			&sw->legs, &sw->turn) != 0) {
 		snprintf(err, err_cap, "out of memory for reversal.scan_max");
 		return PS_ENOMEM;
 	}
-	sw_clearing_init(&sw->clearing, ctx);
 	rc = sw_flow_init(&sw->flow, ctx, &sw->store, &sw->table, &sw->net,
 			  &sw->outbox, &sw->legs, &sw->saf, &sw->turn,
 			  &sw->clearing, err, err_cap);
@@ -277,6 +282,7 @@ static int open_doors(sw_server_t *sw, char *err, size_t err_cap)
 {
 	sw_saf_start(&sw->saf);
 	sw_flow_start(&sw->flow);
+	sw_clearing_start(&sw->clearing);
 	sw_retain_start(&sw->retain);
 	uv_timer_init(&sw->loop, &sw->drain_timer);
 	sw->drain_timer.data = sw;
@@ -286,6 +292,7 @@ static int open_doors(sw_server_t *sw, char *err, size_t err_cap)
 	sw_control_view_t view = {
 		.ctx = &sw->ctx, .net = &sw->net, .flow = &sw->flow,
 		.table = &sw->table, .store = &sw->store, .saf = &sw->saf,
+		.clearing = &sw->clearing,
 		.reload = reload, .reload_data = sw,
 	};
 	return sw_control_start(&sw->control, &view, err, err_cap);
@@ -390,6 +397,7 @@ static void stop_now(sw_server_t *sw)
 	sw_turn_close(&sw->turn);
 	sw_saf_close(&sw->saf);
 	sw_flow_close(&sw->flow);
+	sw_clearing_close(&sw->clearing);
 	sw_retain_close(&sw->retain);
 	if (lingering > 0) /* last answers still being written: wait a little */
 		uv_timer_start(&sw->drain_timer, on_linger_timeout, LINGER_MS, 0);
@@ -448,6 +456,8 @@ void sw_server_destroy(sw_server_t *sw)
 		uv_loop_close(&sw->loop);
 	}
 	sw_outbox_discard(&sw->outbox);
+	if (sw->clearing_open)
+		sw_clearing_free(&sw->clearing);
 	sw_store_close(&sw->store);
 	sw_net_free(&sw->net);
 	sw_control_free(sw->control);

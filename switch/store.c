@@ -127,6 +127,10 @@ static int open_dbs(sw_store_t *st, char *err, size_t err_cap)
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "exceptions_resolved", MDB_CREATE,
 				  &st->exceptions_resolved);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "windows", MDB_CREATE, &st->windows);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "obligations", MDB_CREATE, &st->obligations);
 	seq_record_t seq = {0};
 	if (rc == 0) {
 		MDB_val k = {3, "seq"}, v;

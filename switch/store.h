@@ -17,6 +17,10 @@
  *   exceptions          u64 id (BE)            -> an open exception (JSON)
  *   exceptions_resolved u64 id (BE)            -> the same, resolved
  *   meta      "seq"                            -> reserved sequences
+ *   windows   u64 window (BE), or "open"       -> a window (JSON), the open one
+ *   obligations channel u8, period[12], txn u64, leg u8, event u8
+ *                                              -> an obligation (clearing.h)
+ *   ledger.*  the switch's ledger (ledger.h, opened in this environment)
  *   routes, route_meta, audit: routing/ owns them.
  *
  * An exception is what the switch could not finish by itself and an
@@ -81,6 +85,7 @@ typedef struct sw_store {
 	MDB_env *env;
 	MDB_dbi inflight, active, match, idem, saf, meta;
 	MDB_dbi exceptions, exceptions_resolved;
+	MDB_dbi windows, obligations;      /* clearing.h */
 	MDB_txn *rtxn;           /* the read snapshot: reset between uses */
 	/* The batch of this loop turn. */
 	sw_op_t *ops;

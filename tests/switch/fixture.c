@@ -115,7 +115,7 @@ static void start_bank(fx_t *fx, int i)
 
 void fx_write_config(fx_t *fx)
 {
-	char text[4096];
+	char text[8192];
 	char psp2[256] = "", retention[64] = "", attempts[64] = "";
 	if (fx->attempts_max > 0)
 		snprintf(attempts, sizeof(attempts), ", \"attempts_max\": %d",
@@ -137,6 +137,7 @@ void fx_write_config(fx_t *fx)
 		 " \"log\": {\"level\": \"info\"},\n"
 		 " \"control\": \"127.0.0.1:0\",\n"
 		 " \"ready_file\": \"%s\",\n"
+		 "%s"
 		 " \"metrics\": \"127.0.0.1:0\",\n"
 		 " \"limits\": {\"inflight_max\": 2000},\n"
 		 " \"reversal\": {\"retry_ms\": 100, \"retry_max_ms\": 1000%s},\n"
@@ -164,7 +165,8 @@ void fx_write_config(fx_t *fx)
 		 "   \"reconnect_min_ms\": 20, \"reconnect_max_ms\": 200}\n"
 		 " ]\n"
 		 "}\n",
-		 fx->lmdb, fx->sync ? "true" : "false", fx->ready, attempts,
+		 fx->lmdb, fx->sync ? "true" : "false", fx->ready,
+		 fx->root_extra ? fx->root_extra : "", attempts,
 		 fx->test_faults ? "true" : "false", retention, psp2,
 		 fx->inflight_per_conn_max,
 		 fx->connections_max,

@@ -48,6 +48,7 @@ typedef struct fx {
 	bool test_faults;         /* the control socket's "fault" command */
 	int attempts_max;         /* reversal.attempts_max; 0: the default */
 	uint64_t retention_ms;    /* 0: the switch's default */
+	const char *root_extra;   /* more top-level keys: " \"k\": v,\n" */
 	const char *psp_extra;    /* more keys for the psp listener: ", \"k\": v" */
 	const char *acq_extra;    /* ... and for the acq listener */
 	const char *extra_bank_a_args[8];

@@ -91,9 +91,9 @@ static int resolve_control(sc_ctx_t *ctx, char *out, size_t cap)
 		       "which switch? give --control ADDR or --config FILE, or set SWITCHCTL_CONTROL");
 }
 
-/* Sends {"cmd":cmd} and reads one answer line, within the timeout. */
-static int ask(sc_ctx_t *ctx, const char *cmd, json_t **answer)
+int sc_ask(sc_ctx_t *ctx, json_t *request, json_t **answer)
 {
+	*answer = NULL;
 	char address[512];
 	int rc = resolve_control(ctx, address, sizeof(address));
 	if (rc != SC_EXIT_OK)
@@ -102,9 +102,12 @@ static int ask(sc_ctx_t *ctx, const char *cmd, json_t **answer)
 	if (ps_tcp_connect(address, &fd) != 0)
 		return sc_fail(ctx, SC_EXIT_IO, "cannot reach switchd at %s: %s",
 			       address, strerror(errno));
-	char line[128];
-	int n = snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}\n", cmd);
-	if (write(fd, line, (size_t)n) != n) {
+	char *text = json_dumps(request, JSON_COMPACT);
+	size_t n = text != NULL ? strlen(text) : 0;
+	bool sent = text != NULL && write(fd, text, n) == (ssize_t)n &&
+		    write(fd, "\n", 1) == 1;
+	free(text);
+	if (!sent) {
 		close(fd);
 		return sc_fail(ctx, SC_EXIT_IO, "cannot write to switchd at %s", address);
 	}
@@ -167,6 +170,15 @@ static int ask(sc_ctx_t *ctx, const char *cmd, json_t **answer)
 		return exit;
 	}
 	return SC_EXIT_OK;
+}
+
+/* Sends {"cmd":cmd} and reads one answer line, within the timeout. */
+static int ask(sc_ctx_t *ctx, const char *cmd, json_t **answer)
+{
+	json_t *req = json_pack("{s:s}", "cmd", cmd);
+	int rc = sc_ask(ctx, req, answer);
+	json_decref(req);
+	return rc;
 }
 
 static json_int_t num(json_t *obj, const char *key)

@@ -34,6 +34,14 @@ static const sc_command_t commands[] = {
 	{"stats", "stats", "a running switch's counters", sc_cmd_stats},
 	{"reload", "reload", "make a running switch reload its configuration",
 	 sc_cmd_reload},
+	{"cutover", "cutover", "close the open settlement window and open the next",
+	 sc_cmd_cutover},
+	{"windows", "windows", "settlement windows: state, batches at PBOC",
+	 sc_cmd_windows},
+	{"window", "window N", "one window: its positions per member, its batches",
+	 sc_cmd_window},
+	{"settle", "settle N", "submit a failed window's rejected batches again",
+	 sc_cmd_settle},
 	{"help", "help", "show this help", cmd_help},
 };
 

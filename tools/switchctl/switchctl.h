@@ -64,6 +64,13 @@ int sc_group_help(const char *group, const sc_command_t *table, size_t count);
  * file's folder (absolute paths as they are). SC_EXIT_USAGE when too long. */
 int sc_config_path(sc_ctx_t *ctx, const char *path, char *out, size_t cap);
 
+/* cmd_control.c: sends request (an object with "cmd") to the running
+ * switch's control socket and reads its answer (caller decrefs). An exit
+ * code: SC_EXIT_OK only for an answer with "ok": true (else it is said on
+ * stderr, SC_EXIT_REJECTED, and *answer is NULL). */
+struct json_t;
+int sc_ask(sc_ctx_t *ctx, struct json_t *request, struct json_t **answer);
+
 /* context.c: global options, finding and opening the store. */
 void sc_ctx_init(sc_ctx_t *ctx);
 /*
@@ -127,5 +134,10 @@ int sc_cmd_status(sc_ctx_t *ctx, int argc, char **argv);
 int sc_cmd_endpoints(sc_ctx_t *ctx, int argc, char **argv);
 int sc_cmd_stats(sc_ctx_t *ctx, int argc, char **argv);
 int sc_cmd_reload(sc_ctx_t *ctx, int argc, char **argv);
+/* cmd_clearing.c */
+int sc_cmd_cutover(sc_ctx_t *ctx, int argc, char **argv);
+int sc_cmd_windows(sc_ctx_t *ctx, int argc, char **argv);
+int sc_cmd_window(sc_ctx_t *ctx, int argc, char **argv);
+int sc_cmd_settle(sc_ctx_t *ctx, int argc, char **argv);
 
 #endif /* PAYSWITCH_SWITCHCTL_H */
