@@ -71,6 +71,8 @@ enum txn_kind {
 				     two-phase banks) */
 	TXN_KIND_NETWORK,         /* sign-on, echo, cutover (0800, PSP hello) */
 	TXN_KIND_RECON,           /* reconciliation totals (0500) */
+	TXN_KIND_PAYOUT,          /* PSP: credit an account out of the PSP's
+				     reserve (no debit leg) */
 	TXN_KIND_COUNT
 };
 
@@ -109,6 +111,9 @@ enum txn_flags {
 	TXN_F_REPEAT = 1u << 1, /* a repeat (0401, 0221, 0421) */
 	TXN_F_ON_US = 1u << 2,  /* payer and payee at the same bank */
 	TXN_F_BALANCE = 1u << 3, /* balance holds an amount (field 54) */
+	TXN_F_RESERVE = 1u << 5, /* a pay whose money went to the PSP's
+				    reserve (a NetClear agreement payment),
+				    or a refund paid out of it */
 	TXN_F_ADVICE = 1u << 4,  /* an advice: the sender does not wait for
 				    approval (0220, 0420, 0820) */
 };

@@ -238,6 +238,21 @@ static int decode_pay(json_t *obj, txn_t *txn, txn_error_t *err)
 	return rc;
 }
 
+/* A payout: the PSP pays an account out of its reserve. */
+static int decode_payout(json_t *obj, txn_t *txn, txn_error_t *err)
+{
+	int rc;
+	if ((rc = get_account(obj, "payee", "payee.account", txn->payee, err)) ||
+	    (rc = get_amount(obj, txn, err)) ||
+	    (rc = get_currency(obj, txn, err)) ||
+	    (rc = get_text(obj, "memo", "memo", txn->memo, sizeof(txn->memo),
+			   err)))
+		return rc;
+	json_t *payee = json_object_get(obj, "payee");
+	return get_text(payee, "name", "payee.name", txn->payee_name,
+			sizeof(txn->payee_name), err);
+}
+
 static int decode_refund(json_t *obj, txn_t *txn, txn_error_t *err)
 {
 	int rc;
@@ -279,6 +294,7 @@ static const struct {
 } json_ops[] = {
 	{"pay", TXN_KIND_PAY, 0, false},
 	{"refund", TXN_KIND_REFUND, 0, false},
+	{"payout", TXN_KIND_PAYOUT, 0, false},
 	{"query", TXN_KIND_QUERY, 0, false},
 	{"echo", TXN_KIND_NETWORK, TXN_NET_ECHO, false},
 	{"hello", TXN_KIND_NETWORK, TXN_NET_SIGN_ON, false},
@@ -409,8 +425,8 @@ static int decode_request(json_t *root, txn_t *txn, txn_error_t *err)
 	int i = find_op(json_string_value(op));
 	if (i < 0)
 		return fail(err, TXN_EINVALID, TXN_RC_INVALID_TRANSACTION, "op",
-			    "unknown operation (pay, refund, query, echo, "
-			    "hello)");
+			    "unknown operation (pay, refund, payout, query, "
+			    "echo, hello)");
 	txn->kind = json_ops[i].kind;
 	txn->net_op = json_ops[i].net_op;
 	if (txn->net_op == TXN_NET_SIGN_ON)
@@ -427,6 +443,8 @@ static int decode_request(json_t *root, txn_t *txn, txn_error_t *err)
 		return decode_pay(root, txn, err);
 	case TXN_KIND_REFUND:
 		return decode_refund(root, txn, err);
+	case TXN_KIND_PAYOUT:
+		return decode_payout(root, txn, err);
 	case TXN_KIND_QUERY:
 		return get_id(root, "target", "target", txn->original_id,
 			      sizeof(txn->original_id), true, err);
@@ -663,6 +681,8 @@ static void write_result(jw_t *w, const txn_t *txn)
 		jw_str(w, "txn", id);
 	}
 	jw_opt(w, "period", txn->wire.settle_date);
+	if (rc == TXN_RC_APPROVED && (txn->flags & TXN_F_RESERVE))
+		jw_raw(w, ",\"reserve\":true", 15);
 	if (rc == TXN_RC_APPROVED) {
 		jw_opt(w, "rrn", txn->rrn);
 		jw_opt(w, "auth_code", txn->auth_code);
@@ -801,6 +821,17 @@ int txn_request_to_json(const txn_t *txn, char *out, size_t cap,
 	case TXN_KIND_QUERY:
 		jw_str(&w, "id", txn->request_id);
 		jw_str(&w, "target", txn->original_id);
+		break;
+	case TXN_KIND_PAYOUT:
+		jw_str(&w, "id", txn->request_id);
+		jw_key(&w, "payee");
+		jw_open(&w);
+		jw_str(&w, "account", txn->payee);
+		jw_opt(&w, "name", txn->payee_name);
+		jw_close(&w);
+		jw_int(&w, "amount", txn->amount);
+		jw_str(&w, "currency", alpha ? alpha : "");
+		jw_opt(&w, "memo", txn->memo);
 		break;
 	case TXN_KIND_NETWORK:
 		if (txn->net_op == TXN_NET_SIGN_ON) {

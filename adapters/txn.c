@@ -98,6 +98,7 @@ static const char *const kind_names[TXN_KIND_COUNT] = {
 	[TXN_KIND_COMPLETION] = "completion",
 	[TXN_KIND_NETWORK] = "network",
 	[TXN_KIND_RECON] = "recon",
+	[TXN_KIND_PAYOUT] = "payout",
 };
 
 const char *txn_kind_name(int kind)

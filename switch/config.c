@@ -355,7 +355,7 @@ uint32_t sw_listener_default_operations(int chan_kind)
 {
 	if (chan_kind == CHAN_JSON)
 		return 1u << TXN_KIND_PAY | 1u << TXN_KIND_REFUND |
-		       1u << TXN_KIND_QUERY;
+		       1u << TXN_KIND_QUERY | 1u << TXN_KIND_PAYOUT;
 	return 1u << TXN_KIND_PURCHASE | 1u << TXN_KIND_BALANCE |
 	       1u << TXN_KIND_REVERSAL;
 }
@@ -386,8 +386,8 @@ static int parse_operations(cfg_ctx_t *c, json_t *obj, sw_listener_cfg_t *l)
 		if (kind == TXN_KIND_NONE)
 			return cfg_fail(c, "operations",
 					"entry %zu: not an operation (pay, refund, "
-					"query, purchase, refund_credit, credit, "
-					"balance, reversal, completion)", i);
+					"payout, query, purchase, refund_credit, "
+					"credit, balance, reversal, completion)", i);
 		l->operations |= 1u << kind;
 	}
 	return 0;

@@ -66,7 +66,7 @@ typedef struct sw_listener_cfg {
 
 /* What a listener permits by default: an acquirer (ISO 8583) purchases,
  * balance inquiries, reversals and their advices; a PSP (JSON) pay,
- * refund and query. Network management (sign-on, echo) is always
+ * refund, payout and query. Network management (sign-on, echo) is always
  * permitted. */
 uint32_t sw_listener_default_operations(int chan_kind);
 /* Does the listener permit requests of this kind? */

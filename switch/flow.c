@@ -237,15 +237,40 @@ static void two_leg_step(sw_flow_t *f, sw_txn_t *st, unsigned leg)
 	finish(f, st, l->rc, NULL);
 }
 
+/* One leg to one account: a NetClear agreement payment (the debit; the
+ * money goes to the PSP's reserve), a payout or the refund of one (the
+ * credit, out of the reserve). */
+static void reserve_start(sw_flow_t *f, sw_txn_t *st, int kind,
+			  const char *account)
+{
+	txn_t *t = &st->t;
+	t->flags |= TXN_F_RESERVE;
+	txn_set_leg(t, 0, kind, account);
+	uint8_t rc = send_leg(f, st, 0);
+	if (rc != TXN_RC_NONE)
+		finish(f, st, rc, route_reason(rc, kind == TXN_KIND_PURCHASE));
+}
+
 static void pay_start(sw_flow_t *f, sw_txn_t *st)
 {
 	txn_t *t = &st->t;
 	route_t payer, payee;
 	uint8_t rc;
+	/* A refund of a payment that went to the reserve comes out of it. */
+	if (t->kind == TXN_KIND_REFUND && (t->flags & TXN_F_RESERVE)) {
+		reserve_start(f, st, TXN_KIND_REFUND_CREDIT, t->payee);
+		return;
+	}
 	/* Both routes first: never debit a payer whose payee has no bank. */
 	sw_endpoint_t *a = route_account(f, t->payer, &payer, &rc);
 	if (a == NULL) {
 		finish(f, st, rc, route_reason(rc, true));
+		return;
+	}
+	/* Through NetClear, a pay is an agreement payment: the payer's bank
+	 * pays the PSP's reserve; the PSP pays its merchant later. */
+	if (payer.network == ROUTE_NETWORK_NETCLEAR && t->kind == TXN_KIND_PAY) {
+		reserve_start(f, st, TXN_KIND_PURCHASE, t->payer);
 		return;
 	}
 	sw_endpoint_t *b = route_account(f, t->payee, &payee, &rc);
@@ -355,10 +380,12 @@ static void refund_start(sw_flow_t *f, sw_txn_t *st)
 	sw_txn_t *pay = hold_original(f, st, TXN_KIND_PAY, false);
 	if (pay == NULL)
 		return;
-	/* The money goes back: the payee pays, the payer receives. */
+	/* The money goes back: the payee pays, the payer receives (out of
+	 * the PSP's reserve, for a payment that went there). */
 	txn_t *t = &st->t;
 	ps_strlcpy(t->payer, pay->t.payee, sizeof(t->payer));
 	ps_strlcpy(t->payee, pay->t.payer, sizeof(t->payee));
+	t->flags |= pay->t.flags & TXN_F_RESERVE;
 	pay_start(f, st);
 }
 
@@ -531,6 +558,9 @@ static void intake(sw_flow_t *f, sw_conn_t *conn, txn_t *req)
 	switch (t->kind) {
 	case TXN_KIND_PAY:
 		pay_start(f, st);
+		break;
+	case TXN_KIND_PAYOUT:
+		reserve_start(f, st, TXN_KIND_CREDIT, t->payee);
 		break;
 	case TXN_KIND_REFUND:
 		refund_start(f, st);
@@ -812,6 +842,12 @@ int sw_flow_response(void *data, sw_endpoint_t *ep, const txn_response_t *resp)
 	switch (st->t.kind) {
 	case TXN_KIND_PAY:
 	case TXN_KIND_REFUND:
+		/* A payment to or from the reserve has one leg. */
+		if (st->t.leg_count == 1) {
+			take_authorisation(&st->t, leg);
+			finish(f, st, l->rc, NULL);
+			break;
+		}
 		two_leg_step(f, st, leg);
 		break;
 	default:

@@ -51,6 +51,22 @@ static void test_other_ops_decode(void **state)
 	assert_int_equal(t.kind, TXN_KIND_REFUND);
 	assert_string_equal(t.original_id, "PSP01-000001");
 	assert_int_equal(t.amount, 100);
+	assert_int_equal(decode("{\"op\":\"payout\",\"id\":\"P1\",\"payee\":{\"account\":"
+				"\"6217000000000009\",\"name\":\"Shop\"},\"amount\":250,"
+				"\"currency\":\"CNY\"}", &t, &err), 0);
+	assert_int_equal(t.kind, TXN_KIND_PAYOUT);
+	assert_string_equal(t.payee, "6217000000000009");
+	assert_string_equal(t.payee_name, "Shop");
+	assert_int_equal(t.amount, 250);
+	char line[512];
+	size_t len;
+	assert_int_equal(txn_request_to_json(&t, line, sizeof(line), &len), 0);
+	txn_t back;
+	assert_int_equal(txn_from_json(line, len - 1, &back, &err), 0);
+	assert_memory_equal(&t, &back, sizeof(t));
+	assert_int_equal(decode("{\"op\":\"payout\",\"id\":\"P2\",\"amount\":1,"
+				"\"currency\":\"CNY\"}", &t, &err), TXN_EFORMAT);
+	assert_string_equal(err.field, "payee");
 	assert_int_equal(decode("{\"op\":\"query\",\"id\":\"Q1\",\"target\":\"PSP01-000001\"}", &t, &err), 0);
 	assert_int_equal(t.kind, TXN_KIND_QUERY);
 	assert_string_equal(t.original_id, "PSP01-000001");

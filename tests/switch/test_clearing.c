@@ -285,12 +285,52 @@ static void test_cutover_books_and_settles(void **state)
 	assert_non_null(strstr(out, "20261204"));
 }
 
+/* A pay whose payer's route goes through NetClear is an agreement
+ * payment: the payer's bank pays the PSP's reserve, no credit leg; the
+ * PSP pays a merchant out of it with a payout; a refund of the payment
+ * comes out of the reserve too. The PSP's position is what its reserve
+ * gained. */
+static void test_reserve_payments(void **state)
+{
+	(void)state;
+	assert_int_equal(fx_switchctl(&fx, NULL, 0, "routes", "add", "--prefix",
+				      A_SPARE, "--endpoint", "bank_a", "--network",
+				      "netclear", "--institution", "01020000", NULL), 0);
+	int64_t payer0 = fx_balance(&fx, BANK_A, A_SPARE);
+	int64_t merchant0 = fx_balance(&fx, BANK_B, B_SHOP2);
+	json_t *a = fx_pay(&fx, "RS-1", A_SPARE, B_SHOP, 3000);
+	assert_string_equal(fx_str(a, "code"), "00");
+	assert_true(json_is_true(json_object_get(a, "reserve")));
+	json_decref(a);
+	assert_int_equal(fx_balance(&fx, BANK_A, A_SPARE), payer0 - 3000);
+	a = fx_call(&fx, "{\"op\":\"payout\",\"id\":\"RS-2\",\"payee\":{\"account\":\""
+		    B_SHOP2 "\"},\"amount\":2500,\"currency\":\"CNY\"}");
+	assert_string_equal(fx_str(a, "code"), "00");
+	json_decref(a);
+	assert_int_equal(fx_balance(&fx, BANK_B, B_SHOP2), merchant0 + 2500);
+	a = fx_call(&fx, "{\"op\":\"refund\",\"id\":\"RS-3\",\"original\":\"RS-1\","
+		    "\"amount\":1000,\"currency\":\"CNY\"}");
+	assert_string_equal(fx_str(a, "code"), "00");
+	json_decref(a);
+	assert_int_equal(fx_balance(&fx, BANK_A, A_SPARE), payer0 - 2000);
+	json_t *c = control("{\"cmd\":\"cutover\"}");
+	json_decref(c);
+	json_t *w = wait_window(1, "settled", 15000);
+	assert_non_null(w);
+	/* The reserve took 3000, paid out 2500 and refunded 1000. */
+	assert_int_equal(position(w, "direct", PSP_MEMBER), 3000 - 2500 - 1000);
+	assert_int_equal(position(w, "direct", "01020000"), -3000 + 1000);
+	assert_int_equal(position(w, "direct", "01030000"), 2500);
+	json_decref(w);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cutover_books_and_settles, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reserve_payments, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
