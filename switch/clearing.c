@@ -1053,16 +1053,20 @@ static void settle_step(sw_clearing_t *c, uint64_t id, json_t *w)
 
 /* ---- the clearing timer ---------------------------------------------------- */
 
-/* Has the daily cutover time passed since the last one? */
-static bool daily_due(sw_clearing_t *c, uint64_t now_ms)
+bool sw_clearing_daily_due(const char *t, uint64_t last_ms, uint64_t now_ms)
 {
-	const char *t = c->ctx->cfg->clearing.cutover_time;
 	if (t[0] == '\0')
 		return false;
 	uint64_t day = now_ms / 86400000ull * 86400000ull;
 	uint64_t at = day + (uint64_t)((t[0] - '0') * 10 + t[1] - '0') * 3600000ull +
 		      (uint64_t)((t[3] - '0') * 10 + t[4] - '0') * 60000ull;
-	return now_ms >= at && c->last_daily_ms < at;
+	return now_ms >= at && last_ms < at;
+}
+
+static bool daily_due(sw_clearing_t *c, uint64_t now_ms)
+{
+	return sw_clearing_daily_due(c->ctx->cfg->clearing.cutover_time,
+				     c->last_daily_ms, now_ms);
 }
 
 static void step_window(sw_clearing_t *c, uint64_t id, json_t *w, uint64_t now)

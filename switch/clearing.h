@@ -155,6 +155,9 @@ void sw_obligation_key(const sw_obligation_t *o, uint8_t out[SW_OBLIGATION_KEY_B
 #define SW_OBLIGATION_BYTES 160
 size_t sw_obligation_encode(const sw_obligation_t *o, uint8_t out[SW_OBLIGATION_BYTES]);
 int sw_obligation_decode(const uint8_t *in, size_t len, sw_obligation_t *o);
+/* Is a daily cutover at hhmm (UTC, "" none) due at now_ms, the last one
+ * having been at last_ms (wall clock)? */
+bool sw_clearing_daily_due(const char *hhmm, uint64_t last_ms, uint64_t now_ms);
 /* The settlement date a day after date (YYYYMMDD). */
 void sw_date_next(const char *date, char out[9]);
 /* A period's YYYYMMDD from an answer's MMDD, the year chosen nearest to
