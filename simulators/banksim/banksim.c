@@ -83,6 +83,8 @@ static int setup_bank(banksim_t *sim, char *err, size_t cap)
 	bank->seed = cfg->seed;
 	bank->fault_commit_after = cfg->fault_ledger_after;
 	bank->fault_commit_count = cfg->fault_ledger_count;
+	/* A 0510's totals have no place on a JSON line. */
+	bank->recon_refused = cfg->chan_kind == CHAN_JSON;
 	int rc = cfg->accounts[0] != '\0'
 			 ? bank_accounts_load(cfg->accounts, &bank->accounts,
 					      err, cap)

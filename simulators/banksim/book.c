@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "totals.h"
 
 typedef unsigned __int128 u128;
 
@@ -49,7 +50,8 @@ void bank_request_key(const char *acquirer, uint32_t stan,
 		 stan % 1000000, transmit);
 }
 
-ledger_id_t bank_transfer_id(int step, const char *key)
+size_t bank_transfer_text(int step, const char *key,
+			  char out[BANK_TRANSFER_TEXT_MAX])
 {
 	static const char *const prefixes[] = {
 		[BANK_STEP_MONEY] = "",      [BANK_STEP_SEEN] = "seen:",
@@ -58,10 +60,17 @@ ledger_id_t bank_transfer_id(int step, const char *key)
 		[BANK_STEP_OPENING] = "open:",
 	};
 	PS_ASSERT(step >= 0 && (size_t)step < PS_ARRAY_LEN(prefixes));
-	char text[BANK_KEY_MAX + 8];
-	int n = snprintf(text, sizeof(text), "%s%s", prefixes[step], key);
-	PS_ASSERT(n > 0 && (size_t)n < sizeof(text));
-	return ledger_id_from_text(text, (size_t)n);
+	int n = snprintf(out, BANK_TRANSFER_TEXT_MAX, "%s%s", prefixes[step],
+			 key);
+	PS_ASSERT(n > 0 && n < BANK_TRANSFER_TEXT_MAX);
+	return (size_t)n;
+}
+
+ledger_id_t bank_transfer_id(int step, const char *key)
+{
+	char text[BANK_TRANSFER_TEXT_MAX];
+	size_t n = bank_transfer_text(step, key, text);
+	return ledger_id_from_text(text, n);
 }
 
 /* ---- opening ---------------------------------------------------------------- */
@@ -69,6 +78,8 @@ ledger_id_t bank_transfer_id(int step, const char *key)
 int bank_book_open(bank_t *bank, const char *dir, uint32_t durability,
 		   uint32_t batch_max, char *err, size_t err_cap)
 {
+	/* A fresh handle knows of no totals accounts yet (totals.h). */
+	memset(bank->totals_ready, 0, sizeof(bank->totals_ready));
 	ledger_options_t o;
 	ledger_options_init(&o);
 	o.durability = durability;
@@ -133,6 +144,12 @@ static int setup_internal(bank_t *bank, ledger_result_t *results, char *err,
 		account_record(ledger_id_from_u64(BANK_ID_MEMO_ISSUED),
 			       BANK_LEDGER_MEMO, BANK_ACODE_MEMO, 0),
 		account_record(ledger_id_from_u64(BANK_ID_MEMO_HELD),
+			       BANK_LEDGER_MEMO, BANK_ACODE_MEMO, 0),
+		/* The sources of the totals (totals.h); a book made before
+		 * totals were kept gets them at its next start. */
+		account_record(ledger_id_from_u64(BANK_ID_TOTALS_COUNTS),
+			       BANK_LEDGER_MEMO, BANK_ACODE_MEMO, 0),
+		account_record(ledger_id_from_u64(BANK_ID_TOTALS_AMOUNTS),
 			       BANK_LEDGER_MEMO, BANK_ACODE_MEMO, 0),
 	};
 	return create_accounts(bank, own, PS_ARRAY_LEN(own), results, err,
@@ -275,6 +292,7 @@ static const char *account_kind(const ledger_account_t *a)
 	case BANK_ACODE_CUSTOMER: return "customer";
 	case BANK_ACODE_CLEARING: return "clearing";
 	case BANK_ACODE_EQUITY: return "equity";
+	case BANK_ACODE_TOTALS: return "totals";
 	case BANK_ACODE_MEMO: return "memo";
 	}
 	return "other";
@@ -290,6 +308,16 @@ static void dump_one(const ledger_account_t *a, FILE *out)
 	fprintf(out, "{\"id\":\"%s\",\"kind\":\"%s\"", id, account_kind(a));
 	if (customer)
 		fprintf(out, ",\"account\":\"%s\"", number);
+	uint16_t date;
+	int total;
+	bool amount;
+	if (a->code == BANK_ACODE_TOTALS &&
+	    bank_totals_account_of(a->id, &date, &total, &amount)) {
+		char mmdd[5];
+		bank_date_format(date, mmdd);
+		fprintf(out, ",\"date\":\"%s\",\"total\":\"%s_%s\"", mmdd,
+			bank_total_name(total), amount ? "amount" : "count");
+	}
 	fprintf(out, ",\"ledger\":%" PRIu32 ",\"debits_pending\":%" PRIu64
 		",\"debits_posted\":%" PRIu64 ",\"credits_pending\":%" PRIu64
 		",\"credits_posted\":%" PRIu64, a->ledger, a->debits_pending,

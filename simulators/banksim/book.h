@@ -19,6 +19,9 @@
  *    seen", "this original was reversed before it arrived"). Markers live
  *    in the same batches as the money, so they commit atomically with it,
  *    survive restarts and never touch a customer balance.
+ *  - The totals per settlement date (totals.h) are memo accounts too:
+ *    every transfer the bank counts is chained with two memo transfers
+ *    into its date's count and amount accounts, from the sources 5 and 6.
  *  - Transfer ids are ledger_id_from_text() of the request key (below),
  *    prefixed per step: the money of a 0200 is the key itself; "seen:",
  *    "tomb:", "post:", "void:", "rev:" and "open:" name the rest. Retries
@@ -55,6 +58,8 @@ enum bank_internal_id {
 	BANK_ID_EQUITY = 2,
 	BANK_ID_MEMO_ISSUED = 3, /* debited by every marker */
 	BANK_ID_MEMO_HELD = 4,   /* credited by every marker */
+	BANK_ID_TOTALS_COUNTS = 5,  /* debited by every count (totals.h) */
+	BANK_ID_TOTALS_AMOUNTS = 6, /* debited by every counted amount */
 };
 
 /* Ledger account codes: what kind of account an id is. */
@@ -62,6 +67,7 @@ enum bank_account_code {
 	BANK_ACODE_CUSTOMER = 1,
 	BANK_ACODE_CLEARING = 2,
 	BANK_ACODE_EQUITY = 3,
+	BANK_ACODE_TOTALS = 8, /* a date's count or amount of a total */
 	BANK_ACODE_MEMO = 9,
 };
 
@@ -78,7 +84,23 @@ enum bank_transfer_code {
 	BANK_XCODE_REVERSE_CREDIT = 41,  /* 0400: a credit or refund taken back */
 	BANK_XCODE_SEEN = 90,            /* marker: a 0200 was received */
 	BANK_XCODE_TOMBSTONE = 91,       /* marker: reversal before original */
+	BANK_XCODE_TOTAL_COUNT = 92,     /* totals: 1 more of a total */
+	BANK_XCODE_TOTAL_AMOUNT = 93,    /* totals: its amount */
 };
+
+/* What the bank counts per settlement date, for a 0510 (fields 74-77,
+ * 86-89). The values are stored in account ids (totals.h): never
+ * renumber. */
+enum bank_total {
+	BANK_TOTAL_CREDITS = 1,          /* proc 26 and 20, posted */
+	BANK_TOTAL_CREDIT_REVERSALS = 2, /* a posted credit taken back */
+	BANK_TOTAL_DEBITS = 3,           /* proc 00, posted */
+	BANK_TOTAL_DEBIT_REVERSALS = 4,  /* a posted debit given back */
+};
+#define BANK_TOTAL_KINDS 4
+/* A settlement date is MMDD read as a number: 101 (01-01) to 1231. */
+#define BANK_DATE_MAX 1231
+#define BANK_TOTALS_READY_BYTES ((BANK_DATE_MAX + 1) * BANK_TOTAL_KINDS / 8)
 
 /* Which transfer of a request an id names. */
 enum bank_step {
@@ -107,6 +129,15 @@ typedef struct bank {
 	 * writing nothing. */
 	uint32_t fault_commit_after;
 	uint32_t fault_commit_count;
+	/* The wall clock, ms since the epoch (NULL: ps_wall_ms): the date a
+	 * request without field 15 counts under. Tests set their own. */
+	uint64_t (*wall_ms)(void);
+	/* The channel cannot carry a 0510's totals (JSON lines): a RECON is
+	 * answered 12. */
+	bool recon_refused;
+	/* Which (date, total) pairs have their accounts in the ledger, as
+	 * far as this process knows (totals.h); cleared at open. */
+	uint8_t totals_ready[BANK_TOTALS_READY_BYTES];
 } bank_t;
 
 /* ---- ids ------------------------------------------------------------------- */
@@ -122,8 +153,13 @@ bool bank_account_number_of(ledger_id_t id,
  * for a reversal or a completion the original's. */
 void bank_request_key(const char *acquirer, uint32_t stan,
 		      const char *transmit, char out[BANK_KEY_MAX]);
-/* The id of a request's step. */
+/* The id of a request's step: ledger_id_from_text of its text, the
+ * step's prefix and the key ("rev:12345678:000042:1125103000"). */
 ledger_id_t bank_transfer_id(int step, const char *key);
+#define BANK_TRANSFER_TEXT_MAX (BANK_KEY_MAX + 8)
+/* That text, into out; returns its length. */
+size_t bank_transfer_text(int step, const char *key,
+			  char out[BANK_TRANSFER_TEXT_MAX]);
 
 /* ---- the book --------------------------------------------------------------- */
 

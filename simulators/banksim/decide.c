@@ -5,7 +5,8 @@
  * marker's or a transfer's existence, a pending's state); every effect is
  * a transfer in the turn's batch with an id derived from the request key,
  * so that a retry, a repeat or a restart lands on the same id and the
- * ledger itself refuses to do anything twice.
+ * ledger itself refuses to do anything twice. What is counted for
+ * reconciliation is counted by transfers chained to the money (totals.h).
  */
 #include "decide.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "totals.h"
 
 /* ---- the batch ------------------------------------------------------------ */
 
@@ -28,7 +30,12 @@ int bank_batch_init(bank_batch_t *b, uint32_t cap)
 	b->results = calloc(cap, sizeof(*b->results));
 	b->keys = calloc(slots, sizeof(*b->keys));
 	b->key_used = calloc(cap, sizeof(*b->key_used));
-	if (!b->transfers || !b->results || !b->keys || !b->key_used) {
+	b->fresh_accounts = calloc(2 * BANK_BATCH_FRESH_MAX,
+				   sizeof(*b->fresh_accounts));
+	b->fresh_results = calloc(2 * BANK_BATCH_FRESH_MAX,
+				  sizeof(*b->fresh_results));
+	if (!b->transfers || !b->results || !b->keys || !b->key_used ||
+	    !b->fresh_accounts || !b->fresh_results) {
 		bank_batch_free(b);
 		return PS_ENOMEM;
 	}
@@ -43,6 +50,8 @@ void bank_batch_free(bank_batch_t *b)
 	free(b->results);
 	free(b->keys);
 	free(b->key_used);
+	free(b->fresh_accounts);
+	free(b->fresh_results);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -52,18 +61,21 @@ void bank_batch_reset(bank_batch_t *b)
 		b->keys[b->key_used[i]] = (ledger_id_t){0, 0};
 	b->key_used_count = 0;
 	b->count = 0;
+	b->fresh_count = 0;
 	b->committed = false;
 }
 
 /*
  * Reserves key for this batch. BANK_EDEFER when another request of the
  * batch has it, or when the batch could not take this request's
- * transfers. Keys are at most cap, so the set stays at most half full.
+ * transfers (or the totals accounts they may need). Keys are at most
+ * cap, so the set stays at most half full.
  */
 static int claim(bank_batch_t *b, const char *key)
 {
 	if (b->cap - b->count < BANK_PLAN_TRANSFERS_MAX ||
-	    b->key_used_count == b->cap)
+	    b->key_used_count == b->cap ||
+	    b->fresh_count == BANK_BATCH_FRESH_MAX)
 		return BANK_EDEFER;
 	/* Never the zero id, which marks an empty slot. */
 	ledger_id_t id = ledger_id_from_text(key, strlen(key));
@@ -108,8 +120,14 @@ int bank_batch_commit(bank_t *bank, bank_batch_t *b)
 	if (b->count > 0) {
 		if (fault_strikes(bank))
 			return PS_EIO; /* as a failed write: nothing is kept */
-		int rc = ledger_create_transfers(bank->ledger, b->transfers,
-						 b->count, b->results);
+		/* Accounts first, in a commit of their own: an account that
+		 * stays empty (the batch then fails) is harmless. */
+		int rc = bank_totals_ensure(bank, b->fresh, b->fresh_count,
+					    b->fresh_accounts, b->fresh_results);
+		if (rc != 0)
+			return rc;
+		rc = ledger_create_transfers(bank->ledger, b->transfers,
+					     b->count, b->results);
 		if (rc != 0)
 			return rc;
 	}
@@ -150,6 +168,55 @@ static void add_marker(bank_batch_t *b, bank_work_t *w, int step,
 	x->user_data_128 = bank_transfer_id(BANK_STEP_MONEY, w->key);
 }
 
+/* The batch creates the accounts of (date, total) if the book may not
+ * have them yet; claim() kept a place for one pair per request. */
+static void need_totals(const bank_t *bank, bank_batch_t *b, uint16_t date,
+			int total)
+{
+	if (bank_totals_ready(bank, date, total))
+		return;
+	uint16_t pair = (uint16_t)(date * BANK_TOTAL_KINDS + total - 1);
+	for (uint32_t i = 0; i < b->fresh_count; i++)
+		if (b->fresh[i] == pair)
+			return;
+	PS_ASSERT(b->fresh_count < BANK_BATCH_FRESH_MAX);
+	b->fresh[b->fresh_count++] = pair;
+}
+
+/*
+ * Counts the transfer just added (the decisive one, named by step and
+ * w->key) in w->date's total: it is chained (LINKED) with 1 into the
+ * count and amount into the amount, so the three commit or fail
+ * together. The counted transfer stays decisive: its result is the
+ * answer.
+ */
+static void add_totals(const bank_t *bank, bank_batch_t *b, bank_work_t *w,
+		       int step, int total, uint64_t amount)
+{
+	uint32_t counted = w->decisive;
+	ledger_transfer_t *c = &b->transfers[counted];
+	c->flags |= LEDGER_TRANSFER_LINKED;
+	ledger_id_t group = c->user_data_128;
+	for (int m = 0; m < 2; m++) {
+		bool is_amount = m == 1;
+		ledger_transfer_t *x = add(b, w);
+		x->id = bank_totals_transfer_id(is_amount, step, w->key);
+		x->debit_account_id = ledger_id_from_u64(
+			is_amount ? BANK_ID_TOTALS_AMOUNTS : BANK_ID_TOTALS_COUNTS);
+		x->credit_account_id = bank_totals_account_id(w->date, total,
+							      is_amount);
+		x->amount = is_amount ? amount : 1;
+		x->ledger = BANK_LEDGER_MEMO;
+		x->code = is_amount ? BANK_XCODE_TOTAL_AMOUNT
+				    : BANK_XCODE_TOTAL_COUNT;
+		x->flags = is_amount ? 0 : LEDGER_TRANSFER_LINKED;
+		x->user_data_128 = group;
+		x->user_data_64 = w->date;
+	}
+	w->decisive = counted;
+	need_totals(bank, b, w->date, total);
+}
+
 static void add_money(bank_t *bank, bank_batch_t *b, const txn_t *t,
 		      bank_work_t *w)
 {
@@ -159,24 +226,34 @@ static void add_money(bank_t *bank, bank_batch_t *b, const txn_t *t,
 	ledger_id_t clearing = ledger_id_from_u64(BANK_ID_CLEARING);
 	x->id = bank_transfer_id(BANK_STEP_MONEY, w->key);
 	x->user_data_128 = x->id;
+	/* The date it counts under; for an authorisation, the date its
+	 * completion will count it under. */
+	x->user_data_64 = w->date;
 	x->amount = (uint64_t)t->amount;
 	x->ledger = bank->currency;
+	w->op = BANK_OP_MONEY;
 	if (t->kind == TXN_KIND_PURCHASE) {
 		x->debit_account_id = customer;
 		x->credit_account_id = clearing;
 		x->code = BANK_XCODE_DEBIT;
 		if (bank->two_phase) {
+			/* A reservation is not a debit yet: it is counted
+			 * when its completion posts it. */
 			x->flags = LEDGER_TRANSFER_PENDING;
 			x->timeout_seconds = bank->pending_timeout_s;
 			x->code = BANK_XCODE_AUTHORISATION;
+			return;
 		}
-	} else {
-		x->debit_account_id = clearing;
-		x->credit_account_id = customer;
-		x->code = t->kind == TXN_KIND_CREDIT ? BANK_XCODE_CREDIT
-						     : BANK_XCODE_REFUND;
+		add_totals(bank, b, w, BANK_STEP_MONEY, BANK_TOTAL_DEBITS,
+			   x->amount);
+		return;
 	}
-	w->op = BANK_OP_MONEY;
+	x->debit_account_id = clearing;
+	x->credit_account_id = customer;
+	x->code = t->kind == TXN_KIND_CREDIT ? BANK_XCODE_CREDIT
+					     : BANK_XCODE_REFUND;
+	/* A refund credit is a credit, in the totals as on the wire. */
+	add_totals(bank, b, w, BANK_STEP_MONEY, BANK_TOTAL_CREDITS, x->amount);
 }
 
 /* The account's own rules, in the order a teller would apply them. */
@@ -237,23 +314,28 @@ static int plan_financial(bank_t *bank, bank_batch_t *b, const txn_t *t,
 	return plan_account(bank, b, t, w);
 }
 
-/* The compensating transfer: the original's accounts swapped. */
-static int add_reverse(bank_batch_t *b, bank_work_t *w,
+/* The compensating transfer: the original's accounts swapped; counted
+ * under the reversal's own date. */
+static int add_reverse(const bank_t *bank, bank_batch_t *b, bank_work_t *w,
 		       const ledger_transfer_t *orig, uint64_t amount)
 {
+	bool credit = ledger_id_equal(orig->debit_account_id,
+				      ledger_id_from_u64(BANK_ID_CLEARING));
 	ledger_transfer_t *x = add(b, w);
 	x->id = bank_transfer_id(BANK_STEP_REVERSE, w->key);
 	x->debit_account_id = orig->credit_account_id;
 	x->credit_account_id = orig->debit_account_id;
 	x->amount = amount;
 	x->ledger = orig->ledger;
-	x->code = ledger_id_equal(orig->debit_account_id,
-				  ledger_id_from_u64(BANK_ID_CLEARING))
-			  ? BANK_XCODE_REVERSE_CREDIT
-			  : BANK_XCODE_REVERSE_DEBIT;
+	x->code = credit ? BANK_XCODE_REVERSE_CREDIT : BANK_XCODE_REVERSE_DEBIT;
 	x->user_data_128 = orig->id;
+	x->user_data_64 = w->date;
 	w->op = BANK_OP_REVERSE;
 	w->reason = "reversed by a compensating transfer";
+	add_totals(bank, b, w, BANK_STEP_REVERSE,
+		   credit ? BANK_TOTAL_CREDIT_REVERSALS
+			  : BANK_TOTAL_DEBIT_REVERSALS,
+		   amount);
 	return 0;
 }
 
@@ -264,27 +346,31 @@ static int plan_reverse_pending(bank_t *bank, bank_batch_t *b, bank_work_t *w,
 	if (ledger_pending_get(bank->ledger, orig->id, &state, NULL) != 0)
 		return fixed(w, "96", "ledger read failed");
 	switch (state) {
+	/* Released, not reversed: nothing had been posted, so 25, as for
+	 * an original never seen (docs/clearing.md: 00 means the bank had
+	 * posted it), and nothing is counted. */
 	case LEDGER_PENDING_PENDING: {
 		ledger_transfer_t *x = add(b, w);
 		x->id = bank_transfer_id(BANK_STEP_VOID, w->key);
 		x->pending_id = orig->id;
 		x->flags = LEDGER_TRANSFER_VOID_PENDING;
 		x->user_data_128 = orig->id;
-		w->op = BANK_OP_REVERSE;
-		w->reason = "authorisation voided";
+		w->op = BANK_OP_VOID;
 		return 0;
 	}
 	case LEDGER_PENDING_VOIDED:
-		return fixed(w, "00", "already reversed");
+		return fixed(w, "25", "authorisation already voided: nothing "
+				      "was posted");
 	case LEDGER_PENDING_EXPIRED:
-		return fixed(w, "00", "authorisation expired: nothing held");
+		return fixed(w, "25", "authorisation expired: nothing was "
+				      "posted");
 	case LEDGER_PENDING_POSTED: {
 		ledger_transfer_t post;
 		if (ledger_transfer_get(bank->ledger,
 					bank_transfer_id(BANK_STEP_POST, w->key),
 					&post) != 0)
 			return fixed(w, "96", "posted, but its post is missing");
-		return add_reverse(b, w, orig, post.amount);
+		return add_reverse(bank, b, w, orig, post.amount);
 	}
 	}
 	return fixed(w, "96", "unknown pending state");
@@ -299,20 +385,29 @@ static int plan_reversal(bank_t *bank, bank_batch_t *b, const txn_t *t,
 	int rc = claim(b, w->key);
 	if (rc != 0)
 		return rc;
+	/* An advice is acknowledged whatever it finds (bank_settle). */
+	w->advice = (t->flags & TXN_F_ADVICE) != 0;
+	/* Done before: 00 again, and nothing planned, so a repeat dated
+	 * otherwise (field 15) cannot trip over the counted transfers. */
+	bool done;
+	if (lookup(bank, bank_transfer_id(BANK_STEP_REVERSE, w->key), &done) != 0)
+		return fixed(w, "96", "ledger read failed");
+	if (done)
+		return fixed(w, "00", "already reversed");
 	ledger_transfer_t orig;
 	rc = ledger_transfer_get(bank->ledger,
 				 bank_transfer_id(BANK_STEP_MONEY, w->key), &orig);
 	if (rc == 0 && (orig.flags & LEDGER_TRANSFER_PENDING))
 		return plan_reverse_pending(bank, b, w, &orig);
 	if (rc == 0)
-		return add_reverse(b, w, &orig, orig.amount);
+		return add_reverse(bank, b, w, &orig, orig.amount);
 	if (rc != PS_ENOTFOUND)
 		return fixed(w, "96", "ledger read failed");
 	bool seen;
 	if (lookup(bank, bank_transfer_id(BANK_STEP_SEEN, w->key), &seen) != 0)
 		return fixed(w, "96", "ledger read failed");
 	if (seen)
-		return fixed(w, "00", "original was declined: nothing to reverse");
+		return fixed(w, "25", "original was declined: nothing to reverse");
 	/* Reversal before original: remember it, so that the original is
 	 * declined when (if) it comes. */
 	add_marker(b, w, BANK_STEP_TOMBSTONE, BANK_XCODE_TOMBSTONE);
@@ -320,16 +415,38 @@ static int plan_reversal(bank_t *bank, bank_batch_t *b, const txn_t *t,
 	return 0;
 }
 
+/*
+ * The post of an authorisation, counted as a debit under the date of the
+ * 0200 that made it (kept in its user_data_64: the debit is that leg,
+ * whose period the switch stamped in its field 15; the completion only
+ * makes it final), or the completion's own date for a reservation made
+ * before totals were kept.
+ * Whatever the ledger refuses (no such pending, expired, too much) it
+ * refuses for the chain: nothing is counted.
+ */
 static int plan_completion(bank_t *bank, bank_batch_t *b, const txn_t *t,
 			   bank_work_t *w)
 {
-	(void)bank;
 	bank_request_key(t->original_acquirer[0] ? t->original_acquirer
 						 : t->acquirer,
 			 t->original_stan, t->original_transmit, w->key);
 	int rc = claim(b, w->key);
 	if (rc != 0)
 		return rc;
+	bool posted;
+	if (lookup(bank, bank_transfer_id(BANK_STEP_POST, w->key), &posted) != 0)
+		return fixed(w, "96", "ledger read failed");
+	if (posted)
+		return fixed(w, "94", "already posted");
+	ledger_transfer_t orig;
+	rc = ledger_transfer_get(bank->ledger,
+				 bank_transfer_id(BANK_STEP_MONEY, w->key), &orig);
+	if (rc != 0 && rc != PS_ENOTFOUND)
+		return fixed(w, "96", "ledger read failed");
+	bool pending = rc == 0 && (orig.flags & LEDGER_TRANSFER_PENDING);
+	if (pending && orig.user_data_64 != 0 &&
+	    bank_date_valid(orig.user_data_64))
+		w->date = (uint16_t)orig.user_data_64;
 	ledger_transfer_t *x = add(b, w);
 	x->id = bank_transfer_id(BANK_STEP_POST, w->key);
 	x->pending_id = bank_transfer_id(BANK_STEP_MONEY, w->key);
@@ -337,8 +454,46 @@ static int plan_completion(bank_t *bank, bank_batch_t *b, const txn_t *t,
 	/* 0: the whole authorisation; less: a partial completion. */
 	x->amount = (uint64_t)(t->amount > 0 ? t->amount : 0);
 	x->user_data_128 = x->pending_id;
+	x->user_data_64 = w->date;
 	w->op = BANK_OP_COMPLETE;
+	if (pending)
+		add_totals(bank, b, w, BANK_STEP_POST, BANK_TOTAL_DEBITS,
+			   x->amount > 0 ? x->amount : orig.amount);
 	return 0;
+}
+
+static int plan_recon(const bank_t *bank, bank_work_t *w)
+{
+	if (bank->recon_refused)
+		return fixed(w, "12", "reconciliation totals are not carried "
+				      "on JSON lines");
+	w->op = BANK_OP_RECON;
+	return 0;
+}
+
+/* Does a message of this kind count under a date, or ask for one? */
+static bool is_dated(int kind)
+{
+	switch (kind) {
+	case TXN_KIND_PURCHASE:
+	case TXN_KIND_CREDIT:
+	case TXN_KIND_REFUND_CREDIT:
+	case TXN_KIND_REVERSAL:
+	case TXN_KIND_COMPLETION:
+	case TXN_KIND_RECON:
+		return true;
+	}
+	return false;
+}
+
+/* The date a request counts under: its field 15 (or JSON period), or
+ * today's date in UTC when it has none. False when it is no date. */
+static bool request_date(const bank_t *bank, const txn_t *t, uint16_t *date)
+{
+	if (t->wire.settle_date[0] != '\0')
+		return bank_date_parse(t->wire.settle_date, date);
+	*date = bank_date_of_wall(bank->wall_ms ? bank->wall_ms() : ps_wall_ms());
+	return true;
 }
 
 int bank_plan(bank_t *bank, bank_batch_t *b, const txn_t *t, bank_work_t *w)
@@ -355,6 +510,10 @@ int bank_plan(bank_t *bank, bank_batch_t *b, const txn_t *t, bank_work_t *w)
 	if (bank->institution[0] != '\0' && t->wire.receiver[0] != '\0' &&
 	    strcmp(bank->institution, t->wire.receiver) != 0)
 		return fixed(w, "15", "field 100 names another institution");
+	if (t->kind == TXN_KIND_RECON && bank->recon_refused)
+		return plan_recon(bank, w);
+	if (is_dated(t->kind) && !request_date(bank, t, &w->date))
+		return fixed(w, "30", "field 15 is not a settlement date (MMDD)");
 	switch (t->kind) {
 	case TXN_KIND_PURCHASE:
 	case TXN_KIND_CREDIT:
@@ -365,6 +524,8 @@ int bank_plan(bank_t *bank, bank_batch_t *b, const txn_t *t, bank_work_t *w)
 		return plan_reversal(bank, b, t, w);
 	case TXN_KIND_COMPLETION:
 		return plan_completion(bank, b, t, w);
+	case TXN_KIND_RECON:
+		return plan_recon(bank, w);
 	default:
 		return fixed(w, "12", "not a message this bank takes");
 	}
@@ -412,6 +573,53 @@ static void settle_balance(bank_t *bank, bank_work_t *w, txn_t *t)
 	t->balance = available;
 	t->flags |= TXN_F_BALANCE;
 	set(w, "00", "available balance in field 54");
+}
+
+static void settle_void(uint32_t r, bank_work_t *w)
+{
+	switch (r) {
+	case LEDGER_TRANSFER_OK:
+		set(w, "25", "authorisation voided: nothing was posted");
+		return;
+	case LEDGER_TRANSFER_PENDING_TRANSFER_ALREADY_VOIDED:
+		set(w, "25", "authorisation already voided: nothing was posted");
+		return;
+	case LEDGER_TRANSFER_PENDING_TRANSFER_EXPIRED:
+		set(w, "25", "authorisation expired: nothing was posted");
+		return;
+	}
+	set(w, "96", ledger_transfer_result_name(r));
+}
+
+static void settle_recon(bank_t *bank, bank_work_t *w, txn_t *t)
+{
+	if (bank_totals_read(bank, w->date, &t->wire.totals) != 0) {
+		set(w, "96", "ledger read failed");
+		return;
+	}
+	t->wire.has_totals = true;
+	/* The answer says which date it counted. */
+	if (t->wire.settle_date[0] == '\0')
+		bank_date_format(w->date, t->wire.settle_date);
+	set(w, "00", "totals of the settlement date");
+}
+
+/*
+ * A reversal advice is acknowledged whatever it found, or its sender
+ * would repeat it for ever; what the bank did stays in the book and in
+ * the log's reason. Only 96 stays: nothing was committed, and the repeat
+ * is what will do it.
+ */
+static void acknowledge_advice(bank_work_t *w)
+{
+	if (strcmp(w->code, "00") == 0 || strcmp(w->code, "96") == 0)
+		return;
+	if (strcmp(w->code, "51") == 0) {
+		w->warn = true;
+		w->reason = "advice acknowledged, but the credit was already "
+			    "spent: not taken back (for an operator)";
+	}
+	ps_strlcpy(w->code, "00", sizeof(w->code));
 }
 
 static void settle_reverse(uint32_t r, bank_work_t *w)
@@ -491,11 +699,19 @@ void bank_settle(bank_t *bank, const bank_batch_t *b, bank_work_t *w,
 		case BANK_OP_REVERSE:
 			settle_reverse(r, w);
 			break;
+		case BANK_OP_VOID:
+			settle_void(r, w);
+			break;
 		case BANK_OP_COMPLETE:
 			settle_complete(r, w);
 			break;
+		case BANK_OP_RECON:
+			settle_recon(bank, w, t);
+			break;
 		}
 	}
+	if (w->advice)
+		acknowledge_advice(w);
 	if (txn_rc_parse(w->code, &t->rc) != 0)
 		t->rc = TXN_RC_SYSTEM_MALFUNCTION;
 	t->auth_code[0] = '\0';

@@ -16,14 +16,24 @@
  * what makes a 0200 and its reversal, read in the same turn, come out the
  * same as if they had come a second apart.
  *
+ * Totals (totals.h): every transfer that is counted for reconciliation
+ * is chained in the batch with the two memo transfers that count it, so
+ * the totals of a date are exactly what the book committed; a 0500 reads
+ * them after the turn's commit.
+ *
  * Response codes (docs/banksim.md has the table):
- *   00 approved; 05 blocked account, random decline, or an original whose
- *   reversal came first; 12 a message the bank does not take; 13 amount 0,
- *   beyond n12, or another currency; 14 no such account; 15 field 100
- *   names another institution; 25 reversal of an unknown original, or
- *   completion of none; 51 insufficient funds; 54 expired card; 57 closed
- *   account; 61 over the account's limit; 94 duplicate 0200, or completion
- *   already posted; 96 the ledger failed.
+ *   00 approved; a reversal that took back a posted transfer (or had done
+ *   so before); any reversal advice (0420/0421), whatever it found; a
+ *   0510 with its totals. 05 blocked account, random decline, or an
+ *   original whose reversal came first; 12 a message the bank does not
+ *   take, a 0500 on JSON lines; 13 amount 0, beyond n12, or another
+ *   currency; 14 no such account; 15 field 100 names another
+ *   institution; 25 a reversal that found nothing posted to take back (an
+ *   unknown original, a declined one, an authorisation voided or
+ *   expired), or completion of no authorisation; 30 field 15 is not a
+ *   date; 51 insufficient funds; 54 expired card; 57 closed account; 61
+ *   over the account's limit; 94 duplicate 0200, or completion already
+ *   posted; 96 the ledger failed.
  *
  * Pure: never includes uv.h; tested directly (tests/simulators/banksim).
  */
@@ -40,16 +50,21 @@
  * this one, or the batch is full). Not an error. */
 #define BANK_EDEFER (-301)
 
-/* Transfers one request may add: a marker and its money. */
-#define BANK_PLAN_TRANSFERS_MAX 2
+/* Transfers one request may add: a marker, its money, and the two that
+ * count the money in its date's totals. */
+#define BANK_PLAN_TRANSFERS_MAX 4
+/* (date, total) pairs whose accounts one batch may create. */
+#define BANK_BATCH_FRESH_MAX 64
 
 enum bank_op {
 	BANK_OP_FIXED = 0, /* the code was decided at plan time */
 	BANK_OP_MONEY,     /* a 0200's transfer: 00, or 51 ... */
 	BANK_OP_BALANCE,   /* 00 and the available balance, read after */
 	BANK_OP_TOMBSTONE, /* reversal before its original: 25 */
-	BANK_OP_REVERSE,   /* void or compensating transfer: 00 (or 51) */
+	BANK_OP_REVERSE,   /* compensating transfer: 00 (or 51) */
+	BANK_OP_VOID,      /* void of a pending: 25, nothing was posted */
 	BANK_OP_COMPLETE,  /* post of a pending authorisation: 00, 94, 25 */
+	BANK_OP_RECON,     /* a 0500: 00 and the date's totals, read after */
 };
 
 /* What the bank does with one request; lives in the request's record. */
@@ -60,6 +75,10 @@ typedef struct bank_work {
 	uint32_t decisive;   /* index of the one whose result decides */
 	const bank_account_t *account; /* the account named, when known */
 	char key[BANK_KEY_MAX];        /* its request key ("" if none) */
+	uint16_t date;       /* the settlement date (MMDD) it counts under,
+				or a 0500 asks for */
+	bool advice;         /* a reversal advice: acknowledged 00 */
+	bool warn;           /* the answer hides a problem: log it at warn */
 	char code[3];        /* the answer, once decided */
 	const char *reason;  /* why, in words, for the log (static text) */
 } bank_work_t;
@@ -76,6 +95,12 @@ typedef struct bank_batch {
 	uint32_t key_mask;
 	uint32_t *key_used;
 	uint32_t key_used_count;
+	/* The (date, total) pairs (totals.h) whose accounts this batch
+	 * creates before its transfers, and the scratch to do it with. */
+	uint16_t fresh[BANK_BATCH_FRESH_MAX];
+	uint32_t fresh_count;
+	ledger_account_t *fresh_accounts;
+	ledger_result_t *fresh_results;
 } bank_batch_t;
 
 /* Allocates a batch of up to cap transfers (1..LEDGER_BATCH_MAX). */
@@ -94,15 +119,19 @@ int bank_plan(bank_t *bank, bank_batch_t *batch, const txn_t *t,
 	      bank_work_t *w);
 
 /* Submits the batch as one ledger_create_transfers call (nothing to do
- * for an empty batch). On failure nothing was committed and every
- * request that needed the ledger is answered 96; bank->fault_commit_*
- * make a commit fail so on purpose. */
+ * for an empty batch), after creating the totals accounts it is the
+ * first to need. On failure nothing of the batch's transfers was
+ * committed and every request that needed the ledger is answered 96;
+ * bank->fault_commit_* make a commit fail so on purpose. */
 int bank_batch_commit(bank_t *bank, bank_batch_t *batch);
 
 /*
- * After the commit: the answer for w, into t->response (and t->auth_code
- * for an approved 0200, t->balance with TXN_F_BALANCE for a balance
- * inquiry); w->code and w->reason say the same for the log.
+ * After the commit: the answer for w, into t->rc (and t->auth_code for
+ * an approved 0200, t->balance with TXN_F_BALANCE for a balance inquiry,
+ * t->wire.totals with has_totals for a 0500, whose field 15 is set to
+ * the date answered when it had none); w->code and w->reason say the
+ * same for the log. t->wire.settle_date is otherwise left as received,
+ * so the answer echoes field 15.
  */
 void bank_settle(bank_t *bank, const bank_batch_t *batch, bank_work_t *w,
 		 txn_t *t);

@@ -17,17 +17,38 @@
 
 static bool is_money_message(const txn_t *t)
 {
-	return t->kind != TXN_KIND_NETWORK;
+	return t->kind != TXN_KIND_NETWORK && t->kind != TXN_KIND_RECON;
+}
+
+/* A 0510's totals, as it answers them. */
+static void log_totals(ps_log_t *l, const txn_t *t)
+{
+	const txn_totals_t *x = &t->wire.totals;
+	ps_log_str(l, "settle_date", t->wire.settle_date);
+	if (!t->wire.has_totals)
+		return;
+	ps_log_uint(l, "credits", x->credits);
+	ps_log_int(l, "credits_amount", x->credits_amount);
+	ps_log_uint(l, "credit_reversals", x->credit_reversals);
+	ps_log_int(l, "credit_reversals_amount", x->credit_reversals_amount);
+	ps_log_uint(l, "debits", x->debits);
+	ps_log_int(l, "debits_amount", x->debits_amount);
+	ps_log_uint(l, "debit_reversals", x->debit_reversals);
+	ps_log_int(l, "debit_reversals_amount", x->debit_reversals_amount);
+	ps_log_int(l, "net", x->net);
 }
 
 /* Debug for every answer; info for the ones an operator follows (the
- * reversal paths, completions, refusals) and error for 96. */
+ * reversal paths, completions, refusals, reconciliation), warn for an
+ * answer that hides a problem, and error for 96. */
 static void log_answer(const txn_t *t, const bank_work_t *w)
 {
 	bool notable = t->kind == TXN_KIND_REVERSAL ||
 		       t->kind == TXN_KIND_COMPLETION ||
+		       t->kind == TXN_KIND_RECON ||
 		       w->op == BANK_OP_TOMBSTONE;
 	enum ps_log_level level = strcmp(w->code, "96") == 0 ? PS_LOG_ERROR
+				  : w->warn		   ? PS_LOG_WARN
 				  : notable		   ? PS_LOG_INFO
 							   : PS_LOG_DEBUG;
 	if (!ps_log_enabled(level))
@@ -41,6 +62,8 @@ static void log_answer(const txn_t *t, const bank_work_t *w)
 	if (is_money_message(t)) {
 		ps_log_pan(l, "account", t->payer, strlen(t->payer));
 		ps_log_int(l, "amount", t->amount);
+	} else if (t->kind == TXN_KIND_RECON) {
+		log_totals(l, t);
 	} else {
 		ps_log_str(l, "network_code", t->wire.network_code);
 	}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "book.h"
+#include "channel.h"
 #include "core.h"
 #include "ledger.h"
 
@@ -161,6 +162,11 @@ void bt_network(txn_t *t, const char *code, uint32_t stan)
 	ps_strlcpy(t->leg[0].transmit, BT_TRANSMIT, sizeof(t->leg[0].transmit));
 }
 
+void bt_dated(txn_t *t, const char *yyyymmdd)
+{
+	ps_strlcpy(t->leg[0].period, yyyymmdd, sizeof(t->leg[0].period));
+}
+
 static const iso8583_dialect_t *dialect(void)
 {
 	const iso8583_dialect_t *d = iso8583_dialect_builtin("ascii");
@@ -225,6 +231,9 @@ bool bt_recv(int fd, bt_answer_t *a, int timeout_ms)
 	assert_int_equal(txn_response_from_iso(&msg, &r, &err), 0);
 	a->has_balance = r.has_balance;
 	a->balance = r.balance;
+	ps_strlcpy(a->settle_date, r.period, sizeof(a->settle_date));
+	a->has_totals = r.has_totals;
+	a->totals = r.totals;
 	return true;
 }
 
@@ -243,6 +252,34 @@ int bt_code(int fd, const txn_t *t)
 {
 	bt_answer_t r = bt_call(fd, t);
 	return (r.response[0] - '0') * 10 + (r.response[1] - '0');
+}
+
+txn_totals_t bt_totals(int fd, uint32_t stan, const char *mmdd)
+{
+	/* The way banksim's default listener speaks: ASCII, binary2. */
+	chan_cfg_t cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.kind = CHAN_ISO8583;
+	cfg.dialect = dialect();
+	cfg.framing.length_header = ISO8583_LENGTH_BINARY2;
+	cfg.framing.dialect = cfg.dialect;
+	cfg.frame_bytes_max = 8192;
+	uint8_t frame[1024];
+	size_t len = 0;
+	assert_int_equal(chan_encode_recon(&cfg, stan, BT_TRANSMIT, BT_FORWARDER,
+					   mmdd, frame, sizeof(frame), &len),
+			 0);
+	ts_send_all(fd, frame, len);
+	bt_answer_t r;
+	if (!bt_recv(fd, &r, BT_WAIT_MS))
+		fail_msg("no answer to the 0500 for %s", mmdd);
+	assert_string_equal(r.mti, "0510");
+	assert_int_equal(r.stan, stan);
+	assert_string_equal(r.transmit, BT_TRANSMIT);
+	assert_string_equal(r.response, "00");
+	assert_string_equal(r.settle_date, mmdd);
+	assert_true(r.has_totals);
+	return r.totals;
 }
 
 /* ---- the book ---------------------------------------------------------------- */

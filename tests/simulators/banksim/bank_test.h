@@ -66,6 +66,9 @@ void bt_completion(txn_t *adv, const txn_t *orig, uint32_t stan,
 		   bool repeat);
 /* An 0800 with field 70 = code. */
 void bt_network(txn_t *t, const char *code, uint32_t stan);
+/* Gives t (a 0200, 0400 or 0220 from the calls above) field 15: the
+ * settlement date yyyymmdd's MMDD, as switchd stamps a leg's period. */
+void bt_dated(txn_t *t, const char *yyyymmdd);
 
 /* An answer as it came on the wire: its MTI and fields as text. */
 typedef struct bt_answer {
@@ -78,6 +81,9 @@ typedef struct bt_answer {
 	char network_code[4];   /* field 70 */
 	bool has_balance;
 	int64_t balance;        /* field 54's first amount */
+	char settle_date[TXN_PERIOD_MAX]; /* field 15 */
+	bool has_totals;        /* a 0510 with 39 = 00 */
+	txn_totals_t totals;    /* its fields 74-77, 86-89, 97 */
 } bt_answer_t;
 
 void bt_send(int fd, const txn_t *t);
@@ -88,6 +94,10 @@ bool bt_recv(int fd, bt_answer_t *resp, int timeout_ms);
 bt_answer_t bt_call(int fd, const txn_t *t);
 /* The response code of bt_call(fd, t), as an int (00 -> 0, 51 -> 51). */
 int bt_code(int fd, const txn_t *t);
+/* Asks for the totals of settlement date mmdd with a 0500 built as the
+ * switch builds it (chan_encode_recon), STAN stan; asserts the 0510
+ * comes, matches, says 00 and names the date, and returns its totals. */
+txn_totals_t bt_totals(int fd, uint32_t stan, const char *mmdd);
 
 /* ---- the book ------------------------------------------------------------------- */
 

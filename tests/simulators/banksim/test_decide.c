@@ -4,7 +4,9 @@
  * directory. Every response code and its cause, what a batch does with two
  * requests on one key (the second waits for the next batch), a full batch,
  * a failed commit (96, and nothing remembered), a reversal that cannot
- * take back a spent credit (51), and the set-up run twice over one book.
+ * take back a spent credit (51), the set-up run twice over one book, and
+ * the totals per settlement date: what counts, under which date, never
+ * twice, and the 0500 that reads them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include "core.h"
 #include "decide.h"
 #include "support.h"
+#include "totals.h"
 
 #define ALICE "6222020000000001"
 #define POOR "6222020000000002"
@@ -41,10 +44,17 @@ typedef struct fixture {
 	bank_batch_t batch;
 } fixture_t;
 
+/* 2025-11-25 10:30:00 UTC: requests without field 15 count under 1125. */
+static uint64_t fixed_wall_ms(void)
+{
+	return UINT64_C(1764066600000);
+}
+
 static void open_bank(fixture_t *f, const char *accounts_json)
 {
 	char err[512];
 	memset(&f->bank, 0, sizeof(f->bank));
+	f->bank.wall_ms = fixed_wall_ms;
 	f->bank.currency = 156;
 	f->bank.pending_timeout_s = 600;
 	f->bank.seed = 1;
@@ -173,8 +183,18 @@ static void test_every_code(void **state)
 	t.rc = TXN_RC_NONE;
 	t.wire.stan = stan++;
 	assert_int_equal(run(f, &t), 0);
-	t = request(TXN_KIND_RECON, ALICE, 0, stan++);
+	t = request(TXN_KIND_RECON, "", 0, stan++);
+	assert_int_equal(run(f, &t), 0);
+	assert_true(t.wire.has_totals);
+	assert_string_equal(t.wire.settle_date, "1125"); /* today, as asked */
+	f->bank.recon_refused = true; /* a JSON bank */
+	t = request(TXN_KIND_RECON, "", 0, stan++);
 	assert_int_equal(run(f, &t), 12);
+	assert_false(t.wire.has_totals);
+	f->bank.recon_refused = false;
+	t = request(TXN_KIND_PURCHASE, ALICE, 100, stan++);
+	ps_strlcpy(t.wire.settle_date, "1332", sizeof(t.wire.settle_date));
+	assert_int_equal(run(f, &t), 30); /* field 15 is no date */
 	t = request(TXN_KIND_NETWORK, "", 0, stan++);
 	assert_int_equal(run(f, &t), 0);
 	t = request(TXN_KIND_PURCHASE, ALICE, 100, stan++);
@@ -224,21 +244,23 @@ static void test_full_batch_defers(void **state)
 {
 	fixture_t *f = *state;
 	bank_batch_t small;
-	assert_int_equal(bank_batch_init(&small, 4), 0);
+	/* Each debit takes four: its seen marker, its money and its count
+	 * and amount in the totals. */
+	assert_int_equal(bank_batch_init(&small, 8), 0);
 	txn_t a = request(TXN_KIND_PURCHASE, ALICE, 1, 1);
 	txn_t b = request(TXN_KIND_PURCHASE, ALICE, 1, 2);
 	txn_t c = request(TXN_KIND_PURCHASE, ALICE, 1, 3);
 	bank_work_t wa, wb, wc;
 	assert_int_equal(bank_plan(&f->bank, &small, &a, &wa), 0);
 	assert_int_equal(bank_plan(&f->bank, &small, &b, &wb), 0);
-	assert_int_equal(small.count, 4);
+	assert_int_equal(small.count, 8);
 	assert_int_equal(bank_plan(&f->bank, &small, &c, &wc), BANK_EDEFER);
 	assert_int_equal(bank_batch_commit(&f->bank, &small), 0);
 	bank_settle(&f->bank, &small, &wa, &a);
 	bank_settle(&f->bank, &small, &wb, &b);
 	assert_int_equal(code_of(&a) + code_of(&b), 0);
 	bank_batch_free(&small);
-	assert_int_equal(bank_batch_init(&small, 1), PS_ELIMIT);
+	assert_int_equal(bank_batch_init(&small, 3), PS_ELIMIT);
 }
 
 /* A failed commit answers 96 and remembers nothing: the retry is new. */
@@ -306,10 +328,11 @@ static void test_two_phase_in_the_core(void **state)
 	assert_int_equal(run(f, &post), 0);
 	post.rc = TXN_RC_NONE;
 	assert_int_equal(run(f, &post), 94);
+	/* Voided: released, nothing had been posted: 25, twice. */
 	txn_t rev = advice(TXN_KIND_REVERSAL, &big, 5);
-	assert_int_equal(run(f, &rev), 0);
+	assert_int_equal(run(f, &rev), 25);
 	rev.rc = TXN_RC_NONE;
-	assert_int_equal(run(f, &rev), 0);
+	assert_int_equal(run(f, &rev), 25);
 	assert_int_equal(available(f, ALICE), 60000);
 	txn_t late = advice(TXN_KIND_COMPLETION, &big, 6);
 	assert_int_equal(run(f, &late), 25);
@@ -375,6 +398,163 @@ static void test_draws_follow_the_request(void **state)
 		assert_int_equal(code_of(&t[i]), first[i]);
 }
 
+static txn_totals_t totals_of(fixture_t *f, uint16_t date)
+{
+	txn_totals_t x;
+	assert_int_equal(bank_totals_read(&f->bank, date, &x), 0);
+	return x;
+}
+
+static txn_t dated(int kind, const char *account, int64_t amount,
+		   uint32_t stan, const char *mmdd)
+{
+	txn_t t = request(kind, account, amount, stan);
+	ps_strlcpy(t.wire.settle_date, mmdd, sizeof(t.wire.settle_date));
+	return t;
+}
+
+/* What counts and under which date; a failed chain (51) counts nothing;
+ * a repeat dated otherwise counts nothing again; a request without field
+ * 15 counts today (UTC); an advice is acknowledged 00 whatever it finds;
+ * the 0500 reads what the same batch committed. */
+static void test_totals_in_the_core(void **state)
+{
+	fixture_t *f = *state;
+	txn_t d1 = dated(TXN_KIND_PURCHASE, ALICE, 1000, 1, "1203");
+	assert_int_equal(run(f, &d1), 0);
+	assert_string_equal(d1.wire.settle_date, "1203"); /* echoed */
+	txn_t poor = dated(TXN_KIND_PURCHASE, POOR, 5000, 2, "1203");
+	assert_int_equal(run(f, &poor), 51);
+	txn_t c1 = dated(TXN_KIND_CREDIT, SHOP, 800, 3, "1203");
+	assert_int_equal(run(f, &c1), 0);
+	txn_t r1 = dated(TXN_KIND_REFUND_CREDIT, SHOP, 200, 4, "20251203");
+	assert_int_equal(run(f, &r1), 0); /* a JSON leg's period */
+	txn_t copy = d1;
+	copy.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &copy), 94);
+	txn_totals_t x = totals_of(f, 1203);
+	assert_int_equal(x.debits, 1);
+	assert_int_equal(x.debits_amount, 1000);
+	assert_int_equal(x.credits, 2);
+	assert_int_equal(x.credits_amount, 1000);
+	assert_int_equal(x.net, 0);
+
+	/* A credit taken back once it is spent: 51 and nothing counted;
+	 * then, the money back, it counts once. */
+	txn_t spend = dated(TXN_KIND_PURCHASE, SHOP, 900, 5, "1203");
+	assert_int_equal(run(f, &spend), 0);
+	txn_t crev = advice(TXN_KIND_REVERSAL, &c1, 6);
+	ps_strlcpy(crev.wire.settle_date, "1204", sizeof(crev.wire.settle_date));
+	assert_int_equal(run(f, &crev), 51);
+	assert_int_equal(totals_of(f, 1204).credit_reversals, 0);
+	txn_t back = dated(TXN_KIND_CREDIT, SHOP, 900, 7, "1204");
+	assert_int_equal(run(f, &back), 0);
+	crev.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &crev), 0);
+	/* Its repeat is dated another day: 00, counted nowhere. */
+	ps_strlcpy(crev.wire.settle_date, "1205", sizeof(crev.wire.settle_date));
+	crev.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &crev), 0);
+	x = totals_of(f, 1204);
+	assert_int_equal(x.credits, 1);
+	assert_int_equal(x.credit_reversals, 1);
+	assert_int_equal(x.credit_reversals_amount, 800);
+	assert_int_equal(x.net, 900 - 800);
+	x = totals_of(f, 1205);
+	assert_int_equal(x.credit_reversals, 0);
+
+	/* A debit reversed by an advice: counted, 00. */
+	txn_t d2 = dated(TXN_KIND_PURCHASE, ALICE, 300, 8, "1203");
+	assert_int_equal(run(f, &d2), 0);
+	txn_t drev = advice(TXN_KIND_REVERSAL, &d2, 9);
+	drev.flags |= TXN_F_ADVICE;
+	ps_strlcpy(drev.wire.settle_date, "1203", sizeof(drev.wire.settle_date));
+	assert_int_equal(run(f, &drev), 0);
+	x = totals_of(f, 1203);
+	assert_int_equal(x.debits, 3); /* d1, spend, d2 */
+	assert_int_equal(x.debits_amount, 2200);
+	assert_int_equal(x.debit_reversals, 1);
+	assert_int_equal(x.debit_reversals_amount, 300);
+	/* Advices of nothing, or of a decline: 00, nothing counted. */
+	txn_t never = dated(TXN_KIND_PURCHASE, ALICE, 50, 10, "1203");
+	txn_t nadv = advice(TXN_KIND_REVERSAL, &never, 11);
+	nadv.flags |= TXN_F_ADVICE;
+	assert_int_equal(run(f, &nadv), 0);
+	txn_t padv = advice(TXN_KIND_REVERSAL, &poor, 12);
+	padv.flags |= TXN_F_ADVICE;
+	assert_int_equal(run(f, &padv), 0);
+	txn_t prev = advice(TXN_KIND_REVERSAL, &poor, 13);
+	assert_int_equal(run(f, &prev), 25);
+	never.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &never), 5); /* reversed before it came */
+	x = totals_of(f, 1203);
+	assert_int_equal(x.debits, 3);
+	assert_int_equal(x.debit_reversals, 1);
+
+	/* No field 15: today's date (the bank's clock, UTC). */
+	txn_t undated = request(TXN_KIND_CREDIT, SHOP, 70, 14);
+	assert_int_equal(run(f, &undated), 0);
+	assert_string_equal(undated.wire.settle_date, "");
+	x = totals_of(f, 1125);
+	assert_int_equal(x.credits, 1);
+	assert_int_equal(x.credits_amount, 70);
+
+	/* A 0500 planned after a debit of the same batch sees it. */
+	txn_t d3 = dated(TXN_KIND_PURCHASE, ALICE, 5, 15, "1203");
+	txn_t ask = dated(TXN_KIND_RECON, "", 0, 16, "1203");
+	bank_work_t w1, w2;
+	bank_batch_reset(&f->batch);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &d3, &w1), 0);
+	assert_int_equal(bank_plan(&f->bank, &f->batch, &ask, &w2), 0);
+	assert_int_equal(bank_batch_commit(&f->bank, &f->batch), 0);
+	bank_settle(&f->bank, &f->batch, &w1, &d3);
+	bank_settle(&f->bank, &f->batch, &w2, &ask);
+	assert_int_equal(code_of(&ask), 0);
+	assert_true(ask.wire.has_totals);
+	assert_string_equal(ask.wire.settle_date, "1203");
+	assert_int_equal(ask.wire.totals.debits, 4);
+	assert_int_equal(ask.wire.totals.debits_amount, 2205);
+	assert_int_equal(ask.wire.totals.net,
+			 ask.wire.totals.credits_amount -
+				 ask.wire.totals.credit_reversals_amount -
+				 2205 + 300);
+	/* A date never seen: zeros. */
+	txn_t empty = dated(TXN_KIND_RECON, "", 0, 17, "0229");
+	assert_int_equal(run(f, &empty), 0);
+	txn_totals_t zero = {0};
+	assert_memory_equal(&empty.wire.totals, &zero, sizeof(zero));
+}
+
+/* Two-phase: counted at the post, under the authorisation's date, for
+ * the amount posted; never for a refused completion. */
+static void test_two_phase_totals_in_the_core(void **state)
+{
+	fixture_t *f = *state;
+	f->bank.two_phase = true;
+	txn_t auth = dated(TXN_KIND_PURCHASE, ALICE, 4000, 1, "1203");
+	assert_int_equal(run(f, &auth), 0);
+	assert_int_equal(totals_of(f, 1203).debits, 0);
+	txn_t over = advice(TXN_KIND_COMPLETION, &auth, 2);
+	over.amount = 4001;
+	ps_strlcpy(over.wire.settle_date, "1204", sizeof(over.wire.settle_date));
+	assert_int_equal(run(f, &over), 13);
+	assert_int_equal(totals_of(f, 1203).debits, 0);
+	txn_t post = advice(TXN_KIND_COMPLETION, &auth, 3);
+	post.amount = 2500;
+	ps_strlcpy(post.wire.settle_date, "1204", sizeof(post.wire.settle_date));
+	assert_int_equal(run(f, &post), 0);
+	post.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &post), 94);
+	txn_totals_t x = totals_of(f, 1203);
+	assert_int_equal(x.debits, 1);
+	assert_int_equal(x.debits_amount, 2500);
+	assert_int_equal(totals_of(f, 1204).debits, 0);
+	txn_t none = dated(TXN_KIND_PURCHASE, ALICE, 10, 4, "1203");
+	txn_t orphan = advice(TXN_KIND_COMPLETION, &none, 5);
+	assert_int_equal(run(f, &orphan), 25);
+	assert_int_equal(totals_of(f, 1203).debits, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +566,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_phase_in_the_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_draws_follow_the_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totals_in_the_core, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_phase_totals_in_the_core, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
