@@ -1,6 +1,6 @@
 /*
  * server.h: the server loop of every simulator that answers requests
- * (banksim now; netsim and pbocsim next). One process, one thread, one
+ * (banksim and pbocsim now; netsim next). One process, one thread, one
  * libuv loop: listen, accept within bounds, frame and decode through the
  * channel interface (channel.h), give each loop turn's requests to the
  * simulator together, encode its answers, hold them for a latency, apply
@@ -10,12 +10,14 @@
  *
  *   read    bytes -> the connection's framer -> chan_decode -> a record
  *           from the pool: a sim_req_t (the decoded txn_t) and the
- *           simulator's work area behind it
+ *           simulator's work area behind it (a simulator with a message
+ *           schema of its own decodes the frame itself: ops.decode)
  *   turn    once per loop iteration, in a uv_check callback that runs
  *           after every socket with data was read: ops.turn gets every
  *           record read since the last turn, in the order they were read,
  *           and sets each one's answer in req->t and its req->action
- *   answer  chan_encode_answer(req->t); ops.fate picks a fault and a delay;
+ *   answer  chan_encode_answer(req->t) (or ops.encode, the simulator's
+ *           own); ops.fate picks a fault and a delay;
  *           the answer waits on a timer heap for its delay, is written,
  *           and the record goes back to the pool once the write is done
  *
@@ -68,7 +70,8 @@
  * TXN_EINVALID: a missing field, an unsupported processing code) is logged
  * (refused) and given to the turn like any other, with its code already in
  * req->t.rc (30 when the adapter gave none); answering it as it is, is the
- * usual thing to do.
+ * usual thing to do. ops.decode, where a simulator reads its own
+ * schema, says which of these a frame is.
  *
  * Drain: SIGTERM or SIGINT (or sim_server_drain) stops accepting and
  * reading, calls ops.drain, sends every held answer at once (its delay is
@@ -95,9 +98,10 @@
  *
  * Logs (JSON lines through core's logging; the simulator's component
  * name): conn_open, conn_close (peer, reason, inflight), conn_refused,
- * bad_frame, unexpected_response, bad_message, refused, encode_error,
- * signal, drain_timeout, loop_not_clean. Faults are logged by ops.fate if
- * the simulator wants them logged: only it knows what to say about them.
+ * bad_frame, unexpected_response, bad_message, refused, header_rejected,
+ * encode_error, signal, drain_timeout, loop_not_clean. Faults are logged
+ * by ops.fate if the simulator wants them logged: only it knows what to
+ * say about them.
  *
  * Caveats: one server per process (it handles SIGTERM and SIGINT, and
  * sim_server_create sets SIGPIPE to be ignored, so that a peer closing
@@ -236,6 +240,59 @@ typedef struct sim_server_ops {
 	/* Optional: the fate of req's answer, once it encoded. Without it
 	 * every answer leaves at once. */
 	void (*fate)(void *ctx, sim_req_t *req, sim_fate_t *fate);
+	/*
+	 * Optional: the simulator reads each frame itself, instead of
+	 * chan_decode: for a message schema of its own over the channel's
+	 * framing (pbocsim's JSON lines are no canonical transaction).
+	 * frame is one whole message (a JSON line without its newline; for
+	 * ISO 8583 the message after its fixed header), borrowed for the
+	 * call only. Fill req's work area (zeroed on arrival) with the
+	 * request, and req->t.request_id with its id if it has one: the
+	 * loop's log lines name it, and sim_fate_draw seeds from it (the
+	 * rest of req->t, as txn_init left it, is the simulator's to use
+	 * or leave).
+	 * Return, as chan_decode does:
+	 *   0             a request for the turn
+	 *   TXN_EFORMAT   a request that can be answered but not taken (a
+	 *   TXN_EINVALID  bad field, bad JSON whose id could still be read):
+	 *                 logged refused with err's field and reason; it
+	 *                 reaches the turn with req->t.rc set to err->rc
+	 *                 (TXN_RC_FORMAT_ERROR when that is none or 00), so
+	 *                 "rc != TXN_RC_NONE on arrival" holds here too;
+	 *                 whether it has an id to be answered by is the
+	 *                 simulator's call, not the loop's
+	 *   TXN_EKEYS     (or any other code) nothing an answer could be
+	 *                 matched by: logged bad_message, given back,
+	 *                 counted in format_errors
+	 * err arrives zeroed. Usually set together with encode.
+	 */
+	int (*decode)(void *ctx, sim_req_t *req, const chan_frame_t *frame,
+		      txn_error_t *err);
+	/*
+	 * Optional: writes req's answer as a whole frame (a JSON line with
+	 * its '\n'; a length header and fixed header for ISO 8583) into out,
+	 * cap bytes (cfg.answer_bytes_max), and its length into *len,
+	 * instead of chan_encode_answer(req->t). Called once the turn (or
+	 * sim_server_answer) gave it back to answer, before the fate.
+	 * Returns 0, or a negative code (TXN_ENOSPC: it does not fit): the
+	 * answer is then dropped and logged encode_error.
+	 */
+	int (*encode)(void *ctx, const sim_req_t *req, uint8_t *out,
+		      size_t cap, size_t *len);
+	/*
+	 * Optional: a frame's fixed header, read before its message is (a
+	 * network checks the stations of a UnionPay header: is the source a
+	 * member, is the destination us?). conn_id is the connection's, as
+	 * in sim_req_t. Return NULL to take the frame, or a 5-digit reject
+	 * code: the frame goes back as it came, its stations swapped and the
+	 * code set (chan_encode_reject), logged header_rejected, never
+	 * reaching the turn. Called only for frames with a fixed header. A
+	 * frame whose CUPS header the channel itself finds wrong (length,
+	 * version, total: chan_decode's TXN_EHEADER) goes back so with the
+	 * channel's code whether or not screen is set.
+	 */
+	const char *(*screen)(void *ctx, uint32_t conn_id,
+			      const chan_frame_t *frame);
 	/* Optional: every cfg.tick_ms, for periodic work (banksim: expiring
 	 * two-phase reservations). Not called once the server finishes. */
 	void (*tick)(void *ctx);
@@ -289,6 +346,10 @@ typedef struct sim_server_stats {
 	uint64_t encode_errors; /* answers that did not encode */
 	uint64_t conns_accepted;
 	uint64_t conns_refused; /* over connections_max */
+	uint64_t rejected;      /* frames sent back with a header reject
+				   code (header_rejected) */
+	uint64_t sent;          /* frames sim_server_send began to write
+				   (once written, counted in answers too) */
 } sim_server_stats_t;
 
 /* Defaults: listen "127.0.0.1:0", 64 connections, 8192 in flight, 1024
@@ -341,6 +402,19 @@ int sim_server_answer(sim_server_t *srv, sim_req_t *req);
 /* Gives back a record a turn kept, once that turn has returned,
  * unanswered (counted as dropped). */
 void sim_server_drop(sim_server_t *srv, sim_req_t *req);
+
+/*
+ * Writes a frame the simulator originates (a network's 0820 cutover
+ * announcement) to the connection conn_id (a sim_req_t's), unasked. The
+ * frame (whole: length header, fixed header, message) is copied into a
+ * record from the pool, which counts as in flight on that connection
+ * until the write is done. Returns 0 once the write is under way,
+ * PS_ECLOSED when no such connection is open (or the server is
+ * finishing), PS_ELIMIT when the pool is empty, PS_EINVAL when len is
+ * over answer_bytes_max.
+ */
+int sim_server_send(sim_server_t *srv, uint32_t conn_id, const uint8_t *frame,
+		    size_t len);
 
 /* The port listened on (the kernel's choice for port 0). */
 uint16_t sim_server_port(const sim_server_t *srv);

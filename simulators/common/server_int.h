@@ -125,6 +125,8 @@ void srv_conn_resume_paused(sim_server_t *srv);
 /* The drain: no more reading anywhere. */
 void srv_conn_stop_all(sim_server_t *srv);
 void srv_conn_close_all(sim_server_t *srv);
+/* The open connection whose generation is conn_id, or NULL. */
+srv_conn_t *srv_conn_find(sim_server_t *srv, uint32_t conn_id);
 
 /* srv_turn.c */
 void srv_turn_enqueue(sim_server_t *srv, srv_rec_t *rec);
@@ -135,6 +137,10 @@ void srv_turn_run(sim_server_t *srv);
 /* Encodes, meets the fate, and sends or holds rec's answer; 0, or
  * PS_ECLOSED or the encoder's code (rec given back then). */
 int srv_answer_schedule(sim_server_t *srv, srv_rec_t *rec);
+/* Sends frame back with its header's reject code (chan_encode_reject),
+ * through rec; rec is given back once written (or at once on failure). */
+int srv_answer_reject(sim_server_t *srv, srv_rec_t *rec,
+		      const chan_frame_t *frame, const char *reject);
 /* The drain: every held answer leaves now. */
 void srv_answer_flush(sim_server_t *srv);
 void srv_answer_on_timer(uv_timer_t *timer);

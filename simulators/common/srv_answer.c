@@ -167,8 +167,15 @@ int srv_answer_schedule(sim_server_t *srv, srv_rec_t *rec)
 	/* Encoded and fated even when its connection has gone, so that a
 	 * request meets the same fate (and the same log lines) however fast
 	 * its peer went away; send_now finds the connection dead. */
-	int rc = chan_encode_answer(&srv->cfg.chan, t, NULL, answer_of(srv, rec),
-				    srv->cfg.answer_bytes_max, &rec->answer_len);
+	uint8_t *out = answer_of(srv, rec);
+	size_t cap = srv->cfg.answer_bytes_max;
+	int rc = srv->cfg.ops.encode != NULL
+			 ? srv->cfg.ops.encode(srv->cfg.ctx, &rec->req, out,
+					       cap, &rec->answer_len)
+			 : chan_encode_answer(&srv->cfg.chan, t, NULL, out, cap,
+					      &rec->answer_len);
+	/* An encoder that says it wrote more than it was given is a bug. */
+	PS_ASSERT(rc != 0 || rec->answer_len <= cap);
 	if (rc != 0) {
 		srv->stats.encode_errors++;
 		ps_logf(PS_LOG_ERROR, "encode_error",
@@ -210,6 +217,52 @@ int srv_answer_schedule(sim_server_t *srv, srv_rec_t *rec)
 	if (srv->heap[0] == rec)
 		arm(srv);
 	return 0;
+}
+
+/* ---- what goes out unasked: a header's rejection, a simulator's own ------------------- */
+
+int srv_answer_reject(sim_server_t *srv, srv_rec_t *rec,
+		      const chan_frame_t *frame, const char *reject)
+{
+	srv->stats.rejected++;
+	int rc = chan_encode_reject(&srv->cfg.chan, frame, reject,
+				    answer_of(srv, rec),
+				    srv->cfg.answer_bytes_max, &rec->answer_len);
+	if (rc != 0) {
+		srv->stats.encode_errors++;
+		ps_logf(PS_LOG_ERROR, "encode_error",
+			"a rejected frame does not fit an answer (%d); dropped",
+			rc);
+		srv_rec_release(srv, rec);
+		return rc;
+	}
+	return send_now(srv, rec);
+}
+
+int sim_server_send(sim_server_t *srv, uint32_t conn_id, const uint8_t *frame,
+		    size_t len)
+{
+	if (len > srv->cfg.answer_bytes_max)
+		return PS_EINVAL;
+	srv_conn_t *c = srv->finishing ? NULL : srv_conn_find(srv, conn_id);
+	if (c == NULL)
+		return PS_ECLOSED;
+	srv_rec_t *rec = ps_pool_get(&srv->recs);
+	if (rec == NULL)
+		return PS_ELIMIT;
+	/* A record like a request's, so that its write is counted, waited
+	 * for by the drain and given back as an answer's is. */
+	rec->state = SRV_REC_READ;
+	rec->conn = c;
+	rec->conn_gen = c->gen;
+	rec->req.conn_id = c->gen;
+	c->inflight++;
+	memcpy(answer_of(srv, rec), frame, len);
+	rec->answer_len = len;
+	int rc = send_now(srv, rec);
+	if (rc == 0)
+		srv->stats.sent++;
+	return rc;
 }
 
 /* ---- what the simulator kept --------------------------------------------------------- */

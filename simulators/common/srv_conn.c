@@ -76,31 +76,66 @@ static void log_refused(const srv_conn_t *c, const char *event,
 	ps_log_end(l);
 }
 
+/* The simulator's own decoding (ops.decode), in chan_decode's codes:
+ * only TXN_EFORMAT and TXN_EINVALID mean "answerable"; anything else has
+ * no keys. */
+static int decode_own(sim_server_t *srv, const chan_frame_t *frame,
+		      srv_rec_t *rec, txn_error_t *terr)
+{
+	/* rc is TXN_RC_NONE on arrival, as chan_decode leaves it: the turn
+	 * tells a refusal by it whoever decoded. */
+	txn_init(&rec->req.t, TXN_KIND_NONE);
+	memset(terr, 0, sizeof(*terr));
+	int rc = srv->cfg.ops.decode(srv->cfg.ctx, &rec->req, frame, terr);
+	if (rc != 0 && rc != TXN_EFORMAT && rc != TXN_EINVALID)
+		rc = TXN_EKEYS;
+	return rc;
+}
+
 /*
- * Decodes one frame into rec. A message that cannot be answered (an
- * answer, or one without the keys an answer is matched by) is logged and
- * dropped: the peer's timeout is the answer. One that can be answered but
- * is refused carries its code in t.rc, for the turn to answer with.
+ * Decodes one frame into rec, through the channel or ops.decode. A
+ * message that cannot be answered (an answer, or one without the keys an
+ * answer is matched by) is logged and dropped: the peer's timeout is the
+ * answer. One that can be answered but is refused carries its code in
+ * t.rc, for the turn to answer with.
  */
-static bool decode(srv_conn_t *c, const chan_frame_t *frame, srv_rec_t *rec)
+static bool decode(srv_conn_t *c, const chan_frame_t *frame, srv_rec_t *rec,
+		   char reject[6])
 {
 	sim_server_t *srv = c->srv;
 	txn_t *t = &rec->req.t;
-	txn_response_t resp;
 	txn_error_t terr;
-	int what = 0;
-	int rc = chan_decode(&srv->cfg.chan, frame, t, &resp, &what, &terr);
-	if (what == CHAN_MSG_RESPONSE) {
-		log_refused(c, "unexpected_response", "an answer; ignored");
-		return false;
+	bool own = srv->cfg.ops.decode != NULL;
+	int rc;
+	if (own) {
+		rc = decode_own(srv, frame, rec, &terr);
+	} else {
+		txn_response_t resp;
+		int what = 0;
+		rc = chan_decode(&srv->cfg.chan, frame, t, &resp, &what, &terr);
+		if (rc == TXN_EHEADER) {
+			/* Its reason begins with the header's reject code. */
+			ps_strlcpy(reject, terr.reason, 6);
+			log_refused(c, "header_rejected", terr.reason);
+			return false;
+		}
+		if (what == CHAN_MSG_RESPONSE) {
+			log_refused(c, "unexpected_response",
+				    "an answer; ignored");
+			return false;
+		}
 	}
 	if (rc == 0)
 		return true;
 	char text[256];
-	snprintf(text, sizeof(text), "%s %s: %s", txn_kind_name(t->kind),
-		 terr.field, terr.reason);
-	if (rc == TXN_EKEYS || t->request_id[0] == '\0') {
-		/* Without the keys no answer could be matched. */
+	if (own)
+		snprintf(text, sizeof(text), "%s: %s", terr.field, terr.reason);
+	else
+		snprintf(text, sizeof(text), "%s %s: %s",
+			 txn_kind_name(t->kind), terr.field, terr.reason);
+	/* Without the keys no answer could be matched. A simulator that
+	 * decodes its own schema says so itself (TXN_EKEYS). */
+	if (rc == TXN_EKEYS || (!own && t->request_id[0] == '\0')) {
 		log_refused(c, "bad_message", text);
 		return false;
 	}
@@ -108,6 +143,22 @@ static bool decode(srv_conn_t *c, const chan_frame_t *frame, srv_rec_t *rec)
 	t->rc = terr.rc == TXN_RC_NONE || terr.rc == TXN_RC_APPROVED
 			? TXN_RC_FORMAT_ERROR
 			: terr.rc;
+	return true;
+}
+
+/* ops.screen's verdict on a frame's fixed header: true, with the reject
+ * code, when the frame is to go back. */
+static bool screened_out(srv_conn_t *c, const chan_frame_t *frame,
+			 char reject[6])
+{
+	sim_server_t *srv = c->srv;
+	if (srv->cfg.ops.screen == NULL || frame->header_len == 0)
+		return false;
+	const char *code = srv->cfg.ops.screen(srv->cfg.ctx, c->gen, frame);
+	if (code == NULL)
+		return false;
+	ps_strlcpy(reject, code, 6);
+	log_refused(c, "header_rejected", code);
 	return true;
 }
 
@@ -123,7 +174,13 @@ static void take_frame(srv_conn_t *c, const chan_frame_t *frame)
 	rec->req.read_ms = uv_now(&srv->loop);
 	c->inflight++;
 	srv->stats.requests++;
-	if (!decode(c, frame, rec)) {
+	char reject[6] = "";
+	if (screened_out(c, frame, reject) || !decode(c, frame, rec, reject)) {
+		if (reject[0] != '\0') {
+			/* A wrong header goes back as it came. */
+			(void)srv_answer_reject(srv, rec, frame, reject);
+			return;
+		}
 		srv->stats.format_errors++;
 		srv_rec_release(srv, rec);
 		return;
@@ -224,6 +281,14 @@ void srv_conn_close_all(sim_server_t *srv)
 {
 	for (srv_conn_t *c = srv->live; c != NULL; c = c->next)
 		srv_conn_close(c, "shutting down");
+}
+
+srv_conn_t *srv_conn_find(sim_server_t *srv, uint32_t conn_id)
+{
+	for (srv_conn_t *c = srv->live; c != NULL; c = c->next)
+		if (srv_conn_alive(c, conn_id))
+			return c;
+	return NULL;
 }
 
 /* ---- accepting ---------------------------------------------------------------- */

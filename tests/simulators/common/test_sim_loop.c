@@ -6,7 +6,9 @@
  * this thread, as a simulator runs it) answers, turns, ticks and drains
  * on SIGTERM with each hook called once; records kept across the drain
  * are given back however it ends (answered to a connection that has gone,
- * dropped, or left at the deadline and answered afterwards).
+ * dropped, or left at the deadline and answered afterwards); a simulator
+ * that decodes and encodes its own schema (ops.decode, ops.encode) is
+ * answered, refused and dropped as the hooks say.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -444,6 +446,146 @@ static void test_drain_deadline_and_second_signal(void **state)
 	}
 }
 
+/* ---- a schema of the simulator's own (ops.decode, ops.encode) ------------------- */
+
+/* Lines "ID WORD": "!" as the word is refused (answerable), a line
+ * without a space has no keys, and "big" is answered with more than fits
+ * (an encode error). */
+typedef struct line_work {
+	char id[16];
+	char word[16];
+	bool refused;
+} line_work_t;
+
+static int line_decode(void *ctx, sim_req_t *req, const chan_frame_t *frame,
+		       txn_error_t *err)
+{
+	(void)ctx;
+	line_work_t *w = sim_req_work(req);
+	const char *sp = memchr(frame->data, ' ', frame->len);
+	size_t idlen = sp == NULL ? 0 : (size_t)(sp - (const char *)frame->data);
+	size_t wlen = sp == NULL ? 0 : frame->len - idlen - 1;
+	if (idlen == 0 || idlen >= sizeof(w->id) || wlen >= sizeof(w->word)) {
+		ps_strlcpy(err->field, "id", sizeof(err->field));
+		ps_strlcpy(err->reason, "none to answer by", sizeof(err->reason));
+		return TXN_EKEYS;
+	}
+	memcpy(w->id, frame->data, idlen);
+	memcpy(w->word, sp + 1, wlen);
+	ps_strlcpy(req->t.request_id, w->id, sizeof(req->t.request_id));
+	if (strcmp(w->word, "!") == 0) {
+		w->refused = true;
+		ps_strlcpy(err->field, "word", sizeof(err->field));
+		ps_strlcpy(err->reason, "must not be !", sizeof(err->reason));
+		return TXN_EFORMAT;
+	}
+	return 0;
+}
+
+static int line_encode(void *ctx, const sim_req_t *req, uint8_t *out,
+		       size_t cap, size_t *len)
+{
+	(void)ctx;
+	const line_work_t *w = sim_req_work((sim_req_t *)req);
+	if (strcmp(w->word, "big") == 0)
+		return TXN_ENOSPC;
+	int n = req->t.rc == TXN_RC_APPROVED
+			? snprintf((char *)out, cap, "%s ok %s\n", w->id, w->word)
+			: snprintf((char *)out, cap, "%s refused %u\n", w->id,
+				   (unsigned)req->t.rc);
+	if (n < 0 || (size_t)n >= cap)
+		return TXN_ENOSPC;
+	*len = (size_t)n;
+	return 0;
+}
+
+static void line_turn(void *ctx, sim_req_t **reqs, uint32_t count)
+{
+	counts_t *c = ctx;
+	c->turns++;
+	for (uint32_t i = 0; i < count; i++) {
+		line_work_t *w = sim_req_work(reqs[i]);
+		c->requests++;
+		/* Refused at intake: the loop set the code, the work area
+		 * says why. */
+		c->dirty_work += w->refused != (reqs[i]->t.rc != TXN_RC_NONE);
+		if (reqs[i]->t.rc == TXN_RC_NONE)
+			reqs[i]->t.rc = TXN_RC_APPROVED;
+	}
+}
+
+typedef struct line_client {
+	uint16_t port;
+	char got[4][64];
+	uint32_t got_count;
+} line_client_t;
+
+static void *line_client_main(void *arg)
+{
+	line_client_t *cl = arg;
+	int fd = ts_connect(cl->port, WAIT_MS);
+	ts_send_all(fd, "a1 hello\nnokeys\na2 !\na3 big\na4 bye\n", 35);
+	while (cl->got_count < 4 &&
+	       ts_recv_line(fd, cl->got[cl->got_count], sizeof(cl->got[0]),
+			    cl->got_count < 3 ? WAIT_MS : 200))
+		cl->got_count++;
+	kill(getpid(), SIGTERM);
+	(void)ts_wait_closed(fd, WAIT_MS);
+	close(fd);
+	return NULL;
+}
+
+static bool got_line(const line_client_t *cl, const char *line)
+{
+	for (uint32_t i = 0; i < cl->got_count; i++)
+		if (strcmp(cl->got[i], line) == 0)
+			return true;
+	return false;
+}
+
+/* A simulator that reads and writes its own schema: what decodes is
+ * answered through ops.encode, a refusal reaches the turn with its code
+ * and is answered, a frame without keys is dropped (bad_message), and an
+ * answer that does not encode is dropped (encode_error). */
+static void test_own_decode_and_encode(void **state)
+{
+	(void)state;
+	counts_t c = {0};
+	sim_server_cfg_t s;
+	base_cfg(&s, &c);
+	s.chan.kind = CHAN_JSON;
+	s.chan.frame_bytes_max = TXN_JSON_LINE_MAX;
+	s.work_bytes = sizeof(line_work_t);
+	s.ops.turn = line_turn;
+	s.ops.decode = line_decode;
+	s.ops.encode = line_encode;
+	sim_server_t *srv = NULL;
+	char err[256];
+	assert_int_equal(sim_server_create(&s, &srv, err, sizeof(err)), 0);
+	line_client_t cl = {.port = sim_server_port(srv)};
+	pthread_t thread;
+	assert_int_equal(pthread_create(&thread, NULL, line_client_main, &cl), 0);
+	assert_int_equal(sim_server_run(srv), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(cl.got_count, 3);
+	assert_true(got_line(&cl, "a1 ok hello"));
+	assert_true(got_line(&cl, "a2 refused 30"));
+	assert_true(got_line(&cl, "a4 ok bye"));
+	assert_int_equal(c.requests, 4);
+	assert_int_equal(c.dirty_work, 0);
+	const sim_server_stats_t *st = sim_server_stats(srv);
+	assert_int_equal(st->requests, 5);
+	assert_int_equal(st->format_errors, 1);
+	assert_int_equal(st->encode_errors, 1);
+	assert_int_equal(st->answers, 3);
+	sim_server_destroy(srv);
+	assert_int_equal(log_count("\"event\":\"bad_message\""), 1);
+	assert_int_equal(log_count("id: none to answer by"), 1);
+	assert_int_equal(log_count("word: must not be !"), 1);
+	assert_int_equal(log_count("\"event\":\"encode_error\""), 1);
+	assert_int_equal(log_count("loop_not_clean"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +594,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_answers_ticks_and_drains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_after_the_peer_left, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_deadline_and_second_signal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_decode_and_encode, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
