@@ -186,7 +186,7 @@ static json_t *load_object(const char *text, size_t len, char *err)
 static int transfer_field(const char *key, json_t *v, ledger_transfer_t *t,
 			  char *err)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int rc;
 	if (strcmp(key, "id") == 0)
 		return get_id(v, key, &t->id, err);
@@ -272,7 +272,7 @@ int ledger_json_parse_transfer(const char *text, size_t len,
 static int account_field(const char *key, json_t *v, ledger_account_t *a,
 			 char *err)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int rc;
 	if (strcmp(key, "id") == 0)
 		return get_id(v, key, &a->id, err);

@@ -34,8 +34,9 @@ static int control_from_config(sc_ctx_t *ctx, json_t *root, char *out,
 	if (strncmp(c, "unix:", 5) == 0) {
 		char path[4096];
 		int rc = sc_config_path(ctx, c + 5, path, sizeof(path));
-		if (rc == SC_EXIT_OK)
-			snprintf(out, cap, "unix:%s", path);
+		if (rc == SC_EXIT_OK && (size_t)snprintf(out, cap, "unix:%s", path) >= cap)
+			return sc_fail(ctx, SC_EXIT_USAGE, "control path %s is too long",
+				       path);
 		return rc;
 	}
 	const char *colon = strrchr(c, ':');
