@@ -401,7 +401,8 @@ typedef struct txn_response {
 	char period[TXN_PERIOD_MAX]; /* the answerer's clearing period: field
 				    15 as MMDD (the caller adds the year), or
 				    a JSON answer's "period" */
-	bool has_totals;        /* a 0510 */
+	bool recon;             /* an answer to a 0500 (0510) */
+	bool has_totals;        /* ... approved, with its totals */
 	txn_totals_t totals;
 } txn_response_t;
 

@@ -630,7 +630,8 @@ int txn_response_from_iso(const iso8583_msg_t *msg, txn_response_t *resp,
 			    parse_balance(balance, &resp->balance);
 	if ((rc = take_settle_date(msg, resp->period, err)) != 0)
 		return rc;
-	if (memcmp(msg->mti, "0510", 4) == 0 && resp->rc == TXN_RC_APPROVED) {
+	resp->recon = memcmp(msg->mti, "0510", 4) == 0;
+	if (resp->recon && resp->rc == TXN_RC_APPROVED) {
 		if ((rc = take_totals(msg, &resp->totals, err)) != 0)
 			return rc;
 		resp->has_totals = true;

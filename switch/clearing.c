@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "recon.h"
 #include "routing.h"
 
 /* Transfer codes in the switch's ledger: what each transfer is. */
@@ -219,6 +220,25 @@ static int set_open_window(MDB_txn *txn, MDB_dbi dbi, uint64_t id)
 
 /* ---- life ------------------------------------------------------------------ */
 
+/* The newest window before open whose booking began (the chunk cursor is
+ * in its record, or it is past closed). */
+static uint64_t booked_through(MDB_txn *txn, MDB_dbi dbi, uint64_t open)
+{
+	for (uint64_t id = open - 1; id >= SW_WINDOW_FIRST; id--) {
+		int rc;
+		json_t *w = window_load(txn, dbi, id, &rc);
+		if (w == NULL)
+			return 0;
+		bool began = state_of(json_string_value(json_object_get(w, "state"))) !=
+				     SW_WINDOW_CLOSED ||
+			     json_object_get(w, "book_pair") != NULL;
+		json_decref(w);
+		if (began)
+			return id;
+	}
+	return 0;
+}
+
 int sw_clearing_init(sw_clearing_t *c, sw_ctx_t *ctx, sw_store_t *store,
 		     sw_net_t *net, char *err, size_t err_cap)
 {
@@ -268,6 +288,9 @@ int sw_clearing_init(sw_clearing_t *c, sw_ctx_t *ctx, sw_store_t *store,
 	if (rc == 0)
 		ps_strlcpy(c->open_date, date, sizeof(c->open_date));
 	json_decref(w);
+	if (rc == 0)
+		c->booked_through = booked_through(txn, store->windows,
+						   c->open_window);
 	if (rc == 0 && mdb_txn_commit(txn) != 0)
 		rc = PS_EIO;
 	else if (rc != 0)
@@ -297,6 +320,7 @@ void sw_clearing_close(sw_clearing_t *c)
 		return;
 	c->timer_open = false;
 	uv_close((uv_handle_t *)&c->timer, NULL);
+	sw_recon_free(c);
 	sw_pboc_close(&c->pboc);
 }
 
@@ -381,8 +405,31 @@ static bool moves_money(int kind)
 	       kind == TXN_KIND_REFUND_CREDIT;
 }
 
-static void put_obligation(sw_clearing_t *c, const sw_obligation_t *o)
+bool sw_clearing_leg_held(const sw_clearing_t *c, const txn_leg_t *l)
 {
+	if (l->kind != TXN_KIND_PURCHASE || l->state != TXN_LEG_APPROVED)
+		return false;
+	const sw_endpoint_t *ep = sw_net_endpoint(c->net, l->endpoint);
+	return ep != NULL && ep->cfg.two_phase;
+}
+
+static void put_obligation(sw_clearing_t *c, sw_obligation_t *o)
+{
+	if (o->channel == ROUTE_NETWORK_DIRECT && o->window != 0 &&
+	    o->window <= c->booked_through && o->window != c->open_window) {
+		/* Its window's booking has begun (or is done): it would be
+		 * missed. It settles with the open window. */
+		ps_log_t *l = ps_log_begin(PS_LOG_WARN, "late_obligation");
+		ps_log_uint(l, "txn", o->txn_id);
+		ps_log_uint(l, "leg", o->leg);
+		ps_log_uint(l, "event", o->event);
+		ps_log_uint(l, "window", o->window);
+		ps_log_str(l, "period", o->period);
+		ps_log_uint(l, "into_window", c->open_window);
+		ps_log_end(l);
+		o->window = (uint32_t)c->open_window;
+		ps_strlcpy(o->period, c->open_date, sizeof(o->period));
+	}
 	uint8_t key[SW_OBLIGATION_KEY_BYTES], val[SW_OBLIGATION_BYTES];
 	sw_obligation_key(o, key);
 	size_t len = sw_obligation_encode(o, val);
@@ -406,6 +453,9 @@ void sw_clearing_book_reversal(sw_clearing_t *c, const txn_t *parent,
 		return;
 	sw_obligation_t o;
 	fill_obligation(c, parent, i, &o);
+	/* A two-phase authorisation released: nothing was posted. */
+	if (sw_clearing_leg_held(c, l))
+		return;
 	/* A leg that timed out was never booked: the bank's 00 to its
 	 * reversal says it had been posted. Unknown period: the reversal's. */
 	const txn_leg_t *rl = &rev->leg[0];
@@ -415,12 +465,13 @@ void sw_clearing_book_reversal(sw_clearing_t *c, const txn_t *parent,
 							   : c->open_date,
 				   sizeof(o.period));
 		put_obligation(c, &o);
+		fill_obligation(c, parent, i, &o);
 	}
+	/* The reversal keeps the keys of the leg it reverses (a network's
+	 * clearing line of a reversal carries them, to pair it). */
 	o.event = 1;
 	if (rl->period[0])
 		ps_strlcpy(o.period, rl->period, sizeof(o.period));
-	o.stan = rl->stan;
-	ps_strlcpy(o.transmit, rl->transmit, sizeof(o.transmit));
 	o.window = rl->window;
 	put_obligation(c, &o);
 }
@@ -894,9 +945,8 @@ static int settle_plan(sw_clearing_t *c, uint64_t id)
 
 /* ---- settlement --------------------------------------------------------------- */
 
-/* Changes window id's record with fn in one write transaction. */
-static int window_update(sw_clearing_t *c, uint64_t id,
-			 void (*fn)(json_t *w, void *arg), void *arg)
+int sw_clearing_window_update(sw_clearing_t *c, uint64_t id,
+			      void (*fn)(json_t *w, void *arg), void *arg)
 {
 	MDB_txn *txn;
 	if (mdb_txn_begin(c->store->env, NULL, 0, &txn) != 0)
@@ -985,7 +1035,7 @@ static void on_pboc_answer(void *data, json_t *answer, const char *why)
 	c->pboc_busy = 0;
 	a->answer = answer;
 	a->why = why;
-	if (window_update(c, a->window, apply_answer, a) != 0)
+	if (sw_clearing_window_update(c, a->window, apply_answer, a) != 0)
 		ps_logf(PS_LOG_ERROR, "window_update_failed", "window %" PRIu64,
 			a->window);
 	ps_log_t *l = ps_log_begin(answer != NULL ? PS_LOG_INFO : PS_LOG_WARN,
@@ -1080,6 +1130,8 @@ static void step_window(sw_clearing_t *c, uint64_t id, json_t *w, uint64_t now)
 				now >= closed + SW_NETWORK_WAIT_MS;
 		if (!waited || !networks)
 			return;
+		if (id > c->booked_through)
+			c->booked_through = id;
 		bool done = false;
 		int rc = book_chunk(c, id, &done, why, sizeof(why));
 		if (rc == 0 && done)
@@ -1105,6 +1157,7 @@ static void on_tick(uv_timer_t *timer)
 		if (sw_clearing_cutover(c, &closed, err, sizeof(err)) != 0)
 			ps_logf(PS_LOG_ERROR, "cutover_failed", "%s", err);
 	}
+	sw_recon_tick(c);
 	/* The windows not yet settled, oldest first, a few per tick. */
 	MDB_txn *txn = sw_store_read(c->store);
 	if (txn == NULL)
@@ -1167,7 +1220,7 @@ int sw_clearing_settle(sw_clearing_t *c, uint64_t window, char *err,
 			 window, sw_window_state_name(state));
 		return PS_EINVAL;
 	}
-	int rc = window_update(c, window, retry_rejected, NULL);
+	int rc = sw_clearing_window_update(c, window, retry_rejected, NULL);
 	if (rc != 0)
 		snprintf(err, err_cap, "lmdb: the window cannot be changed");
 	else

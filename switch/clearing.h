@@ -93,6 +93,8 @@ typedef struct sw_clearing {
 	bool timer_open;
 	sw_pboc_t pboc;
 	uint64_t last_daily_ms;  /* the last daily cutover (wall clock) */
+	uint64_t booked_through; /* windows up to this one began booking */
+	struct sw_recon *recon;  /* a reconciliation under way (recon.h) */
 	uint64_t pboc_busy;      /* a window whose PBOC question is out */
 } sw_clearing_t;
 
@@ -118,7 +120,13 @@ void sw_clearing_stamp_leg(const sw_clearing_t *c, const sw_endpoint_t *ep,
 /* A leg's period from its answer (a network's field 15 or batch). */
 void sw_clearing_take_period(const sw_clearing_t *c, const sw_endpoint_t *ep,
 			     txn_leg_t *l, const txn_response_t *resp);
-/* Leg i of t was approved (or found posted): its obligation. */
+/* Is leg l held by a two-phase bank (an approved debit, an authorisation
+ * until its completion is acknowledged, when it is booked)? */
+bool sw_clearing_leg_held(const sw_clearing_t *c, const txn_leg_t *l);
+/* Leg i of t was approved (or found posted, or completed): its
+ * obligation. A direct obligation whose window already began booking
+ * (a reversal acknowledged after it) joins the open window instead,
+ * logged as late_obligation: reconciliation shows it under both dates. */
 void sw_clearing_book_leg(sw_clearing_t *c, const txn_t *t, unsigned i);
 /* The reversal rev of leg i of parent was answered 00 (the bank had
  * posted it, and undid it): the reversal's obligation, and the leg's if
@@ -147,6 +155,9 @@ int sw_clearing_settle(sw_clearing_t *c, uint64_t window, char *err,
 		       size_t err_cap);
 /* The window's record (caller decrefs), NULL when there is none. */
 json_t *sw_clearing_window_json(sw_clearing_t *c, uint64_t window);
+/* Changes window id's record with fn, in one write transaction. */
+int sw_clearing_window_update(sw_clearing_t *c, uint64_t id,
+			      void (*fn)(json_t *w, void *arg), void *arg);
 
 /* ---- records ----------------------------------------------------------- */
 

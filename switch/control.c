@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "recon.h"
 
 /* Each door has its own bounds: clients at once, a request's size, and
  * how long a client may stay without asking anything (an operator's tool
@@ -370,6 +371,17 @@ static json_t *cmd_settle(const sw_control_view_t *v, json_t *req)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+static json_t *cmd_recon(const sw_control_view_t *v, json_t *req)
+{
+	uint64_t id;
+	if (window_arg(req, &id) != 0)
+		return error_json("%s", "\"window\" must be a window number");
+	char err[256];
+	if (sw_recon_start(v->clearing, id, err, sizeof(err)) != 0)
+		return error_json("recon refused: %s", err);
+	return json_pack("{s:b}", "ok", 1);
+}
+
 static json_t *run_command(const sw_control_view_t *v, const char *line,
 			   size_t len)
 {
@@ -402,10 +414,12 @@ static json_t *run_command(const sw_control_view_t *v, const char *line,
 		out = cmd_windows(v, req);
 	} else if (strcmp(cmd, "settle") == 0) {
 		out = cmd_settle(v, req);
+	} else if (strcmp(cmd, "recon") == 0) {
+		out = cmd_recon(v, req);
 	} else {
 		out = error_json("unknown command \"%s\" (status, endpoints, "
 				 "stats, reload, cutover, windows, window, "
-				 "settle)", cmd);
+				 "settle, recon)", cmd);
 	}
 	json_decref(req);
 	return out;

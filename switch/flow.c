@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "recon.h"
 
 /* ---- answering the origin ---------------------------------------------- */
 
@@ -699,6 +700,13 @@ void sw_flow_network_closed(void *data, sw_endpoint_t *ep, const char *period,
 	sw_clearing_network_closed(f->clearing, ep, period, window);
 }
 
+void sw_flow_recon_answer(void *data, sw_endpoint_t *ep,
+			  const txn_response_t *resp)
+{
+	sw_flow_t *f = data;
+	sw_recon_bank_answer(f->clearing, ep, resp);
+}
+
 void sw_flow_answer_lost(void *data, uint64_t txn_id)
 {
 	sw_flow_t *f = data;
@@ -823,7 +831,9 @@ int sw_flow_response(void *data, sw_endpoint_t *ep, const txn_response_t *resp)
 	l->state = resp->rc == TXN_RC_APPROVED ? TXN_LEG_APPROVED
 					       : TXN_LEG_DECLINED;
 	sw_clearing_take_period(f->clearing, ep, l, resp);
-	if (!st->saf && l->state == TXN_LEG_APPROVED)
+	/* A two-phase debit is booked when its completion is acknowledged. */
+	if (!st->saf && l->state == TXN_LEG_APPROVED &&
+	    !sw_clearing_leg_held(f->clearing, l))
 		sw_clearing_book_leg(f->clearing, &st->t, leg);
 	if (resp->has_balance) {
 		st->t.balance = resp->balance;

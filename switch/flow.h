@@ -73,6 +73,9 @@ int sw_flow_response(void *flow, sw_endpoint_t *ep, const txn_response_t *resp);
 /* net.h's network_closed handler: clearing.h's. */
 void sw_flow_network_closed(void *flow, sw_endpoint_t *ep, const char *period,
 			    uint64_t window);
+/* net.h's recon_answer handler: recon.h's. */
+void sw_flow_recon_answer(void *flow, sw_endpoint_t *ep,
+			  const txn_response_t *resp);
 /* net.h's answer_lost handler: noted, acted on by sw_flow_after_turn. */
 void sw_flow_answer_lost(void *flow, uint64_t txn_id);
 /* The end of a turn: the answers lost since the last one (an approved

@@ -31,9 +31,12 @@ int sw_leg_transmit(sw_legs_t *legs, sw_txn_t *st, unsigned i,
 {
 	txn_leg_t *l = &st->t.leg[i];
 	int rc;
-	/* Before encoding: a direct leg carries its settlement date. */
+	/* Before encoding: a direct leg carries its settlement date; a
+	 * repeat (a reversal, a completion) the date it was first sent
+	 * with, as it keeps its STAN and field 7. */
 	txn_leg_t before = *l;
-	sw_clearing_stamp_leg(legs->clearing, ep, l);
+	if (!(st->saf && l->attempts > 0))
+		sw_clearing_stamp_leg(legs->clearing, ep, l);
 	sw_wbuf_t *wb = sw_endpoint_encode_leg(legs->net, ep, &st->t, i, &rc);
 	if (wb == NULL) {
 		*l = before;

@@ -284,6 +284,33 @@ static void handle_network_response(sw_link_t *link, const txn_response_t *r)
 	}
 }
 
+int sw_endpoint_recon(sw_endpoint_t *ep, const char *settle_date)
+{
+	sw_link_t *link = sw_endpoint_pick(ep);
+	if (link == NULL)
+		return PS_ECLOSED;
+	sw_net_t *net = ep->net;
+	sw_wbuf_t *wb = sw_wbuf_get(net);
+	if (wb == NULL)
+		return PS_ELIMIT;
+	uint32_t seq = (uint32_t)(net->next_seq(net->seq_data) % 999999) + 1;
+	char transmit[11];
+	txn_format_transmit(ps_wall_ms(), transmit);
+	int rc = chan_encode_recon(&ep->cfg.channel.chan, seq, transmit,
+				   net->ctx->cfg->institution, settle_date,
+				   wb->data, sizeof(wb->data), &wb->len);
+	if (rc != 0) {
+		sw_wbuf_put(net, wb);
+		return rc;
+	}
+	rc = link_send(link, wb);
+	if (rc != 0)
+		return rc;
+	ep->recon_pending = true;
+	ep->recon_stan = seq;
+	return 0;
+}
+
 int sw_endpoint_cutover(sw_endpoint_t *ep, uint64_t window)
 {
 	sw_link_t *link = sw_endpoint_pick(ep);
@@ -324,6 +351,15 @@ static int handle_frame(sw_link_t *link, const chan_frame_t *frame)
 	}
 	if (resp.net_op != TXN_NET_NONE) {
 		handle_network_response(link, &resp);
+		return 0;
+	}
+	if (resp.recon) {
+		sw_net_t *net = ep->net;
+		if (ep->recon_pending && resp.stan == ep->recon_stan) {
+			ep->recon_pending = false;
+			if (net->handlers.recon_answer != NULL)
+				net->handlers.recon_answer(net->handlers.data, ep, &resp);
+		}
 		return 0;
 	}
 	sw_net_t *net = ep->net;

@@ -249,6 +249,8 @@ struct sw_endpoint {
 	sw_link_t link[SW_LINKS_MAX];
 	uint32_t rr;
 	uint32_t inflight;           /* legs awaiting a response */
+	bool recon_pending;          /* a bank asked for its totals ... */
+	uint32_t recon_stan;         /* ... keyed so */
 	bool cutover_pending;        /* a network asked to cut over ... */
 	uint32_t cutover_stan;       /* ... keyed so */
 	uint64_t cutover_window;     /* ... for this window */
@@ -276,6 +278,10 @@ int sw_link_write(sw_link_t *link, sw_wbatch_t *b);
  * 201, or a NetClear cutover), on behalf of window; its answer reaches
  * handlers.network_closed. PS_ECLOSED when no link is up. */
 int sw_endpoint_cutover(sw_endpoint_t *ep, uint64_t window);
+/* Asks a bank for its totals of one settlement date (0500, MMDD); the
+ * 0510 reaches handlers.recon_answer. PS_ECLOSED when no link is up,
+ * TXN_EINVALID when its channel carries no totals. */
+int sw_endpoint_recon(sw_endpoint_t *ep, const char *settle_date);
 
 /* ---- the layer ---------------------------------------------------------------- */
 
@@ -297,6 +303,9 @@ typedef struct sw_net_handlers {
 	 * announcement (window 0). */
 	void (*network_closed)(void *data, sw_endpoint_t *ep,
 			       const char *period, uint64_t window);
+	/* A bank's answer to our 0500 (sw_endpoint_recon). */
+	void (*recon_answer)(void *data, sw_endpoint_t *ep,
+			     const txn_response_t *resp);
 	/* The final answer of transaction txn_id was not written: its
 	 * connection closed first. Called from a write callback or a flush:
 	 * note it, act on it at the end of the turn. */

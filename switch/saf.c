@@ -202,9 +202,10 @@ static void raise_exception(sw_saf_t *saf, const txn_t *rec, const char *why)
 }
 
 /* The parent's leg is marked reversed or completed, on the newest copy.
- * A reversal the bank answered 00 undid a posting: its obligation is
- * booked (and the leg's, when it timed out unanswered); 25 found nothing
- * to undo, and books nothing. */
+ * A reversal the bank answered 00 (or 94, done before) undid a posting:
+ * its obligation is booked (and the leg's, when it timed out unanswered);
+ * 25 found nothing to undo, and books nothing. A completion acknowledged
+ * posted the authorisation: the leg's obligation is booked then. */
 static void mark_parent(sw_saf_t *saf, const txn_t *rev, uint8_t rc)
 {
 	sw_txn_t *parent = sw_table_load(saf->table, rev->parent_id);
@@ -213,10 +214,14 @@ static void mark_parent(sw_saf_t *saf, const txn_t *rev, uint8_t rc)
 		return;
 	}
 	const txn_leg_t *pl = &parent->t.leg[rev->parent_leg];
-	if (rev->kind == TXN_KIND_REVERSAL && rc == TXN_RC_APPROVED &&
-	    pl->state != TXN_LEG_REVERSED)
+	bool done = rc == TXN_RC_APPROVED || rc == TXN_RC_DUPLICATE;
+	if (rev->kind == TXN_KIND_REVERSAL && done && pl->state != TXN_LEG_REVERSED)
 		sw_clearing_book_reversal(saf->legs->clearing, &parent->t,
 					  rev->parent_leg, rev);
+	else if (rev->kind == TXN_KIND_COMPLETION && done &&
+		 sw_clearing_leg_held(saf->legs->clearing, pl))
+		sw_clearing_book_leg(saf->legs->clearing, &parent->t,
+				     rev->parent_leg);
 	parent->t.leg[rev->parent_leg].state = rev->kind == TXN_KIND_REVERSAL
 						       ? TXN_LEG_REVERSED
 						       : TXN_LEG_COMPLETED;

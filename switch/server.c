@@ -238,6 +238,7 @@ static int build(sw_server_t *sw, char *err, size_t err_cap)
 		.response = sw_flow_response,
 		.answer_lost = sw_flow_answer_lost,
 		.network_closed = sw_flow_network_closed,
+		.recon_answer = sw_flow_recon_answer,
 		.closed = net_closed,
 		.closed_data = sw,
 	};

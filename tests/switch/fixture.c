@@ -101,6 +101,13 @@ static void start_bank(fx_t *fx, int i)
 	}
 	for (int k = 0; i == 0 && fx->extra_bank_a_args[k] != NULL; k++)
 		argv[n++] = (char *)fx->extra_bank_a_args[k];
+	/* A restart listens where the switch's config expects it. */
+	char listen[32];
+	if (b->port != 0) {
+		snprintf(listen, sizeof(listen), "127.0.0.1:%u", b->port);
+		argv[n++] = "--listen";
+		argv[n++] = listen;
+	}
 	argv[n] = NULL;
 	unlink(b->ready);
 	ts_proc_start(&b->proc, log, argv);
@@ -111,6 +118,17 @@ static void start_bank(fx_t *fx, int i)
 	ledger_options_init(&opts);
 	opts.batch_max = 1;
 	assert_int_equal(ledger_open(&b->book, b->ledger, &opts), 0);
+}
+
+void fx_restart_bank(fx_t *fx, int i)
+{
+	fx_bank_t *b = &fx->bank[i];
+	if (!b->proc.exited)
+		ts_proc_kill(&b->proc);
+	if (b->book != NULL)
+		ledger_close(b->book);
+	b->book = NULL;
+	start_bank(fx, i);
 }
 
 void fx_write_config(fx_t *fx)

@@ -77,6 +77,8 @@ void fx_start(fx_t *fx);
 /* Starts switchd alone again (after a kill), on the same store. */
 void fx_start_switchd(fx_t *fx);
 void fx_stop(fx_t *fx);
+/* Starts bank i again (killed first if it runs) on its port and ledger. */
+void fx_restart_bank(fx_t *fx, int i);
 /* (Re)writes switchd's config from the knobs. */
 void fx_write_config(fx_t *fx);
 

@@ -1,9 +1,12 @@
 /*
  * cmd_clearing.c: settlement windows, through a running switchd's control
- * socket (docs/clearing.md): cutover, windows, window N, settle N.
+ * socket (docs/clearing.md): cutover, windows, window N, settle N,
+ * recon N.
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -25,7 +28,7 @@ static int window_number(sc_ctx_t *ctx, const char *cmd, int argc, char **argv,
 		return -i;
 	if (i >= argc)
 		return sc_fail(ctx, SC_EXIT_USAGE, "%s: which window? (%s N)", cmd, cmd);
-	uint64_t n;
+	uint64_t n = 0;
 	if (ps_parse_u64(argv[i], strlen(argv[i]), &n) != 0 || n == 0)
 		return sc_fail(ctx, SC_EXIT_USAGE, "%s: %s is not a window number",
 			       cmd, argv[i]);
@@ -115,7 +118,7 @@ int sc_cmd_windows(sc_ctx_t *ctx, int argc, char **argv)
 
 int sc_cmd_window(sc_ctx_t *ctx, int argc, char **argv)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int rc = window_number(ctx, "window", argc, argv, &n);
 	if (rc != SC_EXIT_OK)
 		return rc;
@@ -136,7 +139,13 @@ int sc_cmd_window(sc_ctx_t *ctx, int argc, char **argv)
 	       text(w, "date"));
 	if (text(w, "reason")[0])
 		printf("why: %s\n", text(w, "reason"));
-	printf("batches: %s\n\n", batches);
+	printf("batches: %s\n", batches);
+	json_t *recon = json_object_get(w, "recon");
+	if (recon != NULL)
+		printf("reconciliation: %s (%lld differences)\n", text(recon, "state"),
+		       (long long)json_integer_value(
+			       json_object_get(recon, "difference_count")));
+	printf("\n");
 	static const char *const head[] = {"CHANNEL", "PERIOD", "MEMBER", "CURRENCY",
 					   "POSITION"};
 	sc_table_t *t = sc_table_new(5, head);
@@ -161,7 +170,7 @@ int sc_cmd_window(sc_ctx_t *ctx, int argc, char **argv)
 
 int sc_cmd_settle(sc_ctx_t *ctx, int argc, char **argv)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int rc = window_number(ctx, "settle", argc, argv, &n);
 	if (rc != SC_EXIT_OK)
 		return rc;
@@ -174,4 +183,104 @@ int sc_cmd_settle(sc_ctx_t *ctx, int argc, char **argv)
 		printf("window %" PRIu64 ": its rejected batches go to PBOC again\n", n);
 	json_decref(a);
 	return SC_EXIT_OK;
+}
+
+/* What one difference says, in one cell: the values, then what else. */
+static void difference_detail(json_t *d, char *out, size_t cap)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	const char *key;
+	json_t *v;
+	json_object_foreach(d, key, v) {
+		if (!strcmp(key, "source") || !strcmp(key, "from") ||
+		    !strcmp(key, "member") || !strcmp(key, "period") ||
+		    !strcmp(key, "what"))
+			continue;
+		char *val = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		int w = snprintf(out + n, cap - n, "%s%s=%s", n ? " " : "", key,
+				 val ? val : "?");
+		free(val);
+		if (w < 0 || (size_t)w >= cap - n)
+			break;
+		n += (size_t)w;
+	}
+}
+
+static void print_recon(uint64_t n, json_t *recon)
+{
+	json_int_t count = json_integer_value(json_object_get(recon, "difference_count"));
+	printf("window %" PRIu64 ": %s, %lld comparisons, %lld differences\n", n,
+	       text(recon, "state"),
+	       (long long)json_integer_value(json_object_get(recon, "compared")),
+	       (long long)count);
+	if (text(recon, "note")[0])
+		printf("note: %s\n", text(recon, "note"));
+	json_t *diffs = json_object_get(recon, "differences");
+	if (json_array_size(diffs) == 0)
+		return;
+	static const char *const head[] = {"SOURCE", "FROM", "MEMBER", "PERIOD",
+					   "WHAT", "DETAIL"};
+	sc_table_t *t = sc_table_new(6, head);
+	size_t i;
+	json_t *d;
+	json_array_foreach(diffs, i, d) {
+		char detail[512];
+		difference_detail(d, detail, sizeof(detail));
+		const char *cells[] = {text(d, "source"), text(d, "from"),
+				       text(d, "member"), text(d, "period"),
+				       text(d, "what"), detail};
+		sc_table_add(t, cells);
+	}
+	sc_table_print(t, stdout);
+	sc_table_free(t);
+	if ((json_int_t)json_array_size(diffs) < count)
+		printf("(the first %zu of %lld are kept)\n", json_array_size(diffs),
+		       (long long)count);
+}
+
+/*
+ * Starts reconciling window N and waits for the verdict (the switch asks
+ * the networks' files, PBOC and the banks, SW_RECON_WAIT_MS at most):
+ * exit 0 when it is reconciled, 3 when there are differences.
+ */
+int sc_cmd_recon(sc_ctx_t *ctx, int argc, char **argv)
+{
+	uint64_t n = 0;
+	int rc = window_number(ctx, "recon", argc, argv, &n);
+	if (rc != SC_EXIT_OK)
+		return rc;
+	json_t *req = json_pack("{s:s, s:I}", "cmd", "recon", "window", (json_int_t)n), *a;
+	rc = sc_ask(ctx, req, &a);
+	json_decref(req);
+	if (rc != SC_EXIT_OK)
+		return rc;
+	json_decref(a);
+	req = json_pack("{s:s, s:I}", "cmd", "window", "window", (json_int_t)n);
+	for (int tries = 0; tries < 300; tries++) {   /* 30 s */
+		rc = sc_ask(ctx, req, &a);
+		if (rc != SC_EXIT_OK)
+			break;
+		json_t *recon = json_object_get(json_object_get(a, "window"), "recon");
+		const char *state = text(recon, "state");
+		if (recon != NULL && strcmp(state, "running") != 0) {
+			if (ctx->json)
+				sc_print_json(json_incref(recon));
+			else
+				print_recon(n, recon);
+			rc = strcmp(state, "reconciled") == 0 ? SC_EXIT_OK
+							      : SC_EXIT_REJECTED;
+			json_decref(a);
+			json_decref(req);
+			return rc;
+		}
+		json_decref(a);
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	json_decref(req);
+	if (rc != SC_EXIT_OK)
+		return rc;
+	return sc_fail(ctx, SC_EXIT_IO, "recon: window %" PRIu64
+		       " has no verdict after 30 s", n);
 }

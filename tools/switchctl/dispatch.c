@@ -42,6 +42,8 @@ static const sc_command_t commands[] = {
 	 sc_cmd_window},
 	{"settle", "settle N", "submit a failed window's rejected batches again",
 	 sc_cmd_settle},
+	{"recon", "recon N", "reconcile a booked window: network files, PBOC, banks",
+	 sc_cmd_recon},
 	{"help", "help", "show this help", cmd_help},
 };
 

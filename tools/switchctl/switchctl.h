@@ -139,5 +139,6 @@ int sc_cmd_cutover(sc_ctx_t *ctx, int argc, char **argv);
 int sc_cmd_windows(sc_ctx_t *ctx, int argc, char **argv);
 int sc_cmd_window(sc_ctx_t *ctx, int argc, char **argv);
 int sc_cmd_settle(sc_ctx_t *ctx, int argc, char **argv);
+int sc_cmd_recon(sc_ctx_t *ctx, int argc, char **argv);
 
 #endif /* PAYSWITCH_SWITCHCTL_H */
