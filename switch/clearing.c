@@ -850,6 +850,18 @@ static int book_chunk(sw_clearing_t *c, uint64_t id, bool *done, char *why,
 	return rc;
 }
 
+static bool has_position(json_t *positions, const char *channel, const char *period)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(positions, i, p)
+		if (json_integer_value(json_object_get(p, "amount")) != 0 &&
+		    strcmp(json_string_value(json_object_get(p, "channel")), channel) == 0 &&
+		    strcmp(json_string_value(json_object_get(p, "period")), period) == 0)
+			return true;
+	return false;
+}
+
 /* Reads the positions the window's members hold into its record and
  * names its batches: the switch's for direct positions, and each
  * network's for its periods. */
@@ -908,6 +920,10 @@ static int settle_plan(sw_clearing_t *c, uint64_t id)
 		json_t *p;
 		json_array_foreach(json_object_get(json_object_get(w, "periods"), name),
 				   i, p) {
+			/* A network submits no batch for a period where every
+			 * position is zero: none is awaited then. */
+			if (!has_position(positions, name, json_string_value(p)))
+				continue;
 			char batch[64];
 			if (net == ROUTE_NETWORK_UNIONPAY)
 				snprintf(batch, sizeof(batch), "CUP-%s",
