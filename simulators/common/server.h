@@ -405,7 +405,8 @@ void sim_server_drop(sim_server_t *srv, sim_req_t *req);
 
 /*
  * Writes a frame the simulator originates (a network's 0820 cutover
- * announcement) to the connection conn_id (a sim_req_t's), unasked. The
+ * announcement) to the connection conn_id (a sim_req_t's), unasked (its
+ * answers, one per frame sent, are read and dropped quietly). The
  * frame (whole: length header, fixed header, message) is copied into a
  * record from the pool, which counts as in flight on that connection
  * until the write is done. Returns 0 once the write is under way,

@@ -55,6 +55,8 @@ struct srv_conn {
 	sim_server_t *srv;
 	uint32_t gen;          /* 0 once closed: stale references never match */
 	uint32_t inflight;     /* its records not yet given back */
+	uint32_t unasked;      /* frames sim_server_send wrote on it whose
+				  answers (an 0830 to an 0820) are due */
 	bool closing;
 	bool reading;
 	bool paused;           /* at a bound: resumed by the turn */

@@ -260,8 +260,10 @@ int sim_server_send(sim_server_t *srv, uint32_t conn_id, const uint8_t *frame,
 	memcpy(answer_of(srv, rec), frame, len);
 	rec->answer_len = len;
 	int rc = send_now(srv, rec);
-	if (rc == 0)
+	if (rc == 0) {
 		srv->stats.sent++;
+		c->unasked++;
+	}
 	return rc;
 }
 
