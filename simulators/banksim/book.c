@@ -80,6 +80,9 @@ int bank_book_open(bank_t *bank, const char *dir, uint32_t durability,
 {
 	/* A fresh handle knows of no totals accounts yet (totals.h). */
 	memset(bank->totals_ready, 0, sizeof(bank->totals_ready));
+	memset(bank->forwarders, 0, sizeof(bank->forwarders));
+	bank->forwarder_count = 0;
+	bank->forwarders_full_logged = false;
 	ledger_options_t o;
 	ledger_options_init(&o);
 	o.durability = durability;
@@ -88,6 +91,16 @@ int bank_book_open(bank_t *bank, const char *dir, uint32_t durability,
 	if (rc != 0)
 		return sim_fail(err, err_cap, rc, "ledger %s: %s", dir,
 			    ledger_strerror(rc));
+	rc = bank_totals_load(bank);
+	if (rc != 0) {
+		ledger_close(bank->ledger);
+		bank->ledger = NULL;
+		return sim_fail(err, err_cap, rc, "ledger %s: reading the "
+			    "forwarders of its totals: %s", dir,
+			    rc == PS_ELIMIT ? "it holds more than "
+					      "BANK_FORWARDERS_MAX (64)"
+					    : ledger_strerror(rc));
+	}
 	return 0;
 }
 
@@ -309,13 +322,16 @@ static void dump_one(const ledger_account_t *a, FILE *out)
 	if (customer)
 		fprintf(out, ",\"account\":\"%s\"", number);
 	uint16_t date;
+	uint64_t forwarder;
 	int total;
 	bool amount;
 	if (a->code == BANK_ACODE_TOTALS &&
-	    bank_totals_account_of(a->id, &date, &total, &amount)) {
-		char mmdd[5];
+	    bank_totals_account_of(a->id, &date, &forwarder, &total, &amount)) {
+		char mmdd[5], fwd[BANK_FORWARDER_TEXT_MAX];
 		bank_date_format(date, mmdd);
-		fprintf(out, ",\"date\":\"%s\",\"total\":\"%s_%s\"", mmdd,
+		bank_forwarder_format(forwarder, fwd);
+		fprintf(out, ",\"date\":\"%s\",\"forwarder\":\"%s\","
+			"\"total\":\"%s_%s\"", mmdd, fwd,
 			bank_total_name(total), amount ? "amount" : "count");
 	}
 	fprintf(out, ",\"ledger\":%" PRIu32 ",\"debits_pending\":%" PRIu64

@@ -19,9 +19,10 @@
  *    seen", "this original was reversed before it arrived"). Markers live
  *    in the same batches as the money, so they commit atomically with it,
  *    survive restarts and never touch a customer balance.
- *  - The totals per settlement date (totals.h) are memo accounts too:
- *    every transfer the bank counts is chained with two memo transfers
- *    into its date's count and amount accounts, from the sources 5 and 6.
+ *  - The totals per settlement date and forwarding institution (totals.h)
+ *    are memo accounts too: every transfer the bank counts is chained with
+ *    two memo transfers into the count and amount accounts of its date and
+ *    forwarder, from the sources 5 and 6.
  *  - Transfer ids are ledger_id_from_text() of the request key (below),
  *    prefixed per step: the money of a 0200 is the key itself; "seen:",
  *    "tomb:", "post:", "void:", "rev:" and "open:" name the rest. Retries
@@ -88,9 +89,9 @@ enum bank_transfer_code {
 	BANK_XCODE_TOTAL_AMOUNT = 93,    /* totals: its amount */
 };
 
-/* What the bank counts per settlement date, for a 0510 (fields 74-77,
- * 86-89). The values are stored in account ids (totals.h): never
- * renumber. */
+/* What the bank counts per settlement date and forwarder, for a 0510
+ * (fields 74-77, 86-89). The values are stored in account ids
+ * (totals.h): never renumber. */
 enum bank_total {
 	BANK_TOTAL_CREDITS = 1,          /* proc 26 and 20, posted */
 	BANK_TOTAL_CREDIT_REVERSALS = 2, /* a posted credit taken back */
@@ -101,6 +102,20 @@ enum bank_total {
 /* A settlement date is MMDD read as a number: 101 (01-01) to 1231. */
 #define BANK_DATE_MAX 1231
 #define BANK_TOTALS_READY_BYTES ((BANK_DATE_MAX + 1) * BANK_TOTAL_KINDS / 8)
+/*
+ * The forwarding institutions (field 33) whose totals the bank keeps
+ * apart, besides "no forwarder". A forwarder beyond them counts in one
+ * shared bucket, "other" (totals.h): a host has a handful of links, and
+ * the bound keeps what a stream of made-up field 33s can add to the book
+ * to 64 forwarders' accounts.
+ */
+#define BANK_FORWARDERS_MAX 64
+/* Where a forwarder's totals are kept, in this process: slot 0 is "no
+ * forwarder", 1..BANK_FORWARDERS_MAX the forwarders as first seen (or as
+ * the book held them at open), then the shared bucket. */
+#define BANK_TOTALS_SLOT_NONE 0u
+#define BANK_TOTALS_SLOT_OTHER (BANK_FORWARDERS_MAX + 1u)
+#define BANK_TOTALS_SLOTS (BANK_FORWARDERS_MAX + 2u)
 
 /* Which transfer of a request an id names. */
 enum bank_step {
@@ -135,9 +150,14 @@ typedef struct bank {
 	/* The channel cannot carry a 0510's totals (JSON lines): a RECON is
 	 * answered 12. */
 	bool recon_refused;
-	/* Which (date, total) pairs have their accounts in the ledger, as
+	/* The forwarders of slots 1..forwarder_count (totals.h), read from
+	 * the book at open and added as they first count something. */
+	uint64_t forwarders[BANK_FORWARDERS_MAX];
+	uint32_t forwarder_count;
+	bool forwarders_full_logged; /* "other" first used: logged once */
+	/* Which (slot, date, total) have their accounts in the ledger, as
 	 * far as this process knows (totals.h); cleared at open. */
-	uint8_t totals_ready[BANK_TOTALS_READY_BYTES];
+	uint8_t totals_ready[BANK_TOTALS_SLOTS][BANK_TOTALS_READY_BYTES];
 } bank_t;
 
 /* ---- ids ------------------------------------------------------------------- */
@@ -164,7 +184,8 @@ size_t bank_transfer_text(int step, const char *key,
 /* ---- the book --------------------------------------------------------------- */
 
 /*
- * Opens (creating if needed) the ledger in dir. durability is an enum
+ * Opens (creating if needed) the ledger in dir, and learns from it which
+ * forwarders it keeps totals of (bank_totals_load). durability is an enum
  * ledger_durability; batch_max bounds one batch. err says why on failure
  * (a ledger_strerror code in the return value).
  */

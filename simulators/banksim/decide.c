@@ -168,14 +168,14 @@ static void add_marker(bank_batch_t *b, bank_work_t *w, int step,
 	x->user_data_128 = bank_transfer_id(BANK_STEP_MONEY, w->key);
 }
 
-/* The batch creates the accounts of (date, total) if the book may not
- * have them yet; claim() kept a place for one pair per request. */
-static void need_totals(const bank_t *bank, bank_batch_t *b, uint16_t date,
-			int total)
+/* The batch creates the accounts of (slot, date, total) if the book may
+ * not have them yet; claim() kept a place for one pair per request. */
+static void need_totals(const bank_t *bank, bank_batch_t *b, uint32_t slot,
+			uint16_t date, int total)
 {
-	if (bank_totals_ready(bank, date, total))
+	if (bank_totals_ready(bank, slot, date, total))
 		return;
-	uint16_t pair = (uint16_t)(date * BANK_TOTAL_KINDS + total - 1);
+	uint32_t pair = bank_totals_pair(slot, date, total);
 	for (uint32_t i = 0; i < b->fresh_count; i++)
 		if (b->fresh[i] == pair)
 			return;
@@ -185,14 +185,17 @@ static void need_totals(const bank_t *bank, bank_batch_t *b, uint16_t date,
 
 /*
  * Counts the transfer just added (the decisive one, named by step and
- * w->key) in w->date's total: it is chained (LINKED) with 1 into the
+ * w->key) in the total of (w->date, w->forwarder), or of "other" for a
+ * forwarder beyond the bound: it is chained (LINKED) with 1 into the
  * count and amount into the amount, so the three commit or fail
  * together. The counted transfer stays decisive: its result is the
  * answer.
  */
-static void add_totals(const bank_t *bank, bank_batch_t *b, bank_work_t *w,
+static void add_totals(bank_t *bank, bank_batch_t *b, bank_work_t *w,
 		       int step, int total, uint64_t amount)
 {
+	uint32_t slot = bank_totals_slot(bank, w->forwarder);
+	uint64_t bucket = bank_totals_slot_forwarder(bank, slot);
 	uint32_t counted = w->decisive;
 	ledger_transfer_t *c = &b->transfers[counted];
 	c->flags |= LEDGER_TRANSFER_LINKED;
@@ -203,18 +206,18 @@ static void add_totals(const bank_t *bank, bank_batch_t *b, bank_work_t *w,
 		x->id = bank_totals_transfer_id(is_amount, step, w->key);
 		x->debit_account_id = ledger_id_from_u64(
 			is_amount ? BANK_ID_TOTALS_AMOUNTS : BANK_ID_TOTALS_COUNTS);
-		x->credit_account_id = bank_totals_account_id(w->date, total,
-							      is_amount);
+		x->credit_account_id = bank_totals_account_id(
+			w->date, bucket, total, is_amount);
 		x->amount = is_amount ? amount : 1;
 		x->ledger = BANK_LEDGER_MEMO;
 		x->code = is_amount ? BANK_XCODE_TOTAL_AMOUNT
 				    : BANK_XCODE_TOTAL_COUNT;
 		x->flags = is_amount ? 0 : LEDGER_TRANSFER_LINKED;
 		x->user_data_128 = group;
-		x->user_data_64 = w->date;
+		x->user_data_64 = bank_totals_tag(w->date, w->forwarder);
 	}
 	w->decisive = counted;
-	need_totals(bank, b, w->date, total);
+	need_totals(bank, b, slot, w->date, total);
 }
 
 static void add_money(bank_t *bank, bank_batch_t *b, const txn_t *t,
@@ -226,9 +229,9 @@ static void add_money(bank_t *bank, bank_batch_t *b, const txn_t *t,
 	ledger_id_t clearing = ledger_id_from_u64(BANK_ID_CLEARING);
 	x->id = bank_transfer_id(BANK_STEP_MONEY, w->key);
 	x->user_data_128 = x->id;
-	/* The date it counts under; for an authorisation, the date its
-	 * completion will count it under. */
-	x->user_data_64 = w->date;
+	/* The date and forwarder it counts under; for an authorisation,
+	 * those its completion will count it under. */
+	x->user_data_64 = bank_totals_tag(w->date, w->forwarder);
 	x->amount = (uint64_t)t->amount;
 	x->ledger = bank->currency;
 	w->op = BANK_OP_MONEY;
@@ -315,8 +318,8 @@ static int plan_financial(bank_t *bank, bank_batch_t *b, const txn_t *t,
 }
 
 /* The compensating transfer: the original's accounts swapped; counted
- * under the reversal's own date. */
-static int add_reverse(const bank_t *bank, bank_batch_t *b, bank_work_t *w,
+ * under the reversal's own date and forwarder. */
+static int add_reverse(bank_t *bank, bank_batch_t *b, bank_work_t *w,
 		       const ledger_transfer_t *orig, uint64_t amount)
 {
 	bool credit = ledger_id_equal(orig->debit_account_id,
@@ -329,7 +332,7 @@ static int add_reverse(const bank_t *bank, bank_batch_t *b, bank_work_t *w,
 	x->ledger = orig->ledger;
 	x->code = credit ? BANK_XCODE_REVERSE_CREDIT : BANK_XCODE_REVERSE_DEBIT;
 	x->user_data_128 = orig->id;
-	x->user_data_64 = w->date;
+	x->user_data_64 = bank_totals_tag(w->date, w->forwarder);
 	w->op = BANK_OP_REVERSE;
 	w->reason = "reversed by a compensating transfer";
 	add_totals(bank, b, w, BANK_STEP_REVERSE,
@@ -416,11 +419,13 @@ static int plan_reversal(bank_t *bank, bank_batch_t *b, const txn_t *t,
 }
 
 /*
- * The post of an authorisation, counted as a debit under the date of the
- * 0200 that made it (kept in its user_data_64: the debit is that leg,
- * whose period the switch stamped in its field 15; the completion only
- * makes it final), or the completion's own date for a reservation made
- * before totals were kept.
+ * The post of an authorisation, counted as a debit under the date and
+ * forwarder of the 0200 that made it (kept in its user_data_64: the debit
+ * is that leg, whose period the switch stamped in its field 15, sent over
+ * the link its field 33 names; the completion only makes it final). What
+ * a reservation from an older banksim does not say comes from the
+ * completion itself: its forwarder (made before forwarders were kept),
+ * and its date too (made before totals were kept).
  * Whatever the ledger refuses (no such pending, expired, too much) it
  * refuses for the chain: nothing is counted.
  */
@@ -444,9 +449,17 @@ static int plan_completion(bank_t *bank, bank_batch_t *b, const txn_t *t,
 	if (rc != 0 && rc != PS_ENOTFOUND)
 		return fixed(w, "96", "ledger read failed");
 	bool pending = rc == 0 && (orig.flags & LEDGER_TRANSFER_PENDING);
-	if (pending && orig.user_data_64 != 0 &&
-	    bank_date_valid(orig.user_data_64))
-		w->date = (uint16_t)orig.user_data_64;
+	if (pending) {
+		uint16_t date = w->date;
+		uint64_t forwarder = w->forwarder;
+		bool has_date;
+		if (bank_totals_tag_parse(orig.user_data_64, &date, &forwarder,
+					  &has_date) ||
+		    has_date) {
+			w->date = date;
+			w->forwarder = forwarder;
+		}
+	}
 	ledger_transfer_t *x = add(b, w);
 	x->id = bank_transfer_id(BANK_STEP_POST, w->key);
 	x->pending_id = bank_transfer_id(BANK_STEP_MONEY, w->key);
@@ -454,7 +467,7 @@ static int plan_completion(bank_t *bank, bank_batch_t *b, const txn_t *t,
 	/* 0: the whole authorisation; less: a partial completion. */
 	x->amount = (uint64_t)(t->amount > 0 ? t->amount : 0);
 	x->user_data_128 = x->pending_id;
-	x->user_data_64 = w->date;
+	x->user_data_64 = bank_totals_tag(w->date, w->forwarder);
 	w->op = BANK_OP_COMPLETE;
 	if (pending)
 		add_totals(bank, b, w, BANK_STEP_POST, BANK_TOTAL_DEBITS,
@@ -514,6 +527,9 @@ int bank_plan(bank_t *bank, bank_batch_t *b, const txn_t *t, bank_work_t *w)
 		return plan_recon(bank, w);
 	if (is_dated(t->kind) && !request_date(bank, t, &w->date))
 		return fixed(w, "30", "field 15 is not a settlement date (MMDD)");
+	/* The link it came by: field 33 (a JSON leg's "forwarder"). */
+	w->forwarder = bank_forwarder_of(t->forwarder);
+	w->all_forwarders = t->forwarder[0] == '\0';
 	switch (t->kind) {
 	case TXN_KIND_PURCHASE:
 	case TXN_KIND_CREDIT:
@@ -591,9 +607,26 @@ static void settle_void(uint32_t r, bank_work_t *w)
 	set(w, "96", ledger_transfer_result_name(r));
 }
 
+/*
+ * A 0500 is answered the totals of its own forwarder (field 33) for its
+ * date, or without field 33 their sum over every forwarder. A forwarder
+ * beyond the bound has no totals of its own (they are in "other", shared
+ * with others): 12, rather than totals that are not its.
+ */
 static void settle_recon(bank_t *bank, bank_work_t *w, txn_t *t)
 {
-	if (bank_totals_read(bank, w->date, &t->wire.totals) != 0) {
+	if (!w->all_forwarders && !bank_totals_known(bank, w->forwarder) &&
+	    bank_totals_full(bank)) {
+		set(w, "12", "the totals of this forwarder are not kept apart "
+			     "(more than 64 forwarders): a 0500 without field "
+			     "33 gets the sum");
+		return;
+	}
+	int rc = w->all_forwarders
+			 ? bank_totals_read_all(bank, w->date, &t->wire.totals)
+			 : bank_totals_read(bank, w->date, w->forwarder,
+					    &t->wire.totals);
+	if (rc != 0) {
 		set(w, "96", "ledger read failed");
 		return;
 	}
@@ -601,7 +634,9 @@ static void settle_recon(bank_t *bank, bank_work_t *w, txn_t *t)
 	/* The answer says which date it counted. */
 	if (t->wire.settle_date[0] == '\0')
 		bank_date_format(w->date, t->wire.settle_date);
-	set(w, "00", "totals of the settlement date");
+	set(w, "00", w->all_forwarders
+			     ? "totals of the settlement date, every forwarder"
+			     : "totals of the settlement date and forwarder");
 }
 
 /*

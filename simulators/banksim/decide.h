@@ -18,16 +18,18 @@
  *
  * Totals (totals.h): every transfer that is counted for reconciliation
  * is chained in the batch with the two memo transfers that count it, so
- * the totals of a date are exactly what the book committed; a 0500 reads
- * them after the turn's commit.
+ * the totals of a (date, forwarder) are exactly what the book committed;
+ * a 0500 reads them after the turn's commit: its own forwarder's (field
+ * 33), or the sum over every forwarder when it has no field 33.
  *
  * Response codes (docs/banksim.md has the table):
  *   00 approved; a reversal that took back a posted transfer (or had done
  *   so before); any reversal advice (0420/0421), whatever it found; a
  *   0510 with its totals. 05 blocked account, random decline, or an
  *   original whose reversal came first; 12 a message the bank does not
- *   take, a 0500 on JSON lines; 13 amount 0, beyond n12, or another
- *   currency; 14 no such account; 15 field 100 names another
+ *   take, a 0500 on JSON lines, a 0500 from a forwarder whose totals
+ *   are in the shared bucket (totals.h); 13 amount 0, beyond n12, or
+ *   another currency; 14 no such account; 15 field 100 names another
  *   institution; 25 a reversal that found nothing posted to take back (an
  *   unknown original, a declined one, an authorisation voided or
  *   expired), or completion of no authorisation; 30 field 15 is not a
@@ -51,9 +53,9 @@
 #define BANK_EDEFER (-301)
 
 /* Transfers one request may add: a marker, its money, and the two that
- * count the money in its date's totals. */
+ * count the money in its (date, forwarder)'s totals. */
 #define BANK_PLAN_TRANSFERS_MAX 4
-/* (date, total) pairs whose accounts one batch may create. */
+/* (forwarder, date, total)s whose accounts one batch may create. */
 #define BANK_BATCH_FRESH_MAX 64
 
 enum bank_op {
@@ -77,6 +79,9 @@ typedef struct bank_work {
 	char key[BANK_KEY_MAX];        /* its request key ("" if none) */
 	uint16_t date;       /* the settlement date (MMDD) it counts under,
 				or a 0500 asks for */
+	uint64_t forwarder;  /* the forwarder it counts under, or a 0500
+				asks for (field 33; 0 none) */
+	bool all_forwarders; /* a 0500 without field 33: the sum */
 	bool advice;         /* a reversal advice: acknowledged 00 */
 	bool warn;           /* the answer hides a problem: log it at warn */
 	char code[3];        /* the answer, once decided */
@@ -95,9 +100,9 @@ typedef struct bank_batch {
 	uint32_t key_mask;
 	uint32_t *key_used;
 	uint32_t key_used_count;
-	/* The (date, total) pairs (totals.h) whose accounts this batch
-	 * creates before its transfers, and the scratch to do it with. */
-	uint16_t fresh[BANK_BATCH_FRESH_MAX];
+	/* The pairs (bank_totals_pair) whose accounts this batch creates
+	 * before its transfers, and the scratch to do it with. */
+	uint32_t fresh[BANK_BATCH_FRESH_MAX];
 	uint32_t fresh_count;
 	ledger_account_t *fresh_accounts;
 	ledger_result_t *fresh_results;
@@ -129,7 +134,7 @@ int bank_batch_commit(bank_t *bank, bank_batch_t *batch);
  * After the commit: the answer for w, into t->rc (and t->auth_code for
  * an approved 0200, t->balance with TXN_F_BALANCE for a balance inquiry,
  * t->wire.totals with has_totals for a 0500, whose field 15 is set to
- * the date answered when it had none); w->code and w->reason say the
+ * the date answered when it had none; field 33 is echoed as it came); w->code and w->reason say the
  * same for the log. t->wire.settle_date is otherwise left as received,
  * so the answer echoes field 15.
  */

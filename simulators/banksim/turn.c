@@ -20,11 +20,13 @@ static bool is_money_message(const txn_t *t)
 	return t->kind != TXN_KIND_NETWORK && t->kind != TXN_KIND_RECON;
 }
 
-/* A 0510's totals, as it answers them. */
+/* A 0510's totals, as it answers them: of the forwarder asking (field
+ * 33), or of them all. */
 static void log_totals(ps_log_t *l, const txn_t *t)
 {
 	const txn_totals_t *x = &t->wire.totals;
 	ps_log_str(l, "settle_date", t->wire.settle_date);
+	ps_log_str(l, "forwarder", t->forwarder[0] ? t->forwarder : "all");
 	if (!t->wire.has_totals)
 		return;
 	ps_log_uint(l, "credits", x->credits);

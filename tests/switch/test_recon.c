@@ -177,8 +177,8 @@ static int recon(uint64_t window, char *out, size_t cap)
 	return ts_run(argv, NULL, out, cap, NULL, 0, 40000);
 }
 
-/* A credit posted at bank A without the switch (as a bank's own channel
- * would), dated the window's settlement date. */
+/* A credit posted at bank A that the switch never sent, though it names
+ * the switch's link (field 33) and the window's settlement date. */
 static void credit_behind_the_switch(void)
 {
 	const iso8583_dialect_t *d = iso8583_dialect_builtin("ascii");
@@ -192,6 +192,9 @@ static void credit_behind_the_switch(void)
 	iso8583_set_num(&m, 11, 777001);
 	iso8583_set_str(&m, 15, "1203");
 	iso8583_set_str(&m, 32, "48020000");
+	/* On the switch's own link (banksim keeps totals per forwarder): a
+	 * credit with another field 33 would be another link's to reconcile. */
+	iso8583_set_str(&m, 33, "99990000");
 	iso8583_set_str(&m, 49, "156");
 	int fd = ts_connect(fx.bank[BANK_A].port, 5000);
 	ts_iso_send(fd, &m);

@@ -226,6 +226,7 @@ bool bt_recv(int fd, bt_answer_t *a, int timeout_ms)
 	text_of(&msg, 38, a->auth_code, sizeof(a->auth_code));
 	text_of(&msg, 37, a->rrn, sizeof(a->rrn));
 	text_of(&msg, 70, a->network_code, sizeof(a->network_code));
+	text_of(&msg, 33, a->forwarder, sizeof(a->forwarder));
 	txn_response_t r;
 	txn_error_t err;
 	assert_int_equal(txn_response_from_iso(&msg, &r, &err), 0);
@@ -256,6 +257,12 @@ int bt_code(int fd, const txn_t *t)
 
 txn_totals_t bt_totals(int fd, uint32_t stan, const char *mmdd)
 {
+	return bt_totals_via(fd, stan, mmdd, BT_FORWARDER);
+}
+
+txn_totals_t bt_totals_via(int fd, uint32_t stan, const char *mmdd,
+			   const char *forwarder)
+{
 	/* The way banksim's default listener speaks: ASCII, binary2. */
 	chan_cfg_t cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -266,7 +273,7 @@ txn_totals_t bt_totals(int fd, uint32_t stan, const char *mmdd)
 	cfg.frame_bytes_max = 8192;
 	uint8_t frame[1024];
 	size_t len = 0;
-	assert_int_equal(chan_encode_recon(&cfg, stan, BT_TRANSMIT, BT_FORWARDER,
+	assert_int_equal(chan_encode_recon(&cfg, stan, BT_TRANSMIT, forwarder,
 					   mmdd, frame, sizeof(frame), &len),
 			 0);
 	ts_send_all(fd, frame, len);
@@ -278,6 +285,7 @@ txn_totals_t bt_totals(int fd, uint32_t stan, const char *mmdd)
 	assert_string_equal(r.transmit, BT_TRANSMIT);
 	assert_string_equal(r.response, "00");
 	assert_string_equal(r.settle_date, mmdd);
+	assert_string_equal(r.forwarder, forwarder);
 	assert_true(r.has_totals);
 	return r.totals;
 }

@@ -82,6 +82,7 @@ typedef struct bt_answer {
 	bool has_balance;
 	int64_t balance;        /* field 54's first amount */
 	char settle_date[TXN_PERIOD_MAX]; /* field 15 */
+	char forwarder[12];     /* field 33 */
 	bool has_totals;        /* a 0510 with 39 = 00 */
 	txn_totals_t totals;    /* its fields 74-77, 86-89, 97 */
 } bt_answer_t;
@@ -98,6 +99,10 @@ int bt_code(int fd, const txn_t *t);
  * switch builds it (chan_encode_recon), STAN stan; asserts the 0510
  * comes, matches, says 00 and names the date, and returns its totals. */
 txn_totals_t bt_totals(int fd, uint32_t stan, const char *mmdd);
+/* The same from forwarder (field 33 of the 0500, "" for none), asserting
+ * that the 0510 echoes it. */
+txn_totals_t bt_totals_via(int fd, uint32_t stan, const char *mmdd,
+			   const char *forwarder);
 
 /* ---- the book ------------------------------------------------------------------- */
 

@@ -5,8 +5,11 @@
  * requests on one key (the second waits for the next batch), a full batch,
  * a failed commit (96, and nothing remembered), a reversal that cannot
  * take back a spent credit (51), the set-up run twice over one book, and
- * the totals per settlement date: what counts, under which date, never
- * twice, and the 0500 that reads them.
+ * the totals per settlement date and forwarder: what counts, under which
+ * date and forwarder (field 33), never twice, the 0500 that reads them
+ * (its own forwarder's, or the sum without field 33), the bound on
+ * forwarders and its shared bucket, and a book written before totals
+ * were kept per forwarder.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -401,7 +404,7 @@ static void test_draws_follow_the_request(void **state)
 static txn_totals_t totals_of(fixture_t *f, uint16_t date)
 {
 	txn_totals_t x;
-	assert_int_equal(bank_totals_read(&f->bank, date, &x), 0);
+	assert_int_equal(bank_totals_read(&f->bank, date, 0, &x), 0);
 	return x;
 }
 
@@ -555,6 +558,382 @@ static void test_two_phase_totals_in_the_core(void **state)
 	assert_int_equal(totals_of(f, 1203).debits, 1);
 }
 
+/* ---- totals per forwarder ------------------------------------------------------ */
+
+#define SWITCH_FWD "99990000"  /* the switch's direct link */
+#define UNIONPAY_FWD "00010000" /* a network's member id */
+
+static txn_t via(txn_t t, const char *forwarder)
+{
+	ps_strlcpy(t.forwarder, forwarder, sizeof(t.forwarder));
+	return t;
+}
+
+/* A 0500 for mmdd from forwarder ("" none), run alone; asserts 00. */
+static txn_totals_t ask_totals(fixture_t *f, uint32_t stan, const char *mmdd,
+			       const char *forwarder)
+{
+	txn_t t = via(dated(TXN_KIND_RECON, "", 0, stan, mmdd), forwarder);
+	assert_int_equal(run(f, &t), 0);
+	assert_true(t.wire.has_totals);
+	assert_string_equal(t.forwarder, forwarder); /* echoed as it came */
+	return t.wire.totals;
+}
+
+static void expect_totals(txn_totals_t got, uint32_t credits,
+			  int64_t credits_amount, uint32_t debits,
+			  int64_t debits_amount, uint32_t debit_reversals,
+			  int64_t debit_reversals_amount)
+{
+	assert_int_equal(got.credits, credits);
+	assert_int_equal(got.credits_amount, credits_amount);
+	assert_int_equal(got.debits, debits);
+	assert_int_equal(got.debits_amount, debits_amount);
+	assert_int_equal(got.debit_reversals, debit_reversals);
+	assert_int_equal(got.debit_reversals_amount, debit_reversals_amount);
+	assert_int_equal(got.credit_reversals, 0);
+	assert_int_equal(got.net, credits_amount - debits_amount +
+					  debit_reversals_amount);
+}
+
+static void expect_id_text(ledger_id_t id, const char *want)
+{
+	char text[LEDGER_ID_TEXT_MAX];
+	assert_string_equal(ledger_id_format(id, text), want);
+}
+
+/* Two links post on the same date: each 0500 is answered with its own
+ * forwarder's totals only, one without field 33 with the sum; a reversal
+ * counts under its own field 33; duplicates and repeats via another link
+ * count nothing. */
+static void test_totals_per_forwarder(void **state)
+{
+	fixture_t *f = *state;
+	txn_t d1 = via(dated(TXN_KIND_PURCHASE, ALICE, 1000, 1, "1203"),
+		       SWITCH_FWD);
+	assert_int_equal(run(f, &d1), 0);
+	txn_t c1 = via(dated(TXN_KIND_CREDIT, SHOP, 700, 2, "1203"),
+		       UNIONPAY_FWD);
+	assert_int_equal(run(f, &c1), 0);
+	txn_t d2 = via(dated(TXN_KIND_PURCHASE, ALICE, 40, 3, "1203"),
+		       UNIONPAY_FWD);
+	assert_int_equal(run(f, &d2), 0);
+	txn_t bare = dated(TXN_KIND_CREDIT, SHOP, 5, 4, "1203"); /* no 33 */
+	assert_int_equal(run(f, &bare), 0);
+	/* A copy of d1 over the other link is still a duplicate. */
+	txn_t copy = via(d1, UNIONPAY_FWD);
+	copy.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &copy), 94);
+
+	expect_totals(ask_totals(f, 10, "1203", SWITCH_FWD), 0, 0, 1, 1000, 0, 0);
+	expect_totals(ask_totals(f, 11, "1203", UNIONPAY_FWD), 1, 700, 1, 40, 0, 0);
+	/* Field 33 is a number, as field 90 carries it. */
+	expect_totals(ask_totals(f, 12, "1203", "10000"), 1, 700, 1, 40, 0, 0);
+	expect_totals(ask_totals(f, 13, "1203", "0"), 1, 5, 0, 0, 0, 0);
+	expect_totals(ask_totals(f, 14, "1203", ""), 2, 705, 2, 1040, 0, 0);
+	/* A forwarder never seen, another date: zeros. */
+	expect_totals(ask_totals(f, 15, "1203", "48020000"), 0, 0, 0, 0, 0, 0);
+	expect_totals(ask_totals(f, 16, "1204", SWITCH_FWD), 0, 0, 0, 0, 0, 0);
+
+	/* The reversal of d1 comes over the network on 1204: it counts under
+	 * its own field 33 and 15; its repeat over the switch counts nothing. */
+	txn_t rev = via(advice(TXN_KIND_REVERSAL, &d1, 20), UNIONPAY_FWD);
+	ps_strlcpy(rev.wire.settle_date, "1204", sizeof(rev.wire.settle_date));
+	assert_int_equal(run(f, &rev), 0);
+	txn_t rep = via(rev, SWITCH_FWD);
+	rep.wire.stan = 21;
+	rep.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &rep), 0);
+	expect_totals(ask_totals(f, 22, "1204", UNIONPAY_FWD), 0, 0, 0, 0, 1, 1000);
+	expect_totals(ask_totals(f, 23, "1204", SWITCH_FWD), 0, 0, 0, 0, 0, 0);
+	expect_totals(ask_totals(f, 24, "1204", ""), 0, 0, 0, 0, 1, 1000);
+	expect_totals(ask_totals(f, 25, "1203", SWITCH_FWD), 0, 0, 1, 1000, 0, 0);
+
+	/* The ids and tags as docs/banksim.md spells them. */
+	expect_id_text(bank_totals_account_id(1203, 99990000,
+					      BANK_TOTAL_DEBITS, true),
+		       "300099990000120331");
+	expect_id_text(bank_totals_account_id(1203, 0, BANK_TOTAL_DEBITS, true),
+		       "2120331");
+	expect_id_text(bank_totals_account_id(1203, BANK_FORWARDER_OTHER,
+					      BANK_TOTAL_DEBITS, true),
+		       "300000000000120331");
+	ledger_transfer_t money;
+	assert_int_equal(ledger_transfer_get(f->bank.ledger,
+			     bank_transfer_id(BANK_STEP_MONEY,
+					      "12345678:000001:1125103000"),
+			     &money), 0);
+	assert_int_equal(money.user_data_64, UINT64_C(1000999900001203));
+	uint16_t date;
+	uint64_t fwd;
+	int total;
+	bool amount;
+	assert_true(bank_totals_account_of(
+		bank_totals_account_id(1231, BANK_FORWARDER_MAX,
+				       BANK_TOTAL_DEBIT_REVERSALS, false),
+		&date, &fwd, &total, &amount));
+	assert_int_equal(date, 1231);
+	assert_int_equal(fwd, BANK_FORWARDER_MAX);
+	assert_int_equal(total, BANK_TOTAL_DEBIT_REVERSALS);
+	assert_false(amount);
+	/* Customers and the bank's own ids are never totals. */
+	assert_false(bank_totals_account_of(bank_account_id(ALICE, 16), &date,
+					    &fwd, &total, &amount));
+	assert_false(bank_totals_account_of(ledger_id_from_u64(6), &date, &fwd,
+					    &total, &amount));
+	assert_false(bank_totals_account_of(
+		bank_account_id("30009999000012033", 17), &date, &fwd, &total,
+		&amount));
+
+	/* After a restart: the same answers, and repeats count nothing. */
+	bank_book_close(&f->bank);
+	open_bank(f, accounts);
+	assert_int_equal(f->bank.forwarder_count, 2);
+	d1.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &d1), 94);
+	rev.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &rev), 0);
+	expect_totals(ask_totals(f, 30, "1203", SWITCH_FWD), 0, 0, 1, 1000, 0, 0);
+	expect_totals(ask_totals(f, 31, "1203", UNIONPAY_FWD), 1, 700, 1, 40, 0, 0);
+	expect_totals(ask_totals(f, 32, "1203", ""), 2, 705, 2, 1040, 0, 0);
+	expect_totals(ask_totals(f, 33, "1204", UNIONPAY_FWD), 0, 0, 0, 0, 1, 1000);
+}
+
+/* Two-phase: the completion counts under the authorisation's date and
+ * forwarder, whichever link it came by; a reversal of the posted debit
+ * under its own. */
+static void test_two_phase_totals_per_forwarder(void **state)
+{
+	fixture_t *f = *state;
+	f->bank.two_phase = true;
+	txn_t auth = via(dated(TXN_KIND_PURCHASE, ALICE, 4000, 1, "1203"),
+			 SWITCH_FWD);
+	assert_int_equal(run(f, &auth), 0);
+	expect_totals(ask_totals(f, 10, "1203", SWITCH_FWD), 0, 0, 0, 0, 0, 0);
+	txn_t post = via(advice(TXN_KIND_COMPLETION, &auth, 2), UNIONPAY_FWD);
+	post.amount = 3000;
+	ps_strlcpy(post.wire.settle_date, "1204", sizeof(post.wire.settle_date));
+	assert_int_equal(run(f, &post), 0);
+	post.rc = TXN_RC_NONE;
+	assert_int_equal(run(f, &post), 94);
+	expect_totals(ask_totals(f, 11, "1203", SWITCH_FWD), 0, 0, 1, 3000, 0, 0);
+	expect_totals(ask_totals(f, 12, "1203", UNIONPAY_FWD), 0, 0, 0, 0, 0, 0);
+	expect_totals(ask_totals(f, 13, "1204", ""), 0, 0, 0, 0, 0, 0);
+	txn_t rev = via(advice(TXN_KIND_REVERSAL, &auth, 3), UNIONPAY_FWD);
+	ps_strlcpy(rev.wire.settle_date, "1204", sizeof(rev.wire.settle_date));
+	assert_int_equal(run(f, &rev), 0);
+	expect_totals(ask_totals(f, 14, "1204", UNIONPAY_FWD), 0, 0, 0, 0, 1, 3000);
+	expect_totals(ask_totals(f, 15, "1204", SWITCH_FWD), 0, 0, 0, 0, 0, 0);
+	/* An authorisation without field 33 completes under "no forwarder". */
+	txn_t bare = dated(TXN_KIND_PURCHASE, ALICE, 100, 4, "1203");
+	assert_int_equal(run(f, &bare), 0);
+	txn_t bpost = via(advice(TXN_KIND_COMPLETION, &bare, 5), SWITCH_FWD);
+	assert_int_equal(run(f, &bpost), 0);
+	expect_totals(ask_totals(f, 16, "1203", "0"), 0, 0, 1, 100, 0, 0);
+	expect_totals(ask_totals(f, 17, "1203", SWITCH_FWD), 0, 0, 1, 3000, 0, 0);
+}
+
+static void forwarder_text(uint32_t i, char out[12])
+{
+	snprintf(out, 12, "%" PRIu32, 48000000 + i);
+}
+
+/* More forwarders than BANK_FORWARDERS_MAX: the first 64 keep their own
+ * totals, any further ones count in "other" (money still moves), their
+ * 0500 is answered 12, the sum stays exact; the bound holds across a
+ * restart; --dump-balances names them. */
+static void test_forwarders_bound(void **state)
+{
+	fixture_t *f = *state;
+	enum { EXTRA = 3 };
+	char fwd[12];
+	for (uint32_t i = 0; i < BANK_FORWARDERS_MAX + EXTRA; i++) {
+		forwarder_text(i, fwd);
+		txn_t c = via(dated(TXN_KIND_CREDIT, SHOP, 1, 100 + i, "1203"),
+			      fwd);
+		assert_int_equal(run(f, &c), 0);
+	}
+	assert_int_equal(f->bank.forwarder_count, BANK_FORWARDERS_MAX);
+	assert_int_equal(available(f, SHOP), BANK_FORWARDERS_MAX + EXTRA);
+	forwarder_text(0, fwd);
+	expect_totals(ask_totals(f, 1, "1203", fwd), 1, 1, 0, 0, 0, 0);
+	forwarder_text(BANK_FORWARDERS_MAX - 1, fwd);
+	expect_totals(ask_totals(f, 2, "1203", fwd), 1, 1, 0, 0, 0, 0);
+	expect_totals(ask_totals(f, 3, "1203", ""), BANK_FORWARDERS_MAX + EXTRA,
+		      BANK_FORWARDERS_MAX + EXTRA, 0, 0, 0, 0);
+	txn_totals_t other;
+	assert_int_equal(bank_totals_read(&f->bank, 1203, BANK_FORWARDER_OTHER,
+					  &other), 0);
+	assert_int_equal(other.credits, EXTRA);
+	/* One beyond the bound (or never seen, now that it is reached)
+	 * cannot be told its own totals. */
+	forwarder_text(BANK_FORWARDERS_MAX, fwd);
+	txn_t ask = via(dated(TXN_KIND_RECON, "", 0, 4, "1203"), fwd);
+	assert_int_equal(run(f, &ask), 12);
+	assert_false(ask.wire.has_totals);
+	ask = via(dated(TXN_KIND_RECON, "", 0, 5, "1203"), "11112222");
+	assert_int_equal(run(f, &ask), 12);
+	/* "No forwarder" is not one of the 64. */
+	txn_t bare = dated(TXN_KIND_CREDIT, SHOP, 9, 6, "1203");
+	assert_int_equal(run(f, &bare), 0);
+	expect_totals(ask_totals(f, 7, "1203", "0"), 1, 9, 0, 0, 0, 0);
+
+	/* Restarted: the book says which 64 have their own totals. */
+	bank_book_close(&f->bank);
+	open_bank(f, accounts);
+	assert_int_equal(f->bank.forwarder_count, BANK_FORWARDERS_MAX);
+	forwarder_text(BANK_FORWARDERS_MAX + EXTRA, fwd);
+	txn_t late = via(dated(TXN_KIND_CREDIT, SHOP, 1, 200, "1203"), fwd);
+	assert_int_equal(run(f, &late), 0);
+	assert_int_equal(f->bank.forwarder_count, BANK_FORWARDERS_MAX);
+	assert_int_equal(bank_totals_read(&f->bank, 1203, BANK_FORWARDER_OTHER,
+					  &other), 0);
+	assert_int_equal(other.credits, EXTRA + 1);
+	forwarder_text(7, fwd);
+	expect_totals(ask_totals(f, 8, "1203", fwd), 1, 1, 0, 0, 0, 0);
+	expect_totals(ask_totals(f, 9, "1203", ""), BANK_FORWARDERS_MAX + EXTRA + 2,
+		      BANK_FORWARDERS_MAX + EXTRA + 10, 0, 0, 0, 0);
+
+	/* The dump says whose each total is. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	assert_non_null(out);
+	assert_int_equal(bank_book_dump(f->bank.ledger, out), 0);
+	fclose(out);
+	assert_non_null(strstr(text,
+		"{\"id\":\"2120310\",\"kind\":\"totals\",\"date\":\"1203\","
+		"\"forwarder\":\"0\",\"total\":\"credits_count\","));
+	assert_non_null(strstr(text,
+		"{\"id\":\"300048000000120310\",\"kind\":\"totals\","
+		"\"date\":\"1203\",\"forwarder\":\"48000000\","
+		"\"total\":\"credits_count\","));
+	assert_non_null(strstr(text,
+		"{\"id\":\"300000000000120311\",\"kind\":\"totals\","
+		"\"date\":\"1203\",\"forwarder\":\"other\","
+		"\"total\":\"credits_amount\","));
+	free(text);
+}
+
+/* What a banksim wrote before totals were kept per forwarder, made by
+ * hand: the totals accounts of 1203 ("2" MMDD T M) holding one debit of
+ * 5000 (its chain as that version wrote it, user_data_64 the date alone),
+ * and a reservation of 900 held two-phase on 1203 (user_data_64 1203). */
+static void write_old_book(fixture_t *f)
+{
+	ledger_t *l = f->bank.ledger;
+	ledger_account_t accs[2];
+	ledger_result_t res[4];
+	memset(accs, 0, sizeof(accs));
+	for (int m = 0; m < 2; m++) {
+		accs[m].id = ledger_id_from_u64(2120330u + (uint64_t)m);
+		accs[m].ledger = BANK_LEDGER_MEMO;
+		accs[m].code = BANK_ACODE_TOTALS;
+	}
+	assert_int_equal(ledger_create_accounts(l, accs, 2, res), 0);
+	assert_int_equal(res[0].result + res[1].result, LEDGER_ACCOUNT_OK);
+	const char *key = "12345678:000801:1125103000";
+	ledger_id_t money = bank_transfer_id(BANK_STEP_MONEY, key);
+	ledger_transfer_t x[4];
+	memset(x, 0, sizeof(x));
+	x[0].id = bank_transfer_id(BANK_STEP_SEEN, key);
+	x[0].debit_account_id = ledger_id_from_u64(BANK_ID_MEMO_ISSUED);
+	x[0].credit_account_id = ledger_id_from_u64(BANK_ID_MEMO_HELD);
+	x[0].amount = 1;
+	x[0].ledger = BANK_LEDGER_MEMO;
+	x[0].code = BANK_XCODE_SEEN;
+	x[0].user_data_128 = money;
+	x[1].id = money;
+	x[1].debit_account_id = bank_account_id(ALICE, 16);
+	x[1].credit_account_id = ledger_id_from_u64(BANK_ID_CLEARING);
+	x[1].amount = 5000;
+	x[1].ledger = 156;
+	x[1].code = BANK_XCODE_DEBIT;
+	x[1].flags = LEDGER_TRANSFER_LINKED;
+	x[1].user_data_128 = money;
+	x[1].user_data_64 = 1203;
+	for (int m = 0; m < 2; m++) {
+		ledger_transfer_t *c = &x[2 + m];
+		c->id = bank_totals_transfer_id(m == 1, BANK_STEP_MONEY, key);
+		c->debit_account_id = ledger_id_from_u64(
+			m ? BANK_ID_TOTALS_AMOUNTS : BANK_ID_TOTALS_COUNTS);
+		c->credit_account_id = ledger_id_from_u64(2120330u + (uint64_t)m);
+		c->amount = m ? 5000 : 1;
+		c->ledger = BANK_LEDGER_MEMO;
+		c->code = m ? BANK_XCODE_TOTAL_AMOUNT : BANK_XCODE_TOTAL_COUNT;
+		c->flags = m ? 0 : LEDGER_TRANSFER_LINKED;
+		c->user_data_128 = money;
+		c->user_data_64 = 1203;
+	}
+	assert_int_equal(ledger_create_transfers(l, x, 4, res), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(res[i].result, LEDGER_TRANSFER_OK);
+	/* The reservation, and its seen marker. */
+	const char *held = "12345678:000802:1125103000";
+	memset(x, 0, sizeof(x));
+	x[0] = (ledger_transfer_t){0};
+	x[0].id = bank_transfer_id(BANK_STEP_SEEN, held);
+	x[0].debit_account_id = ledger_id_from_u64(BANK_ID_MEMO_ISSUED);
+	x[0].credit_account_id = ledger_id_from_u64(BANK_ID_MEMO_HELD);
+	x[0].amount = 1;
+	x[0].ledger = BANK_LEDGER_MEMO;
+	x[0].code = BANK_XCODE_SEEN;
+	x[1].id = bank_transfer_id(BANK_STEP_MONEY, held);
+	x[1].debit_account_id = bank_account_id(ALICE, 16);
+	x[1].credit_account_id = ledger_id_from_u64(BANK_ID_CLEARING);
+	x[1].amount = 900;
+	x[1].ledger = 156;
+	x[1].code = BANK_XCODE_AUTHORISATION;
+	x[1].flags = LEDGER_TRANSFER_PENDING;
+	x[1].timeout_seconds = 600;
+	x[1].user_data_128 = x[1].id;
+	x[1].user_data_64 = 1203;
+	assert_int_equal(ledger_create_transfers(l, x, 2, res), 0);
+	assert_int_equal(res[0].result + res[1].result, LEDGER_TRANSFER_OK);
+}
+
+/* A book from before totals were kept per forwarder starts and answers:
+ * its totals read as "no forwarder" (and in the sum), a forwarder's 0500
+ * sees only what counted under it since, and a reservation made then
+ * completes under its date and the completion's forwarder (it has none
+ * on record). */
+static void test_old_book_reads_as_no_forwarder(void **state)
+{
+	fixture_t *f = *state;
+	write_old_book(f);
+	bank_book_close(&f->bank);
+	open_bank(f, accounts); /* set-up over the old book */
+	f->bank.two_phase = true;
+	assert_int_equal(f->bank.forwarder_count, 0);
+	expect_totals(ask_totals(f, 1, "1203", ""), 0, 0, 1, 5000, 0, 0);
+	expect_totals(ask_totals(f, 2, "1203", "0"), 0, 0, 1, 5000, 0, 0);
+	expect_totals(ask_totals(f, 3, "1203", SWITCH_FWD), 0, 0, 0, 0, 0, 0);
+	/* The old debit is known: its copy is 94, its reversal counts under
+	 * the reversal's own forwarder. */
+	txn_t old = via(dated(TXN_KIND_PURCHASE, ALICE, 5000, 801, "1203"),
+			SWITCH_FWD);
+	assert_int_equal(run(f, &old), 94);
+	txn_t rev = via(advice(TXN_KIND_REVERSAL, &old, 4), SWITCH_FWD);
+	ps_strlcpy(rev.wire.settle_date, "1203", sizeof(rev.wire.settle_date));
+	assert_int_equal(run(f, &rev), 0);
+	/* The old reservation, completed over the switch's link on 1204. */
+	txn_t held = via(dated(TXN_KIND_PURCHASE, ALICE, 900, 802, "1203"),
+			 SWITCH_FWD);
+	txn_t post = via(advice(TXN_KIND_COMPLETION, &held, 5), SWITCH_FWD);
+	ps_strlcpy(post.wire.settle_date, "1204", sizeof(post.wire.settle_date));
+	assert_int_equal(run(f, &post), 0);
+	expect_totals(ask_totals(f, 6, "1203", SWITCH_FWD), 0, 0, 1, 900, 1, 5000);
+	expect_totals(ask_totals(f, 7, "1203", "0"), 0, 0, 1, 5000, 0, 0);
+	expect_totals(ask_totals(f, 8, "1203", ""), 0, 0, 2, 5900, 1, 5000);
+	expect_totals(ask_totals(f, 9, "1204", ""), 0, 0, 0, 0, 0, 0);
+	/* New postings without field 33 add to the old accounts. */
+	txn_t bare = dated(TXN_KIND_PURCHASE, ALICE, 100, 10, "1203");
+	f->bank.two_phase = false;
+	assert_int_equal(run(f, &bare), 0);
+	expect_totals(ask_totals(f, 11, "1203", "0"), 0, 0, 2, 5100, 0, 0);
+	assert_int_equal(available(f, ALICE), 100000 - 900 - 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +947,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_draws_follow_the_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totals_in_the_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_phase_totals_in_the_core, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totals_per_forwarder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_phase_totals_per_forwarder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forwarders_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_book_reads_as_no_forwarder, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

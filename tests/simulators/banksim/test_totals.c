@@ -4,8 +4,12 @@
  * (field 15), after a mix of debits, credits, refunds, reversals,
  * declines and duplicates, single-phase and two-phase; the same after a
  * SIGKILL and a restart, and after every request resent; field 15 echoed
- * on every answer; and the reversal of an original the bank never saw
- * (25, or 00 for an advice), whose late original stays refused.
+ * on every answer; per forwarding institution (field 33), as the switch's
+ * link and a network's reach the same bank: each 0500 answered with its
+ * own forwarder's totals and field 33 echoed, one without field 33 with
+ * the sum, across a SIGKILL too, and --dump-balances naming them; and the
+ * reversal of an original the bank never saw (25, or 00 for an advice),
+ * whose late original stays refused.
  */
 #include "bank_test.h"
 
@@ -178,9 +182,157 @@ static void test_totals_per_date_survive_sigkill(void **state)
 	bt_teardown(&b);
 }
 
+#define SWITCH_FWD "99990000"   /* the switch's own link */
+#define UNIONPAY_FWD "00010000" /* netsim unionpay's member id */
+
+static void via(txn_t *t, const char *forwarder)
+{
+	ps_strlcpy(t->forwarder, forwarder, sizeof(t->forwarder));
+}
+
+/* dated_code, also checking that the answer echoes field 33. */
+static int via_code(int fd, const txn_t *t, const char *mmdd)
+{
+	bt_answer_t r = bt_call(fd, t);
+	assert_string_equal(r.settle_date, mmdd);
+	assert_string_equal(r.forwarder, t->forwarder);
+	return (r.response[0] - '0') * 10 + (r.response[1] - '0');
+}
+
+static void expect_via(int fd, uint32_t stan, const char *mmdd,
+		       const char *forwarder, const txn_totals_t *want)
+{
+	txn_totals_t got = bt_totals_via(fd, stan, mmdd, forwarder);
+	assert_memory_equal(&got, want, sizeof(got));
+}
+
+/* The switch's direct legs and UnionPay's legs reach one bank under the
+ * same date: the switch's 0500 (field 33 its institution) sees only its
+ * own, UnionPay's only its own, a 0500 without field 33 the sum; a
+ * reversal over the other link counts under it; after a SIGKILL and every
+ * request resent (over either link) nothing moves. */
+static void test_totals_per_forwarder_survive_sigkill(void **state)
+{
+	(void)state;
+	bt_bank_t b;
+	bt_setup(&b, "banksimtf", accounts);
+	bt_start(&b, NULL);
+	int fd = bt_connect(&b);
+	txn_t sw_debit, sw_small, sw_rev, up_credit, up_debit, up_rev, bare;
+	bt_financial(&sw_debit, "000000", ALICE, 10000, 1);
+	bt_dated(&sw_debit, DAY1);
+	via(&sw_debit, SWITCH_FWD);
+	assert_int_equal(via_code(fd, &sw_debit, "1203"), 0);
+	bt_financial(&sw_small, "000000", ALICE, 400, 2);
+	bt_dated(&sw_small, DAY1);
+	via(&sw_small, SWITCH_FWD);
+	assert_int_equal(via_code(fd, &sw_small, "1203"), 0);
+	bt_reversal(&sw_rev, &sw_small, 3, false);
+	bt_dated(&sw_rev, DAY1);
+	via(&sw_rev, SWITCH_FWD);
+	assert_int_equal(via_code(fd, &sw_rev, "1203"), 0);
+	bt_financial(&up_credit, "260000", SHOP, 3000, 4);
+	bt_dated(&up_credit, DAY1);
+	via(&up_credit, UNIONPAY_FWD);
+	assert_int_equal(via_code(fd, &up_credit, "1203"), 0);
+	bt_financial(&up_debit, "000000", BOB, 2500, 5);
+	bt_dated(&up_debit, DAY1);
+	via(&up_debit, UNIONPAY_FWD);
+	assert_int_equal(via_code(fd, &up_debit, "1203"), 0);
+	/* UnionPay reverses its debit on the next day. */
+	bt_reversal(&up_rev, &up_debit, 6, false);
+	bt_dated(&up_rev, DAY2);
+	via(&up_rev, UNIONPAY_FWD);
+	assert_int_equal(via_code(fd, &up_rev, "1204"), 0);
+	bt_financial(&bare, "260000", SHOP, 100, 7);
+	bt_dated(&bare, DAY1);
+	via(&bare, "");
+	assert_int_equal(via_code(fd, &bare, "1203"), 0);
+
+	const txn_totals_t sw1 = {
+		.debits = 2, .debits_amount = 10400,
+		.debit_reversals = 1, .debit_reversals_amount = 400,
+		.net = -10000};
+	const txn_totals_t up1 = {.credits = 1, .credits_amount = 3000,
+				  .debits = 1, .debits_amount = 2500,
+				  .net = 500};
+	const txn_totals_t up2 = {.debit_reversals = 1,
+				  .debit_reversals_amount = 2500,
+				  .net = 2500};
+	const txn_totals_t none1 = {.credits = 1, .credits_amount = 100,
+				    .net = 100};
+	const txn_totals_t all1 = {
+		.credits = 2, .credits_amount = 3100,
+		.debits = 3, .debits_amount = 12900,
+		.debit_reversals = 1, .debit_reversals_amount = 400,
+		.net = 3100 - 12900 + 400};
+	const txn_totals_t zero = {0};
+	for (int round = 0; round < 2; round++) {
+		uint32_t stan = 100 + 10 * (uint32_t)round;
+		expect_via(fd, stan, "1203", SWITCH_FWD, &sw1);
+		expect_via(fd, stan + 1, "1203", UNIONPAY_FWD, &up1);
+		expect_via(fd, stan + 2, "1203", "0", &none1);
+		expect_via(fd, stan + 3, "1203", "", &all1);
+		expect_via(fd, stan + 4, "1204", UNIONPAY_FWD, &up2);
+		expect_via(fd, stan + 5, "1204", "", &up2);
+		expect_via(fd, stan + 6, "1204", SWITCH_FWD, &zero);
+		expect_via(fd, stan + 7, "1203", BT_FORWARDER, &zero);
+		if (round == 1)
+			break;
+		/* Killed; then everything again, some of it over the other
+		 * link: duplicates and repeats, nothing counted. */
+		close(fd);
+		bt_kill(&b);
+		bt_check(&b);
+		bt_start(&b, NULL);
+		fd = bt_connect(&b);
+		assert_int_equal(via_code(fd, &sw_debit, "1203"), 94);
+		via(&sw_debit, UNIONPAY_FWD);
+		assert_int_equal(via_code(fd, &sw_debit, "1203"), 94);
+		assert_int_equal(via_code(fd, &sw_rev, "1203"), 0);
+		via(&sw_rev, UNIONPAY_FWD);
+		sw_rev.leg[0].stan = 8;
+		assert_int_equal(via_code(fd, &sw_rev, "1203"), 0);
+		assert_int_equal(via_code(fd, &up_credit, "1203"), 94);
+		assert_int_equal(via_code(fd, &up_rev, "1204"), 0);
+		via(&up_rev, SWITCH_FWD);
+		up_rev.leg[0].stan = 9;
+		assert_int_equal(via_code(fd, &up_rev, "1204"), 0);
+		assert_int_equal(via_code(fd, &bare, "1203"), 94);
+	}
+	assert_int_equal(bt_available(&b, ALICE), 90000);
+	assert_int_equal(bt_available(&b, BOB), 100000);
+	close(fd);
+	bt_stop(&b);
+
+	/* --dump-balances says whose each total is. */
+	static char out[1 << 16];
+	char err[1024];
+	char *argv[] = {(char *)ts_bin("banksim"), "--ledger", b.ledger,
+			"--dump-balances", NULL};
+	assert_int_equal(ts_run(argv, NULL, out, sizeof(out), err,
+				sizeof(err), BT_WAIT_MS), 0);
+	assert_non_null(strstr(out,
+		"{\"id\":\"300099990000120331\",\"kind\":\"totals\","
+		"\"date\":\"1203\",\"forwarder\":\"99990000\","
+		"\"total\":\"debits_amount\",\"ledger\":999,"
+		"\"debits_pending\":0,\"debits_posted\":0,"
+		"\"credits_pending\":0,\"credits_posted\":10400}"));
+	assert_non_null(strstr(out,
+		"{\"id\":\"300000010000120441\",\"kind\":\"totals\","
+		"\"date\":\"1204\",\"forwarder\":\"10000\","
+		"\"total\":\"debit_reversals_amount\","));
+	assert_non_null(strstr(out,
+		"{\"id\":\"2120310\",\"kind\":\"totals\","
+		"\"date\":\"1203\",\"forwarder\":\"0\","
+		"\"total\":\"credits_count\","));
+	bt_teardown(&b);
+}
+
 /* Two-phase: an authorisation counts when its completion posts it, under
- * the authorisation's date and for the amount posted; a voided one
- * counts nothing and its reversal says 25. */
+ * the authorisation's date and forwarder (whichever link the completion
+ * came by) and for the amount posted; a voided one counts nothing and its
+ * reversal says 25. */
 static void test_two_phase_totals(void **state)
 {
 	(void)state;
@@ -196,7 +348,8 @@ static void test_two_phase_totals(void **state)
 	assert_int_equal(dated_code(fd, &auth, "1203"), 0);
 	expect_totals(fd, 100, "1203", &none); /* held, not posted */
 	bt_completion(&adv, &auth, 2, false);
-	bt_dated(&adv, DAY2); /* completed the next day */
+	bt_dated(&adv, DAY2); /* completed the next day, */
+	via(&adv, UNIONPAY_FWD); /* over another link */
 	assert_int_equal(dated_code(fd, &adv, "1204"), 0);
 	bt_completion(&adv, &auth, 3, true);
 	bt_dated(&adv, DAY2);
@@ -205,6 +358,8 @@ static void test_two_phase_totals(void **state)
 			     .net = -10000};
 	expect_totals(fd, 101, "1203", &day1);
 	expect_totals(fd, 102, "1204", &none);
+	expect_via(fd, 107, "1203", UNIONPAY_FWD, &none);
+	expect_via(fd, 108, "1204", UNIONPAY_FWD, &none);
 	/* A partial completion counts what it posted. */
 	bt_financial(&part, "000000", ALICE, 8000, 4);
 	bt_dated(&part, DAY1);
@@ -287,6 +442,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_totals_per_date_survive_sigkill),
+		cmocka_unit_test(test_totals_per_forwarder_survive_sigkill),
 		cmocka_unit_test(test_two_phase_totals),
 		cmocka_unit_test(test_unknown_original_reversal_is_25),
 	};
