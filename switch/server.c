@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +409,13 @@ static void stop_now(sw_server_t *sw)
 		close_if((uv_handle_t *)&sw->sig_hup);
 		close_if((uv_handle_t *)&sw->sig_term);
 		close_if((uv_handle_t *)&sw->sig_int);
+		/* Closing a signal handle restores the default action, which
+		 * for these is to die: a second SIGTERM (an operator's, after
+		 * a Ctrl-C that drained us) must not turn this clean exit into
+		 * 143. We are stopping already; further ones change nothing. */
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
 	}
 }
 

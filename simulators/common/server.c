@@ -89,6 +89,10 @@ static void finish(sim_server_t *srv)
 		return;
 	close_handle((uv_handle_t *)&srv->sigterm);
 	close_handle((uv_handle_t *)&srv->sigint);
+	/* Closing them restores the default action (death): a second
+	 * SIGTERM while we finish must not make a clean exit 143. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	close_handle((uv_handle_t *)&srv->turn_check);
 	close_handle((uv_handle_t *)&srv->turn_idle);
 	close_handle((uv_handle_t *)&srv->hold_timer);

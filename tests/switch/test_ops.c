@@ -327,6 +327,28 @@ static void test_drain(void **state)
 	assert_true(fx_wait_balance(&fx, 0, A_DROP, 100000, 5000));
 }
 
+/* A Ctrl-C, then SIGTERM after SIGTERM until it is gone (an operator, or a
+ * script stopping what a terminal's Ctrl-C has already drained): every
+ * one after the first changes nothing, and the exit is still a clean 0. */
+static void test_signals_while_stopping(void **state)
+{
+	(void)state;
+	ts_proc_signal(&fx.switchd, SIGINT);
+	uint64_t end = ts_now_ms() + 10000;
+	while (ts_now_ms() < end) {
+		if (kill(fx.switchd.pid, SIGTERM) != 0)
+			break;
+		pid_t r = waitpid(fx.switchd.pid, &fx.switchd.status, WNOHANG);
+		if (r == fx.switchd.pid) {
+			fx.switchd.exited = true;
+			break;
+		}
+		usleep(200);
+	}
+	assert_true(ts_proc_wait(&fx.switchd, 1000));
+	assert_int_equal(ts_proc_exit_code(&fx.switchd), 0);
+}
+
 static bool wait_endpoint_state(const char *name, const char *state, int timeout_ms)
 {
 	uint64_t end = ts_now_ms() + (uint64_t)timeout_ms;
@@ -575,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_config_paths_and_binds),
 		cmocka_unit_test_setup_teardown(test_reload, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_drain, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_signals_while_stopping, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_frozen_bank, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup_bounded, teardown),
 		cmocka_unit_test_setup_teardown(test_two_phase_completion, setup_two_phase,
