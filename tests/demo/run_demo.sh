@@ -12,6 +12,19 @@ demo=$1
 bin=$2
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# From /proc, not ps (procps is not in a minimal Debian): the session id of
+# a process, and the live processes (pid and command) of a session.
+sid_of() { sed 's/.*) //' "/proc/$1/stat" 2> /dev/null | cut -d' ' -f4; }
+in_session() {
+	local f s st
+	for f in /proc/[0-9]*/stat; do
+		s=$(sed 's/.*) //' "$f" 2> /dev/null) || continue
+		st=${s%% *}
+		[ "$(echo "$s" | cut -d' ' -f4)" = "$1" ] && [ "$st" != Z ] || continue
+		f=${f%/stat}
+		echo "${f#/proc/} $(tr '\0' ' ' < "$f/cmdline" 2> /dev/null)"
+	done
+}
 
 out=$(DEMO_SECONDS=abc DEMO_BIN=$bin bash "$demo" 2>&1)
 rc=$?
@@ -39,9 +52,9 @@ if [ $up = 0 ]; then
 	kill -TERM $p 2> /dev/null
 fi
 sleep 1
-sid=$(ps -o sid= -p $p | tr -d ' ')
+sid=$(sid_of $p)
 if [ -n "$sid" ]; then
-	started=$(ps -o pid= -s "$sid" | wc -l)
+	started=$(in_session "$sid" | wc -l)
 	[ "$started" -ge 10 ] || fail "only $started processes in the demo's session, want its 10 and more"
 	kill -INT -- -"$sid"
 fi
@@ -55,7 +68,7 @@ wait $p
 rc=$?
 [ $rc -eq 0 ] || fail "exit $rc after Ctrl-C, want 0"
 if [ -n "$sid" ]; then
-	left=$(ps -o pid=,args= -s "$sid")
+	left=$(in_session "$sid")
 	[ -z "$left" ] || { fail "processes left running:"; echo "$left"; kill -KILL -- -"$sid" 2> /dev/null; }
 fi
 for phase in "== Four banks" "== The central bank" "== Two networks" "== The switch" \
