@@ -4,7 +4,7 @@
 set -eu
 
 packages="build-essential cmake pkg-config clang libclang-rt-dev \
-libuv1-dev libssl-dev libjansson-dev liblmdb-dev lmdb-utils libcmocka-dev"
+libuv1-dev libssl-dev libjansson-dev liblmdb-dev lmdb-utils libcmocka-dev curl"
 
 missing=""
 for p in $packages; do

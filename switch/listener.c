@@ -628,6 +628,7 @@ static void on_connection(uv_stream_t *server, int status)
 int sw_listener_start(sw_net_t *net, const sw_listener_cfg_t *cfg,
 		      sw_listener_t **out, char *err, size_t err_cap)
 {
+	*out = NULL;
 	sw_listener_t *l = calloc(1, sizeof(*l));
 	if (l == NULL) {
 		snprintf(err, err_cap, "out of memory");

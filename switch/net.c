@@ -42,9 +42,12 @@ int sw_net_start(sw_net_t *net, char *err, size_t err_cap)
 		sw_listener_t *l;
 		int rc = sw_listener_start(net, &cfg->listener[i], &l, err,
 					   err_cap);
+		/* One that could not listen is returned closing: it is freed
+		 * with the others (sw_net_free), after its close completes. */
+		if (l != NULL)
+			net->listener[net->listener_count++] = l;
 		if (rc != 0)
 			return rc;
-		net->listener[net->listener_count++] = l;
 	}
 	return 0;
 }
@@ -104,7 +107,8 @@ static int reload_listeners(sw_net_t *net, const sw_config_t *next,
 			continue;
 		}
 		int rc = sw_listener_start(net, c, &l, err, err_cap);
-		net->listener[net->listener_count++] = l;
+		if (l != NULL)
+			net->listener[net->listener_count++] = l;
 		if (rc != 0)
 			return rc;
 	}

@@ -18,6 +18,8 @@ void sw_net_closed(sw_net_t *net);
 /* An answer buffer goes back: its connection's counts (and its
  * listener's reference) drop; the connection may be read again. */
 void sw_conn_unhold(sw_wbuf_t *wb);
+/* *out is the listener; on PS_EIO (it cannot listen) it is one already
+ * closing, to be kept and freed with the others; NULL on PS_ENOMEM. */
 int sw_listener_start(sw_net_t *net, const sw_listener_cfg_t *cfg,
 		      sw_listener_t **out, char *err, size_t err_cap);
 void sw_listener_retire(sw_listener_t *l);

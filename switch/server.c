@@ -328,6 +328,10 @@ int sw_server_create(sw_config_t *cfg, const sw_options_t *opts,
 		rc = sw_flow_recover(&sw->flow, err, err_cap);
 	if (rc == 0)
 		rc = open_doors(sw, err, err_cap);
+	/* Signals before the ready file: whoever waits for it may send a
+	 * SIGHUP or SIGTERM the moment it appears. */
+	if (rc == 0 && opts->install_signals)
+		start_signals(sw);
 	if (rc == 0 && write_ready_file(sw) != 0) {
 		snprintf(err, err_cap, "cannot write the ready file %s",
 			 sw->ready_file);
@@ -335,8 +339,6 @@ int sw_server_create(sw_config_t *cfg, const sw_options_t *opts,
 	}
 	if (rc != 0)
 		return rc;
-	if (opts->install_signals)
-		start_signals(sw);
 	ps_log_t *l = ps_log_begin(PS_LOG_INFO, "started");
 	ps_log_uint(l, "listeners", sw->net.listener_count);
 	ps_log_uint(l, "endpoints", sw->net.endpoint_count);

@@ -5,9 +5,13 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "record.h"
 #include "routing.h"
@@ -78,6 +82,30 @@ static int open_env(sw_store_t *st, const sw_config_t *cfg, char *err,
 		snprintf(err, err_cap, "lmdb.dir: cannot create %s: %s",
 			 cfg->lmdb_dir, strerror(errno));
 		return PS_EIO;
+	}
+	/* One switch per store: a second one would run recovery over the
+	 * first one's transactions in flight (reversing what it is about to
+	 * answer). The lock dies with its process, kill -9 included; readers
+	 * (switchctl) never take it. */
+	char lock_path[PATH_MAX];
+	int n = snprintf(lock_path, sizeof(lock_path), "%s/switchd.lock",
+			 cfg->lmdb_dir);
+	if (n < 0 || (size_t)n >= sizeof(lock_path)) {
+		snprintf(err, err_cap, "lmdb.dir: path too long");
+		return PS_EINVAL;
+	}
+	st->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, FILE_MODE);
+	if (st->lock_fd < 0) {
+		snprintf(err, err_cap, "lmdb.dir: cannot open %s: %s", lock_path,
+			 strerror(errno));
+		return PS_EIO;
+	}
+	st->locked = true;
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		snprintf(err, err_cap, "lmdb.dir: %s is in use by another switchd "
+			 "(it holds %s): one switch per store",
+			 cfg->lmdb_dir, lock_path);
+		return errno == EWOULDBLOCK ? PS_ESTATE : PS_EIO;
 	}
 	int rc = mdb_env_create(&st->env);
 	if (rc == 0)
@@ -186,6 +214,9 @@ void sw_store_close(sw_store_t *st)
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	st->env = NULL;
+	if (st->locked)
+		close(st->lock_fd); /* and with it the lock */
+	st->locked = false;
 	free(st->ops);
 	free(st->arena);
 	st->ops = NULL;

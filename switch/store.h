@@ -99,10 +99,14 @@ typedef struct sw_store {
 	bool seq_dirty;
 	uint32_t commit_failures; /* in a row; 0 after a commit succeeds */
 	sw_store_faults_t faults;
+	int lock_fd;             /* lmdb.dir/switchd.lock, held (flock) */
+	bool locked;             /* lock_fd is open */
 } sw_store_t;
 
 /* Opens (creating) lmdb.dir and the databases; the first sequence numbers
- * follow the blocks the last run reserved. PS_EIO with err on failure. */
+ * follow the blocks the last run reserved. Takes lmdb.dir/switchd.lock
+ * first: PS_ESTATE when another switchd holds it. PS_EIO with err on
+ * other failures. */
 int sw_store_open(sw_store_t *st, sw_ctx_t *ctx, char *err, size_t err_cap);
 /* Closes the environment. Every transaction must have ended. */
 void sw_store_close(sw_store_t *st);

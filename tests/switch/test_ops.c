@@ -349,6 +349,22 @@ static void test_signals_while_stopping(void **state)
 	assert_int_equal(ts_proc_exit_code(&fx.switchd), 0);
 }
 
+/* A second switchd on the store of a running one is refused before it
+ * reads a record: it would recover (reverse) the first one's
+ * transactions in flight. The first goes on answering. */
+static void test_one_switch_per_store(void **state)
+{
+	(void)state;
+	char out[4096], err[8192];
+	char *argv[] = {(char *)ts_bin("switchd"), "--config", fx.config, NULL};
+	assert_int_equal(ts_run(argv, NULL, out, sizeof(out), err, sizeof(err), 10000), 4);
+	assert_non_null(strstr(err, "is in use by another switchd"));
+	assert_null(strstr(err, "\"recovered\""));
+	json_t *a = fx_call(&fx, "{\"op\":\"echo\",\"id\":\"E-1\"}");
+	assert_string_equal(fx_str(a, "status"), "ok");
+	json_decref(a);
+}
+
 static bool wait_endpoint_state(const char *name, const char *state, int timeout_ms)
 {
 	uint64_t end = ts_now_ms() + (uint64_t)timeout_ms;
@@ -598,6 +614,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_drain, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_signals_while_stopping, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_one_switch_per_store, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_frozen_bank, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup_bounded, teardown),
 		cmocka_unit_test_setup_teardown(test_two_phase_completion, setup_two_phase,
