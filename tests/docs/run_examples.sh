@@ -19,8 +19,8 @@ set -o pipefail
 source_dir="" bin_dir="" ports_prog=""
 # Each file's session is bounded, and all of them together, so the test
 # ends (and says which command hung) before ctest's own timeout.
-session_timeout_s=${DOCS_SESSION_TIMEOUT_S:-30}
-total_timeout_s=${DOCS_TOTAL_TIMEOUT_S:-100}
+session_timeout_s=${DOCS_SESSION_TIMEOUT_S:-60}
+total_timeout_s=${DOCS_TOTAL_TIMEOUT_S:-200}
 declare -A pending=()
 while [ $# -gt 0 ]; do
 	case $1 in
