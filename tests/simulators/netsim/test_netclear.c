@@ -8,7 +8,8 @@
  * under a header whose batch is the session (B2026120301); a payment and
  * its reversal; a sender that is no member refused. Then the member's
  * cutover message, answered with the batch it closed; the next session's
- * legs carry B2026120302; each member's session summary parses
+ * legs carry B2026120302 (or today's first session, B<today>01, once
+ * the clock is past the start date); each member's session summary parses
  * (clearing_file.h) with hand-computed counts, fees and nets; the batch
  * at PBOC sums to zero.
  */
@@ -16,12 +17,28 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clearing_file.h"
 #include "core.h"
 
+#define START_DATE "20261203" /* ns_test.c's --start-date */
 #define SESSION1 "B2026120301"
-#define SESSION2 "B2026120302"
+
+/* The session after SESSION1: the start date's second, or, once the
+ * wall clock's day (UTC) is past the start date, today's first. */
+static void session2(char out[12])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char today[9];
+	strftime(today, sizeof(today), "%Y%m%d", &tm);
+	if (strcmp(today, START_DATE) > 0)
+		snprintf(out, 12, "B%s01", today);
+	else
+		snprintf(out, 12, "B%s02", START_DATE);
+}
 
 static txn_response_t call(nt_member_t *m, const txn_t *t, const char *batch)
 {
@@ -119,7 +136,9 @@ static void test_a_session(void **state)
 	assert_string_equal(cut.period, SESSION1);
 	txn_t next;
 	nt_leg(&next, TXN_KIND_PURCHASE, "6222020000000002", 500, 8);
-	assert_int_equal(call(&m, &next, SESSION2).rc, TXN_RC_APPROVED);
+	char second[12];
+	session2(second);
+	assert_int_equal(call(&m, &next, second).rc, TXN_RC_APPROVED);
 	summaries(&w.net);
 	json_t *batch = nt_pboc_batch(&w.pboc, SESSION1);
 	assert_non_null(batch);
