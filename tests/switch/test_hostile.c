@@ -160,14 +160,21 @@ static void test_non_reading_client(void **state)
 			blocked_since = 0;
 			continue;
 		}
+		/* On a loaded machine filling the socket buffers can take
+		 * longer than write_timeout_ms: the switch has then closed the
+		 * hog already, which is where this was going anyway. */
+		if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			stalled = true;
+			break;
+		}
 		assert_true(w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 		if (blocked_since == 0)
 			blocked_since = ts_now_ms();
 		stalled = ts_now_ms() - blocked_since > 500;
 		ts_sleep_ms(5);
 	}
-	fprintf(stderr, "the hog sent %d echoes before the switch stopped reading it\n",
-		sent);
+	fprintf(stderr, "the hog sent %d echoes before the switch stopped reading it"
+		" (or closed it)\n", sent);
 	assert_true(stalled);
 	assert_true(fx_stat(&fx, "stats", "backpressure_pauses") >= 1);
 
