@@ -456,13 +456,33 @@ static uint8_t v1_rc(const char *code)
 
 #define COPY(dst, src) ps_strlcpy(dst, src, sizeof(dst))
 
+/* The text ends within its array. */
+#define ENDS(text) (memchr(text, '\0', sizeof(text)) != NULL)
+
+static bool v1_leg_terminated(const v1_leg_t *l)
+{
+	return ENDS(l->endpoint) && ENDS(l->institution) && ENDS(l->account) &&
+	       ENDS(l->proc) && ENDS(l->transmit) && ENDS(l->rrn) &&
+	       ENDS(l->response) && ENDS(l->auth_code);
+}
+
+/* Every text decode_v1 reads ends within its array: a record where one
+ * does not is damaged, not a longer text. */
 static bool v1_terminated(const v1_txn_t *o)
 {
-	/* Every text of the struct ends within its array. */
-	return memchr(o->request_id, '\0', sizeof(o->request_id)) &&
-	       memchr(o->reason, '\0', sizeof(o->reason)) &&
-	       memchr(o->memo, '\0', sizeof(o->memo)) &&
-	       memchr(o->original_data, '\0', sizeof(o->original_data));
+	if (!(ENDS(o->listener) && ENDS(o->participant) &&
+	      ENDS(o->request_id) && ENDS(o->proc) && ENDS(o->local_time) &&
+	      ENDS(o->local_date) && ENDS(o->rrn) && ENDS(o->acquirer) &&
+	      ENDS(o->forwarder) && ENDS(o->terminal) && ENDS(o->merchant) &&
+	      ENDS(o->merchant_name) && ENDS(o->original_data) &&
+	      ENDS(o->payer) && ENDS(o->payee) && ENDS(o->payee_name) &&
+	      ENDS(o->memo) && ENDS(o->original_id) && ENDS(o->response) &&
+	      ENDS(o->auth_code) && ENDS(o->reason)))
+		return false;
+	for (unsigned i = 0; i < o->leg_count && i < TXN_LEGS_MAX; i++)
+		if (!v1_leg_terminated(&o->leg[i]))
+			return false;
+	return true;
 }
 
 static int decode_v1(const uint8_t *in, txn_t *t)
