@@ -2,15 +2,14 @@
 # run_examples.sh: runs the shell examples of README.md and docs/*.md and
 # checks their output. The convention it enforces is docs/examples.md.
 #
-#   run_examples.sh --source DIR --bin DIR --ports PROGRAM [--pending FILE]...
+#   run_examples.sh --source DIR --bin DIR --ports PROGRAM
 #
 # --source is the source tree (README.md, docs/, etc/), --bin the build's
 # executables, --ports the docs-free-ports helper. Every ```sh block of a
 # file runs, in order, in one bash session of its own, in a fresh directory
 # holding build/bin (a link to --bin) and a copy of etc/; fixed loopback
 # ports are replaced by free ones throughout. ```sh norun blocks are counted
-# and listed with their reasons. A file named with --pending has not been
-# converted yet: what breaks the convention in it is listed, not failed.
+# and listed with their reasons.
 # Exit: 0 all good, 1 an example failed or a file breaks the convention,
 # 2 usage.
 set -u
@@ -21,18 +20,16 @@ source_dir="" bin_dir="" ports_prog=""
 # ends (and says which command hung) before ctest's own timeout.
 session_timeout_s=${DOCS_SESSION_TIMEOUT_S:-60}
 total_timeout_s=${DOCS_TOTAL_TIMEOUT_S:-200}
-declare -A pending=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--source) source_dir=$2; shift 2 ;;
 	--bin) bin_dir=$2; shift 2 ;;
 	--ports) ports_prog=$2; shift 2 ;;
-	--pending) pending[$2]=1; shift 2 ;;
 	*) echo "run_examples.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
 if [ -z "$source_dir" ] || [ -z "$bin_dir" ] || [ -z "$ports_prog" ]; then
-	echo "usage: run_examples.sh --source DIR --bin DIR --ports PROGRAM [--pending FILE]..." >&2
+	echo "usage: run_examples.sh --source DIR --bin DIR --ports PROGRAM" >&2
 	exit 2
 fi
 source_dir=$(cd "$source_dir" && pwd) || exit 2
@@ -49,7 +46,6 @@ fi
 failures=0      # examples that failed, and files that break the convention
 blocks_run=0 commands_run=0 files_run=0
 norun_list=()   # "file:line: reason" of every ```sh norun block
-notes=()        # convention breaks in pending files
 
 fail() { failures=$((failures + 1)); printf 'FAIL %s\n' "$*"; }
 
@@ -58,14 +54,9 @@ looks_like_command() {
 	[[ $1 =~ ^(\$\ |build/bin/|scripts/|make\ |(switchd|switchctl|iso8583|ledger|banksim|pspsim|bench-[a-z0-9-]+)(\ |$)) ]]
 }
 
-# convention FILE LINE MESSAGE: a break of the convention; fails unless
-# the file is pending.
+# convention FILE LINE MESSAGE: a break of the convention.
 convention() {
-	if [ -n "${pending[$1]:-}" ]; then
-		notes+=("$1:$2: $3")
-	else
-		fail "$1:$2: $3 (docs/examples.md)"
-	fi
+	fail "$1:$2: $3 (docs/examples.md)"
 }
 
 # ---- matching -------------------------------------------------------------
@@ -406,20 +397,12 @@ files=(README.md)
 shopt -s nullglob
 for f in "$source_dir"/docs/*.md; do files+=("docs/${f##*/}"); done
 shopt -u nullglob
-for f in "${!pending[@]}"; do
-	[ -f "$source_dir/$f" ] || notes+=("$f:0: listed as pending but there is no such file")
-done
 for f in "${files[@]}"; do session "$f"; done
 
 echo
 echo "docs examples: $blocks_run blocks ($commands_run commands) in $files_run files ran as written"
 echo "not run: ${#norun_list[@]} blocks (\`\`\`sh norun), each with its reason:"
 for n in "${norun_list[@]}"; do echo "  $n"; done
-if [ ${#notes[@]} -gt 0 ]; then
-	echo "not converted yet (--pending): ${#notes[@]} places outside the convention, not checked:"
-	printf '%s\n' "${notes[@]}" | awk -F: '{ n[$1]++; if (!($1 in first)) first[$1] = $2 }
-		END { for (f in n) printf "  %s: %d places, the first at line %s\n", f, n[f], first[f] }' | sort
-fi
 if [ $failures -gt 0 ]; then
 	echo "docs examples: $failures failures"
 	exit 1
