@@ -221,6 +221,8 @@ typedef struct txn_wire {
 	char proc[7];           /* field 3 as received */
 	uint32_t stan;          /* the origin's field 11 */
 	char transmit[11];      /* the origin's field 7 */
+	char forwarder[12];     /* the origin's field 33, echoed on the answer
+				   (the txn's own is the switch's, on legs) */
 	char original_data[43]; /* field 90 as received */
 	char receiver[12];      /* field 100 as received */
 	char network_code[4];   /* field 70 as received */

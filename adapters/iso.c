@@ -327,6 +327,7 @@ static int take_origin(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err)
 	if (strlen(w->transmit) != 10)
 		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 7,
 			    "must be 10 digits MMDDhhmmss");
+	ps_strlcpy(w->forwarder, txn->forwarder, sizeof(w->forwarder));
 	ps_strlcpy(txn->participant, txn->acquirer, sizeof(txn->participant));
 	txn_iso_request_id(txn->acquirer, w->stan, w->transmit, txn->request_id);
 	return 0;
@@ -852,6 +853,10 @@ int txn_answer_to_iso(const txn_t *txn, const iso8583_dialect_t *dialect,
 	txn_rc_text(txn->rc == TXN_RC_NONE ? TXN_RC_SYSTEM_MALFUNCTION : txn->rc,
 		    code);
 	const char *rrn = txn->rrn[0] ? txn->rrn : txn->leg[0].rrn;
+	/* Field 33 as the request had it (the switch forwards what it sends
+	 * on, but answers its origin with the origin's own); a txn that was
+	 * never a decoded request answers with its own. */
+	const char *forwarder = w->mti[0] != '\0' ? w->forwarder : txn->forwarder;
 	bool money = txn->kind != TXN_KIND_NETWORK;
 	int rc;
 	if ((rc = iso8583_set_mti(msg, mti)) ||
@@ -862,7 +867,7 @@ int txn_answer_to_iso(const txn_t *txn, const iso8583_dialect_t *dialect,
 	    (rc = set_text(msg, 12, txn->local_time)) ||
 	    (rc = set_text(msg, 13, txn->local_date)) ||
 	    (rc = set_text(msg, 32, txn->acquirer)) ||
-	    (rc = set_text(msg, 33, txn->forwarder)) ||
+	    (rc = set_text(msg, 33, forwarder)) ||
 	    (rc = set_text(msg, 37, money ? rrn : "")) ||
 	    (rc = set_copy(msg, 39, code, 2)) ||
 	    (rc = set_padded(msg, 41, txn->terminal, 8)) ||

@@ -82,6 +82,21 @@ static void test_purchase_approved(void **state)
 	assert_string_equal(fx_field(&r, 7), "1125103000");
 	assert_string_equal(fx_field(&r, 4), "000000012850");
 	assert_string_equal(fx_field(&r, 32), "48020000");
+	/* 12, 13 and 33 as the acquirer sent them: no 33 here, though the
+	 * leg to the bank carried the switch's. */
+	assert_string_equal(fx_field(&r, 12), "103000");
+	assert_string_equal(fx_field(&r, 13), "1125");
+	assert_string_equal(fx_field(&r, 33), "");
+	assert_int_equal(fx_balance(&fx, BANK_A, A_RICH), before - 12850);
+	/* The same request again: the same answer, field for field, and no
+	 * second debit. */
+	char first[6][32];
+	const int keep[6] = {12, 13, 33, 37, 38, 39};
+	for (int i = 0; i < 6; i++)
+		ps_strlcpy(first[i], fx_field(&r, keep[i]), sizeof(first[i]));
+	assert_true(fx_purchase(&fx, A_RICH, 12850, 5001, &r, buf, sizeof(buf)));
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(fx_field(&r, keep[i]), first[i]);
 	assert_int_equal(fx_balance(&fx, BANK_A, A_RICH), before - 12850);
 }
 
