@@ -54,8 +54,12 @@ fi
 sleep 1
 sid=$(sid_of $p)
 if [ -n "$sid" ]; then
-	started=$(in_session "$sid" | wc -l)
-	[ "$started" -ge 10 ] || fail "only $started processes in the demo's session, want its 10 and more"
+	# Its eight servers run: four banks, PBOC, two networks, the switch.
+	procs=$(in_session "$sid")
+	for want in banksim:4 pbocsim:1 netsim:2 switchd:1; do
+		n=$(echo "$procs" | grep -c "/${want%:*} ")
+		[ "$n" -eq "${want#*:}" ] || fail "$n ${want%:*} running while the demo stays, want ${want#*:}"
+	done
 	kill -INT -- -"$sid"
 fi
 rc=0
