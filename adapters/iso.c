@@ -324,10 +324,10 @@ static int take_origin(const iso8583_msg_t *msg, txn_t *txn, txn_error_t *err)
 	    (rc = take(msg, 37, txn->rrn, sizeof(txn->rrn), false, err)) ||
 	    (rc = take_digits(msg, 100, w->receiver, sizeof(w->receiver), false, err)))
 		return rc;
+	ps_strlcpy(w->forwarder, txn->forwarder, sizeof(w->forwarder));
 	if (strlen(w->transmit) != 10)
 		return fail(err, TXN_EFORMAT, TXN_RC_FORMAT_ERROR, 7,
 			    "must be 10 digits MMDDhhmmss");
-	ps_strlcpy(w->forwarder, txn->forwarder, sizeof(w->forwarder));
 	ps_strlcpy(txn->participant, txn->acquirer, sizeof(txn->participant));
 	txn_iso_request_id(txn->acquirer, w->stan, w->transmit, txn->request_id);
 	return 0;
