@@ -100,12 +100,18 @@ static int open_env(sw_store_t *st, const sw_config_t *cfg, char *err,
 			 strerror(errno));
 		return PS_EIO;
 	}
-	st->locked = true;
+	st->lock_open = true;
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		if (e != EWOULDBLOCK) {
+			snprintf(err, err_cap, "lmdb.dir: cannot lock %s: %s",
+				 lock_path, strerror(e));
+			return PS_EIO;
+		}
 		snprintf(err, err_cap, "lmdb.dir: %s is in use by another switchd "
 			 "(it holds %s): one switch per store",
 			 cfg->lmdb_dir, lock_path);
-		return errno == EWOULDBLOCK ? PS_ESTATE : PS_EIO;
+		return PS_ESTATE;
 	}
 	int rc = mdb_env_create(&st->env);
 	if (rc == 0)
@@ -214,9 +220,9 @@ void sw_store_close(sw_store_t *st)
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	st->env = NULL;
-	if (st->locked)
+	if (st->lock_open)
 		close(st->lock_fd); /* and with it the lock */
-	st->locked = false;
+	st->lock_open = false;
 	free(st->ops);
 	free(st->arena);
 	st->ops = NULL;

@@ -100,7 +100,7 @@ typedef struct sw_store {
 	uint32_t commit_failures; /* in a row; 0 after a commit succeeds */
 	sw_store_faults_t faults;
 	int lock_fd;             /* lmdb.dir/switchd.lock, held (flock) */
-	bool locked;             /* lock_fd is open */
+	bool lock_open;          /* lock_fd is open (held once open succeeds) */
 } sw_store_t;
 
 /* Opens (creating) lmdb.dir and the databases; the first sequence numbers
