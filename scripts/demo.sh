@@ -615,47 +615,38 @@ load_accounts() {
 # numbers PREFIX DIGIT N: N account numbers, PREFIX DIGIT 000000000 upwards.
 numbers() { awk -v p="$1" -v d="$2" -v n="$3" 'BEGIN { for (i = 0; i < n; i++) printf "%s%s%09d\n", p, d, i }'; }
 
+# accounts_file BANK PREFIX < LINES: BANK's accounts file, the scripted
+# accounts (one JSON object a line, from stdin) and then the load's.
+accounts_file() {
+	{
+		echo '{"accounts": ['
+		sed '$!s/$/,/; s/^/  /'
+		load_accounts "$2"
+		printf '\n]}\n'
+	} > "$work/$1/accounts.json"
+}
+
 section "Four banks (banksim), each with its own ledger"
 mkdir -p "$work/bank_a" "$work/bank_b" "$work/bank_c" "$work/bank_d" "$work/load"
-{
-	cat <<'EOF'
-{"accounts": [
-  {"account": "6222020000000001", "balance": 500000},
-  {"account": "6222020000000002", "balance": 1000},
-  {"account": "6222020000000009", "balance": 0}
+accounts_file bank_a 622202 <<'EOF'
+{"account": "6222020000000001", "balance": 500000}
+{"account": "6222020000000002", "balance": 1000}
+{"account": "6222020000000009", "balance": 0}
 EOF
-	load_accounts 622202
-	printf '\n]}\n'
-} > "$work/bank_a/accounts.json"
-{
-	cat <<'EOF'
-{"accounts": [
-  {"account": "6217000000000009", "balance": 0},
-  {"account": "6217000000000004", "balance": 0, "status": "closed"},
-  {"account": "6217000000000010", "balance": 100000},
-  {"account": "6217000000000002", "balance": 100}
+accounts_file bank_b 621700 <<'EOF'
+{"account": "6217000000000009", "balance": 0}
+{"account": "6217000000000004", "balance": 0, "status": "closed"}
+{"account": "6217000000000010", "balance": 100000}
+{"account": "6217000000000002", "balance": 100}
 EOF
-	load_accounts 621700
-	printf '\n]}\n'
-} > "$work/bank_b/accounts.json"
-{
-	cat <<'EOF'
-{"accounts": [
-  {"account": "6228480000000001", "balance": 300000},
-  {"account": "6228480000000002", "balance": 100}
+accounts_file bank_c 622848 <<'EOF'
+{"account": "6228480000000001", "balance": 300000}
+{"account": "6228480000000002", "balance": 100}
 EOF
-	load_accounts 622848
-	printf '\n]}\n'
-} > "$work/bank_c/accounts.json"
-{
-	cat <<'EOF'
-{"accounts": [
-  {"account": "6212260000000001", "balance": 300000},
-  {"account": "6212260000000002", "balance": 0}
+accounts_file bank_d 621226 <<'EOF'
+{"account": "6212260000000001", "balance": 300000}
+{"account": "6212260000000002", "balance": 0}
 EOF
-	load_accounts 621226
-	printf '\n]}\n'
-} > "$work/bank_d/accounts.json"
 : > "$work/load/payers.txt"
 : > "$work/load/payees.txt"
 for prefix in 622202 621700 622848 621226; do

@@ -284,19 +284,7 @@ const char *ch_purchase(chain_t *c, const char *pan, int64_t amount,
 {
 	const iso8583_dialect_t *d = iso8583_dialect_builtin("ascii");
 	iso8583_msg_t m;
-	iso8583_msg_init(&m, d);
-	iso8583_set_mti(&m, "0200");
-	iso8583_set_str(&m, 2, pan);
-	iso8583_set_str(&m, 3, "000000");
-	iso8583_set_num(&m, 4, (uint64_t)amount);
-	iso8583_set_str(&m, 7, "1203103000");
-	iso8583_set_num(&m, 11, stan);
-	iso8583_set_str(&m, 12, "103000");
-	iso8583_set_str(&m, 13, "1203");
-	iso8583_set_str(&m, 32, CH_ACQ);
-	iso8583_set_str(&m, 41, "TERM0001");
-	iso8583_set_str(&m, 42, "MERCHANT0000001");
-	iso8583_set_str(&m, 49, "156");
+	ts_iso_purchase(&m, pan, amount, "1203103000", stan, CH_ACQ);
 	int fd = ts_connect(c->acq, 5000);
 	ts_iso_send(fd, &m);
 	iso8583_msg_t r;

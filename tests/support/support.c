@@ -477,6 +477,26 @@ json_t *ts_json_call(int fd, const char *line, int timeout_ms)
 	return ts_json_wait(fd, want, timeout_ms);
 }
 
+void ts_iso_purchase(iso8583_msg_t *m, const char *pan, int64_t amount,
+		     const char *transmit, uint32_t stan, const char *acquirer)
+{
+	if (strlen(transmit) != 10)
+		die("ts_iso_purchase: transmit must be MMDDhhmmss, not %s", transmit);
+	iso8583_msg_init(m, iso8583_dialect_builtin("ascii"));
+	iso8583_set_mti(m, "0200");
+	iso8583_set_str(m, 2, pan);
+	iso8583_set_str(m, 3, "000000");
+	iso8583_set_num(m, 4, (uint64_t)amount);
+	iso8583_set_str(m, 7, transmit);
+	iso8583_set_num(m, 11, stan);
+	iso8583_set_str(m, 12, transmit + 4);   /* hhmmss */
+	iso8583_set(m, 13, transmit, 4);        /* MMDD */
+	iso8583_set_str(m, 32, acquirer);
+	iso8583_set_str(m, 41, "TERM0001");
+	iso8583_set_str(m, 42, "MERCHANT0000001");
+	iso8583_set_str(m, 49, "156");
+}
+
 void ts_iso_send(int fd, const iso8583_msg_t *msg)
 {
 	uint8_t buf[8192];

@@ -96,6 +96,13 @@ json_t *ts_json_wait(int fd, const char *id, int timeout_ms);
 
 /* ISO 8583 with a 2-byte big-endian length header. */
 void ts_iso_send(int fd, const iso8583_msg_t *msg);
+/* A terminal's card purchase (0200, processing code 000000, ascii
+ * dialect): field 7 transmit (MMDDhhmmss) also gives 12 and 13, the
+ * terminal is TERM0001 at merchant MERCHANT0000001, currency 156. The
+ * message refers to pan, transmit and acquirer (iso8583_set): they must
+ * outlive it. */
+void ts_iso_purchase(iso8583_msg_t *m, const char *pan, int64_t amount,
+		     const char *transmit, uint32_t stan, const char *acquirer);
 /* Receives one framed message into buf and unpacks it into msg. */
 bool ts_iso_recv(int fd, const iso8583_dialect_t *dialect, iso8583_msg_t *msg,
 		 uint8_t *buf, size_t cap, int timeout_ms);

@@ -386,19 +386,8 @@ bool fx_purchase(fx_t *fx, const char *pan, int64_t amount, uint32_t stan,
 {
 	const iso8583_dialect_t *d = iso8583_dialect_builtin("ascii");
 	iso8583_msg_t m;
-	iso8583_msg_init(&m, d);
-	iso8583_set_mti(&m, "0200");
-	iso8583_set_str(&m, 2, pan);
-	iso8583_set_str(&m, 3, "000000");
-	iso8583_set_num(&m, 4, (uint64_t)amount);
-	iso8583_set_str(&m, 7, "1125103000");
-	iso8583_set_num(&m, 11, stan ? stan : fx->stan++);
-	iso8583_set_str(&m, 12, "103000");
-	iso8583_set_str(&m, 13, "1125");
-	iso8583_set_str(&m, 32, "48020000");
-	iso8583_set_str(&m, 41, "TERM0001");
-	iso8583_set_str(&m, 42, "MERCHANT0000001");
-	iso8583_set_str(&m, 49, "156");
+	ts_iso_purchase(&m, pan, amount, "1125103000", stan ? stan : fx->stan++,
+			"48020000");
 	int fd = ts_connect(fx->acq, 5000);
 	ts_iso_send(fd, &m);
 	bool ok = ts_iso_recv(fd, d, answer, buf, cap, 10000);
